@@ -1,0 +1,368 @@
+//! Validation of connector settings: ranges, time zone, phone region, NOTIFY
+//! channel, the "execution ended" webhook URL and the schedule syntax.
+
+use super::model::Settings;
+use super::names::{is_identifier, MAX_PG_IDENTIFIER};
+use super::problem::{field, Problem};
+
+/// Checks every given setting; omitted ones take server defaults.
+pub(super) fn check_settings(s: &Settings, out: &mut Vec<Problem>) {
+    range(
+        out,
+        "max_concurrency",
+        s.max_concurrency.map(u64::from),
+        1,
+        Some(64),
+    );
+    range(
+        out,
+        "chunk_size",
+        s.chunk_size.map(u64::from),
+        1,
+        Some(100_000),
+    );
+    range(
+        out,
+        "sql_time_limit_s",
+        s.sql_time_limit_s.map(u64::from),
+        1,
+        Some(86_400),
+    );
+    range(
+        out,
+        "sql_threads",
+        s.sql_threads.map(u64::from),
+        1,
+        Some(64),
+    );
+    range(out, "sql_max_output_rows", s.sql_max_output_rows, 1, None);
+    range(out, "sql_memory_limit_mb", s.sql_memory_limit_mb, 16, None);
+    if let Some(tz) = &s.timezone {
+        if tz.parse::<chrono_tz::Tz>().is_err() {
+            out.push(
+                Problem::new(path("timezone"), format!("`{tz}` is not a known time zone"))
+                    .with_hint(
+                        "use an IANA zone name such as UTC, Europe/Berlin or America/New_York",
+                    ),
+            );
+        }
+    }
+    if let Some(region) = &s.phone_region {
+        if !(region.len() == 2 && region.chars().all(|c| c.is_ascii_uppercase())) {
+            out.push(
+                Problem::new(
+                    path("phone_region"),
+                    format!("`{region}` is not a region code"),
+                )
+                .with_hint("use a two-letter upper-case ISO 3166 code such as US or DE"),
+            );
+        }
+    }
+    if let Some(channel) = &s.notify_channel {
+        if !is_identifier(channel) || channel.len() > MAX_PG_IDENTIFIER {
+            out.push(
+                Problem::new(
+                    path("notify_channel"),
+                    format!("`{channel}` is not a valid channel name"),
+                )
+                .with_hint("use up to 63 letters, digits and _, not starting with a digit"),
+            );
+        }
+    }
+    if let Some(url) = &s.ended_webhook {
+        if let Err(why) = check_http_url(url) {
+            out.push(
+                Problem::new(path("ended_webhook"), format!("not an http(s) URL: {why}"))
+                    .with_hint("write a full URL such as https://hooks.example.com/sc"),
+            );
+        }
+    }
+    if let Some(schedule) = &s.schedule {
+        if let Err(why) = check_schedule(schedule) {
+            out.push(
+                Problem::new(path("schedule"), format!("`{schedule}` is not a schedule: {why}"))
+                    .with_hint("use five cron fields such as `*/15 * * * *`, or an interval such as `30 seconds`"),
+            );
+        }
+    }
+}
+
+fn path(name: &str) -> String {
+    field("settings", name)
+}
+
+fn range(out: &mut Vec<Problem>, name: &str, value: Option<u64>, min: u64, max: Option<u64>) {
+    let Some(v) = value else { return };
+    let ok = v >= min && max.is_none_or(|m| v <= m);
+    if !ok {
+        let message = match max {
+            Some(m) => format!("{name} must be between {min} and {m}, not {v}"),
+            None => format!("{name} must be at least {min}, not {v}"),
+        };
+        out.push(
+            Problem::new(path(name), message)
+                .with_hint(format!("omit {name} to use the server default")),
+        );
+    }
+}
+
+/// Accepts `http://host…` and `https://host…` with no white space.
+pub fn check_http_url(url: &str) -> Result<(), String> {
+    let lower = url.to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url["https://".len()..]
+    } else if lower.starts_with("http://") {
+        &url["http://".len()..]
+    } else {
+        return Err("it must start with http:// or https://".to_string());
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("it contains white space".to_string());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, port)) => {
+                check_port(port.strip_prefix(':'), port.is_empty())?;
+                h
+            }
+            None => return Err("it has an unterminated [ in the host".to_string()),
+        }
+    } else {
+        match host_port.split_once(':') {
+            Some((h, port)) => {
+                check_port(Some(port), false)?;
+                h
+            }
+            None => host_port,
+        }
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
+    if host_ok {
+        Ok(())
+    } else {
+        Err("it has no valid host".to_string())
+    }
+}
+
+fn check_port(port: Option<&str>, absent: bool) -> Result<(), String> {
+    match port {
+        _ if absent => Ok(()),
+        Some(p) if p.parse::<u16>().is_ok_and(|n| n > 0) => Ok(()),
+        _ => Err("it has an invalid port".to_string()),
+    }
+}
+
+/// Accepts five cron fields (minute hour day-of-month month day-of-week, as
+/// pg_cron reads them) or a pg_cron interval `N seconds` (1–59).
+pub fn check_schedule(schedule: &str) -> Result<(), String> {
+    let words: Vec<&str> = schedule.split_whitespace().collect();
+    if words.len() == 2 && words[0].bytes().all(|b| b.is_ascii_digit()) {
+        return match (words[0].parse::<u32>(), words[1]) {
+            (Ok(1..=59), "second" | "seconds") => Ok(()),
+            (Ok(_), "second" | "seconds") => Err("an interval is 1 to 59 seconds".to_string()),
+            _ => Err("an interval is written like `30 seconds`".to_string()),
+        };
+    }
+    if words.len() != 5 {
+        return Err(format!(
+            "a cron expression has 5 fields, this has {}",
+            words.len()
+        ));
+    }
+    for (word, spec) in words.iter().zip(CRON_FIELDS.iter()) {
+        check_cron_field(word, spec)
+            .map_err(|why| format!("{} field `{word}`: {why}", spec.name))?;
+    }
+    Ok(())
+}
+
+struct CronField {
+    name: &'static str,
+    min: u32,
+    max: u32,
+    /// Names accepted for values, from `min` on (months, weekdays).
+    names: &'static [&'static str],
+    /// `$` (last day of the month) is allowed.
+    dollar: bool,
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+const WEEKDAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+const CRON_FIELDS: [CronField; 5] = [
+    CronField {
+        name: "minute",
+        min: 0,
+        max: 59,
+        names: &[],
+        dollar: false,
+    },
+    CronField {
+        name: "hour",
+        min: 0,
+        max: 23,
+        names: &[],
+        dollar: false,
+    },
+    CronField {
+        name: "day-of-month",
+        min: 1,
+        max: 31,
+        names: &[],
+        dollar: true,
+    },
+    CronField {
+        name: "month",
+        min: 1,
+        max: 12,
+        names: &MONTHS,
+        dollar: false,
+    },
+    CronField {
+        name: "day-of-week",
+        min: 0,
+        max: 7,
+        names: &WEEKDAYS,
+        dollar: false,
+    },
+];
+
+/// One field: a comma list of `*`, `n`, `a-b`, each range (or `*`) with an
+/// optional `/step`.
+fn check_cron_field(word: &str, spec: &CronField) -> Result<(), String> {
+    for item in word.split(',') {
+        let (base, step) = match item.split_once('/') {
+            Some((b, s)) => (b, Some(s)),
+            None => (item, None),
+        };
+        let is_range = match base {
+            "*" => true,
+            "$" if spec.dollar => false,
+            _ => match base.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (cron_value(a, spec)?, cron_value(b, spec)?);
+                    if a > b {
+                        return Err(format!("range {base} runs backwards"));
+                    }
+                    true
+                }
+                None => {
+                    cron_value(base, spec)?;
+                    false
+                }
+            },
+        };
+        if let Some(step) = step {
+            if !is_range {
+                return Err(format!(
+                    "a step needs * or a range before it, as in */{step}"
+                ));
+            }
+            match step.parse::<u32>() {
+                Ok(n) if n >= 1 && n <= spec.max => {}
+                _ => {
+                    return Err(format!(
+                        "step `{step}` must be a number from 1 to {}",
+                        spec.max
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn cron_value(text: &str, spec: &CronField) -> Result<u32, String> {
+    if let Some(pos) = spec.names.iter().position(|n| n.eq_ignore_ascii_case(text)) {
+        return Ok(spec.min + pos as u32);
+    }
+    match text.parse::<u32>() {
+        Ok(n) if text.bytes().all(|b| b.is_ascii_digit()) && (spec.min..=spec.max).contains(&n) => {
+            Ok(n)
+        }
+        _ if text.is_empty() => Err("empty value".to_string()),
+        _ => Err(format!(
+            "`{text}` is not a value from {} to {}",
+            spec.min, spec.max
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules() {
+        for ok in [
+            "* * * * *",
+            "*/15 * * * *",
+            "0 3 * * 1-5",
+            "0,30 8-18/2 1,15 * *",
+            "0 0 $ * *",
+            "0 6 * jan-mar mon,fri",
+            "0 6 * * 7",
+            "30 seconds",
+            "1 second",
+            "  59   seconds ",
+        ] {
+            assert_eq!(check_schedule(ok), Ok(()), "{ok}");
+        }
+        let bad = [
+            ("", "5 fields, this has 0"),
+            ("* * * *", "5 fields, this has 4"),
+            ("60 * * * *", "minute field"),
+            ("* 24 * * *", "hour field"),
+            ("* * 0 * *", "day-of-month field"),
+            ("* * * 13 *", "month field"),
+            ("* * * * 8", "day-of-week field"),
+            ("5/10 * * * *", "needs * or a range"),
+            ("*/0 * * * *", "step `0`"),
+            ("10-5 * * * *", "runs backwards"),
+            ("1,,2 * * * *", "empty value"),
+            ("$ * * * *", "minute field"),
+            ("0 seconds", "1 to 59"),
+            ("60 seconds", "1 to 59"),
+            ("30 minutes", "like `30 seconds`"),
+            ("-1 * * * *", "minute field"),
+        ];
+        for (text, fragment) in bad {
+            let err = check_schedule(text).unwrap_err();
+            assert!(err.contains(fragment), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn urls() {
+        for ok in [
+            "https://hooks.example.com/sc",
+            "http://localhost:8080/x?y=1",
+            "HTTPS://Example.COM",
+            "http://[::1]:9000/",
+            "http://127.0.0.1",
+        ] {
+            assert_eq!(check_http_url(ok), Ok(()), "{ok}");
+        }
+        let bad = [
+            ("ftp://example.com", "http:// or https://"),
+            ("example.com", "http:// or https://"),
+            ("https://", "no valid host"),
+            ("https:///path", "no valid host"),
+            ("https://exa mple.com", "white space"),
+            ("https://example.com:99999", "invalid port"),
+            ("https://example.com:", "invalid port"),
+            ("http://[::1", "unterminated"),
+        ];
+        for (text, fragment) in bad {
+            let err = check_http_url(text).unwrap_err();
+            assert!(err.contains(fragment), "{text}: {err}");
+        }
+    }
+}

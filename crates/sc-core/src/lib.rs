@@ -1,0 +1,7 @@
+//! smartconnector's pure-Rust core: everything that needs no PostgreSQL and no engine.
+
+pub mod document;
+pub mod input;
+pub mod naming;
+pub mod readers;
+pub mod rowbinary;

@@ -1,0 +1,254 @@
+//! Delimited text (CSV, TSV, TXT): delimiter sniffing and a streaming
+//! two-pass read into one RowBinary table.
+//!
+//! Decisions:
+//! * The delimiter is one of `,` `;` tab `|`, chosen on the first 64 KiB of
+//!   decoded text (at most 50 records, parsed with quotes respected): the
+//!   candidate whose records most consistently have the same field count
+//!   (more than one) wins; on a tie, the larger field count, then the order
+//!   above. `.tsv` files use tab whenever tab splits the sample, and another
+//!   delimiter only if it splits every sampled record alike; a file no
+//!   candidate splits is one column.
+//! * Double-quoted fields may hold delimiters, doubled quotes and newlines.
+//! * The file is read twice, streaming both times: the first pass finds the
+//!   header and the table width (a longer row anywhere widens the table), the
+//!   second writes the rows. Memory stays bounded by the longest record.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::error::ReadError;
+use super::table::{header_columns, is_blank, used_width, TableOut, Warnings};
+use super::text::{detect_encoding, invalid_text, malformed, open_text, TextEncoding};
+
+const SNIFF_BYTES: u64 = 64 * 1024;
+const SNIFF_RECORDS: usize = 50;
+const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// Reads the text file at `path` (named `file` in messages) into a new table
+/// at `index` in `out_dir`, detecting its encoding first (a detected encoding
+/// is reported in `warnings`). `Err(ReadError::Empty)` when no row has data.
+/// The caller names the table and finishes it.
+pub(crate) fn read_text_table(
+    path: &Path,
+    file: &str,
+    prefer_tab: bool,
+    out_dir: &Path,
+    index: usize,
+    warnings: &mut Warnings,
+) -> Result<TableOut, ReadError> {
+    let (enc, warning) = detect_encoding(path, file)?;
+    let delimiter = sniff_file(path, file, enc, prefer_tab)?;
+    let shape = scan(path, file, enc, delimiter)?;
+    if let Some(w) = warning {
+        warnings.push(w);
+    }
+    let columns = header_columns(shape.header, shape.width);
+    let mut out = TableOut::create(out_dir, index, file, columns)?;
+    write_rows(path, file, enc, delimiter, &mut out)?;
+    Ok(out)
+}
+
+fn reader(source: Box<dyn Read>, delimiter: u8) -> csv::Reader<Box<dyn Read>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .buffer_capacity(64 * 1024)
+        .from_reader(source)
+}
+
+/// Maps a csv error (I/O, including a decoding failure) to a `ReadError`.
+fn csv_error(file: &str, err: csv::Error) -> ReadError {
+    let line = err.position().map(|p| p.line());
+    match err.into_kind() {
+        csv::ErrorKind::Io(e) => match malformed(&e) {
+            Some(m) => invalid_text(file, m.encoding, m.offset),
+            None => ReadError::io(file, e),
+        },
+        other => ReadError::Row {
+            file: file.to_owned(),
+            row: line.unwrap_or(0),
+            detail: format!("{other:?}"),
+        },
+    }
+}
+
+fn sniff_file(path: &Path, file: &str, enc: TextEncoding, prefer_tab: bool) -> Result<u8, ReadError> {
+    let source = open_text(path, enc).map_err(|e| ReadError::io(file, e))?;
+    let mut sample = Vec::new();
+    let read = source.take(SNIFF_BYTES).read_to_end(&mut sample);
+    match read {
+        Ok(_) => {}
+        // A decoding error inside the sample: sniff on what decoded; the
+        // scan pass reports the error with its offset.
+        Err(e) if malformed(&e).is_some() => {}
+        Err(e) => return Err(ReadError::io(file, e)),
+    }
+    let complete = (sample.len() as u64) < SNIFF_BYTES;
+    Ok(sniff(&sample, complete, prefer_tab))
+}
+
+/// Chooses the delimiter for a sample of UTF-8 text. `complete` says the
+/// sample is the whole file (else its last record may be cut and is ignored).
+pub(crate) fn sniff(sample: &[u8], complete: bool, prefer_tab: bool) -> u8 {
+    let mut best: Option<((usize, usize), u8)> = None;
+    for delimiter in CANDIDATES {
+        let Some(score) = score(sample, complete, delimiter) else { continue };
+        if prefer_tab && delimiter == b'\t' {
+            return b'\t';
+        }
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, delimiter));
+        }
+    }
+    match best {
+        // A .tsv file that tab does not split is one column, unless another
+        // delimiter splits every sampled record the same way.
+        Some(((consistency, _), d)) if !prefer_tab || consistency == 20 => d,
+        _ if prefer_tab => b'\t',
+        _ => b',',
+    }
+}
+
+/// (consistency in twentieths, modal field count) when the modal count is
+/// above one; `None` when the delimiter does not split the sample.
+fn score(sample: &[u8], complete: bool, delimiter: u8) -> Option<(usize, usize)> {
+    let mut rdr = reader(Box::new(std::io::Cursor::new(sample.to_vec())), delimiter);
+    let mut counts = Vec::new();
+    let mut rec = csv::ByteRecord::new();
+    while counts.len() <= SNIFF_RECORDS {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) if rec.iter().any(|f| !is_blank_bytes(f)) => counts.push(rec.len()),
+            Ok(true) => {}
+            Ok(false) | Err(_) => break,
+        }
+    }
+    if !complete && counts.len() > 1 && counts.len() <= SNIFF_RECORDS {
+        counts.pop();
+    }
+    counts.truncate(SNIFF_RECORDS);
+    let mut tally: Vec<(usize, usize)> = Vec::new();
+    for c in &counts {
+        match tally.iter_mut().find(|(n, _)| n == c) {
+            Some((_, k)) => *k += 1,
+            None => tally.push((*c, 1)),
+        }
+    }
+    let (mode, freq) = tally.into_iter().max_by_key(|(n, k)| (*k, *n))?;
+    (mode > 1).then(|| (freq * 20 / counts.len(), mode))
+}
+
+/// [`is_blank`] on raw field bytes (ASCII fast path first).
+fn is_blank_bytes(field: &[u8]) -> bool {
+    field.iter().all(u8::is_ascii_whitespace) || std::str::from_utf8(field).is_ok_and(is_blank)
+}
+
+/// Header cells and the table width (see `table` for the rule).
+struct Shape {
+    header: Vec<Option<String>>,
+    width: usize,
+}
+
+fn field_str<'a>(file: &str, rec: &csv::ByteRecord, field: &'a [u8]) -> Result<&'a str, ReadError> {
+    std::str::from_utf8(field).map_err(|_| ReadError::Row {
+        file: file.to_owned(),
+        row: rec.position().map_or(0, |p| p.line()),
+        detail: "a field is not valid UTF-8".to_owned(),
+    })
+}
+
+fn scan(path: &Path, file: &str, enc: TextEncoding, delimiter: u8) -> Result<Shape, ReadError> {
+    let source = open_text(path, enc).map_err(|e| ReadError::io(file, e))?;
+    let mut rdr = reader(source, delimiter);
+    let mut rec = csv::ByteRecord::new();
+    let mut header: Option<Vec<Option<String>>> = None;
+    let mut width = 0;
+    while rdr.read_byte_record(&mut rec).map_err(|e| csv_error(file, e))? {
+        let used = used_width(rec.iter().map(|f| !is_blank_bytes(f)));
+        if used == 0 {
+            continue;
+        }
+        if header.is_none() {
+            let mut cells = Vec::with_capacity(used);
+            for f in rec.iter().take(used) {
+                cells.push(Some(field_str(file, &rec, f)?.to_owned()));
+            }
+            header = Some(cells);
+        }
+        width = width.max(used);
+    }
+    match header {
+        Some(header) => Ok(Shape { header, width }),
+        None => Err(ReadError::Empty { file: file.to_owned() }),
+    }
+}
+
+fn write_rows(path: &Path, file: &str, enc: TextEncoding, delimiter: u8, out: &mut TableOut) -> Result<(), ReadError> {
+    let source = open_text(path, enc).map_err(|e| ReadError::io(file, e))?;
+    let mut rdr = reader(source, delimiter);
+    let mut rec = csv::ByteRecord::new();
+    let mut seen_header = false;
+    let width = out.width();
+    while rdr.read_byte_record(&mut rec).map_err(|e| csv_error(file, e))? {
+        if rec.iter().all(is_blank_bytes) {
+            continue;
+        }
+        if !seen_header {
+            seen_header = true;
+            continue;
+        }
+        let mut row: Vec<Option<&str>> = Vec::with_capacity(width);
+        for i in 0..width {
+            match rec.get(i) {
+                Some(f) if !f.is_empty() => row.push(Some(field_str(file, &rec, f)?)),
+                _ => row.push(None),
+            }
+        }
+        out.write(&row)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{score, sniff};
+
+    #[test]
+    fn sniffs_common_delimiters() {
+        assert_eq!(sniff(b"a,b,c\n1,2,3\n", true, false), b',');
+        assert_eq!(sniff(b"a;b;c\n1,5;2,5;3\n", true, false), b';');
+        assert_eq!(sniff(b"a\tb\n1\t2\n", true, false), b'\t');
+        assert_eq!(sniff(b"a|b\n1|2\n", true, false), b'|');
+    }
+
+    #[test]
+    fn sniff_respects_quotes() {
+        assert_eq!(sniff(b"\"x,y\";b\n\"1,2,3\";4\n\"5,6\";7\n", true, false), b';');
+    }
+
+    #[test]
+    fn single_column_defaults() {
+        assert_eq!(sniff(b"name\nann\nbob\n", true, false), b',');
+        assert_eq!(sniff(b"name\nann\nbob\n", true, true), b'\t');
+    }
+
+    #[test]
+    fn tsv_keeps_tab_unless_another_delimiter_is_fully_consistent() {
+        assert_eq!(sniff(b"note\nhello, world\n", true, true), b'\t');
+        assert_eq!(sniff(b"a,b\n1,2\n", true, true), b',');
+    }
+
+    #[test]
+    fn tsv_prefers_tab_when_it_splits() {
+        assert_eq!(sniff(b"a,b\tc\n1,2\t3\n", true, true), b'\t');
+        assert_eq!(sniff(b"a,b\tc\n1,2\t3\n", true, false), b',');
+    }
+
+    #[test]
+    fn cut_last_record_is_ignored() {
+        assert_eq!(score(b"a;b;c\n1;2;3\n4;5", false, b';'), Some((20, 3)));
+        assert_eq!(score(b"a;b;c\n1;2;3\n4;5", true, b';'), Some((13, 3)));
+        assert_eq!(score(b"a;b;c\n1;2;3\n", true, b','), None);
+    }
+}

@@ -1,0 +1,263 @@
+//! Workbooks (XLSX/XLSM, XLSB, XLS, ODS) via calamine: one table per sheet,
+//! in workbook order.
+//!
+//! Decisions:
+//! * `index` is the sheet's position in the workbook (0-based), so
+//!   `input.page_idx_<n>` always means the n-th sheet. Sheets that are not
+//!   worksheets (chart, dialog, macro sheets) and sheets with no data are
+//!   skipped with a warning; their index is then unused (no table has it).
+//! * A workbook with exactly one sheet names its table from the file name
+//!   (SPEC §2, like a CSV); with more sheets each table is named from its
+//!   sheet name. Hidden sheets are read like visible ones.
+//! * The table spans from the leftmost to the rightmost column holding data
+//!   in any row, so a table that starts in column C starts there.
+//! * XLSX and XLSB sheets are streamed cell by cell (twice: shape, then
+//!   rows), so memory does not grow with the sheet; XLS and ODS sheets are
+//!   loaded one at a time by calamine. Streamed cells must come in row order
+//!   (as every spreadsheet program writes them); a file that stores them out
+//!   of order is rejected with a message asking to re-save it.
+//! * A ZIP-based workbook whose parts uncompress to more than the configured
+//!   limit is rejected before reading (zip bomb guard).
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use calamine::{Ods, Reader, SheetType, Xls, Xlsb, Xlsx};
+
+use super::cells::{from_data, from_data_ref, CellValue};
+use super::detect::WorkbookKind;
+use super::error::ReadError;
+use super::table::{column_letters, header_columns, TableOut, Warnings};
+use super::ReadOptions;
+use crate::input::TableMeta;
+use crate::naming::{table_name_from_file, table_name_from_sheet};
+
+type Source = BufReader<File>;
+
+enum Book {
+    Xlsx(Xlsx<Source>),
+    Xlsb(Xlsb<Source>),
+    Xls(Xls<Source>),
+    Ods(Ods<Source>),
+}
+
+/// Reads every sheet of the workbook at `path` into `out_dir`.
+pub(crate) fn read_workbook(
+    path: &Path,
+    file: &str,
+    kind: WorkbookKind,
+    out_dir: &Path,
+    opts: &ReadOptions,
+    warnings: &mut Warnings,
+) -> Result<Vec<TableMeta>, ReadError> {
+    if kind != WorkbookKind::Xls {
+        super::archive::check_total_size(path, file, opts.max_uncompressed_bytes)?;
+    }
+    let mut book = open(path, file, kind)?;
+    let sheets = match &book {
+        Book::Xlsx(b) => b.sheets_metadata().to_vec(),
+        Book::Xlsb(b) => b.sheets_metadata().to_vec(),
+        Book::Xls(b) => b.sheets_metadata().to_vec(),
+        Book::Ods(b) => b.sheets_metadata().to_vec(),
+    };
+    let single = sheets.len() == 1;
+    let mut tables = Vec::new();
+    for (index, sheet) in sheets.iter().enumerate() {
+        let at = SheetRef { file, sheet: &sheet.name };
+        if sheet.typ != SheetType::WorkSheet {
+            warnings.push(format!("{at}: skipped, it is not a worksheet ({:?})", sheet.typ));
+            continue;
+        }
+        let Some(shape) = shape(&mut book, &at)? else {
+            warnings.push(format!("{at}: skipped, it has no data (no table page_idx_{index})"));
+            continue;
+        };
+        let columns = header_columns(shape.header.clone(), shape.width());
+        let mut out = TableOut::create(out_dir, index, file, columns)?;
+        write_rows(&mut book, &at, &shape, &mut out, warnings)?;
+        let name = if single { table_name_from_file(file) } else { table_name_from_sheet(&sheet.name, index) };
+        tables.push(out.finish(name, format!("{file}!{}", sheet.name))?);
+    }
+    if tables.is_empty() {
+        return Err(ReadError::Empty { file: file.to_owned() });
+    }
+    Ok(tables)
+}
+
+fn open(path: &Path, file: &str, kind: WorkbookKind) -> Result<Book, ReadError> {
+    let source = BufReader::new(File::open(path).map_err(|e| ReadError::io(file, e))?);
+    let bad = |detail: String| ReadError::Workbook { file: file.to_owned(), kind: kind.label(), detail };
+    Ok(match kind {
+        WorkbookKind::Xlsx => Book::Xlsx(Xlsx::new(source).map_err(|e| bad(e.to_string()))?),
+        WorkbookKind::Xlsb => Book::Xlsb(Xlsb::new(source).map_err(|e| bad(e.to_string()))?),
+        WorkbookKind::Ods => Book::Ods(Ods::new(source).map_err(|e| bad(e.to_string()))?),
+        WorkbookKind::Xls => Book::Xls(Xls::new(source).map_err(|e| {
+            let lower = file.to_ascii_lowercase();
+            let hint = if lower.ends_with(".xlsx") || lower.ends_with(".xlsm") {
+                "; an .xlsx file stored in the old format is usually password-protected, which is not supported"
+            } else {
+                ""
+            };
+            bad(format!("{e}{hint}"))
+        })?),
+    })
+}
+
+/// Where a message points: a sheet of a file.
+struct SheetRef<'a> {
+    file: &'a str,
+    sheet: &'a str,
+}
+
+impl std::fmt::Display for SheetRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "file \"{}\", sheet \"{}\"", self.file, self.sheet)
+    }
+}
+
+impl SheetRef<'_> {
+    fn error(&self, detail: impl std::fmt::Display) -> ReadError {
+        ReadError::Sheet { file: self.file.to_owned(), sheet: self.sheet.to_owned(), detail: detail.to_string() }
+    }
+}
+
+/// Calls `f(row, col, value)` for every stored cell of the sheet, in row
+/// order, failing if the file stores cells out of order.
+fn visit(
+    book: &mut Book,
+    at: &SheetRef<'_>,
+    f: &mut dyn FnMut(u32, u32, CellValue) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
+    let mut last: Option<(u32, u32)> = None;
+    let mut ordered = |row: u32, col: u32, value: CellValue| -> Result<(), ReadError> {
+        if last.is_some_and(|prev| prev >= (row, col)) {
+            return Err(at.error(format!(
+                "cells are stored out of order (cell {}{}); open and re-save the file",
+                column_letters(col),
+                u64::from(row) + 1
+            )));
+        }
+        last = Some((row, col));
+        f(row, col, value)
+    };
+    match book {
+        Book::Xlsx(b) => {
+            let mut cells = b.worksheet_cells_reader(at.sheet).map_err(|e| at.error(e))?;
+            while let Some(cell) = cells.next_cell().map_err(|e| at.error(e))? {
+                let (row, col) = cell.get_position();
+                ordered(row, col, from_data_ref(cell.get_value()))?;
+            }
+        }
+        Book::Xlsb(b) => {
+            let mut cells = b.worksheet_cells_reader(at.sheet).map_err(|e| at.error(e))?;
+            while let Some(cell) = cells.next_cell().map_err(|e| at.error(e))? {
+                let (row, col) = cell.get_position();
+                ordered(row, col, from_data_ref(cell.get_value()))?;
+            }
+        }
+        Book::Xls(b) => visit_range(b.worksheet_range(at.sheet).map_err(|e| at.error(e))?, &mut ordered)?,
+        Book::Ods(b) => visit_range(b.worksheet_range(at.sheet).map_err(|e| at.error(e))?, &mut ordered)?,
+    }
+    Ok(())
+}
+
+fn visit_range(
+    range: calamine::Range<calamine::Data>,
+    f: &mut dyn FnMut(u32, u32, CellValue) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
+    let (row0, col0) = range.start().unwrap_or((0, 0));
+    for (r, cells) in range.rows().enumerate() {
+        for (c, d) in cells.iter().enumerate() {
+            if *d != calamine::Data::Empty {
+                f(row0 + r as u32, col0 + c as u32, from_data(d))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The header row and the column span of a sheet.
+struct Shape {
+    header_row: u32,
+    header: Vec<Option<String>>,
+    first_col: u32,
+    last_col: u32,
+}
+
+impl Shape {
+    fn width(&self) -> usize {
+        (self.last_col - self.first_col) as usize + 1
+    }
+}
+
+/// First pass: `None` when no cell holds data.
+fn shape(book: &mut Book, at: &SheetRef<'_>) -> Result<Option<Shape>, ReadError> {
+    let mut header_row: Option<u32> = None;
+    let mut header_cells: Vec<(u32, String)> = Vec::new();
+    let (mut first_col, mut last_col) = (u32::MAX, 0u32);
+    visit(book, at, &mut |row, col, value| {
+        if !value.is_data() {
+            return Ok(());
+        }
+        first_col = first_col.min(col);
+        last_col = last_col.max(col);
+        if header_row.is_none_or(|h| h == row) {
+            header_row = Some(row);
+            if let CellValue::Text(s) = value {
+                header_cells.push((col, s));
+            }
+        }
+        Ok(())
+    })?;
+    let Some(header_row) = header_row else { return Ok(None) };
+    let mut header = vec![None; (last_col - first_col) as usize + 1];
+    for (col, s) in header_cells {
+        header[(col - first_col) as usize] = Some(s);
+    }
+    Ok(Some(Shape { header_row, header, first_col, last_col }))
+}
+
+/// Second pass: writes every data row below the header.
+fn write_rows(
+    book: &mut Book,
+    at: &SheetRef<'_>,
+    shape: &Shape,
+    out: &mut TableOut,
+    warnings: &mut Warnings,
+) -> Result<(), ReadError> {
+    let width = shape.width();
+    let mut current: Option<u32> = None;
+    let mut cells: Vec<Option<String>> = vec![None; width];
+    let mut has_data = false;
+    let mut flush = |cells: &mut Vec<Option<String>>, has_data: &mut bool| -> Result<(), ReadError> {
+        if std::mem::take(has_data) {
+            let row: Vec<Option<&str>> = cells.iter().map(|c| c.as_deref()).collect();
+            out.write(&row)?;
+        }
+        cells.iter_mut().for_each(|c| *c = None);
+        Ok(())
+    };
+    visit(book, at, &mut |row, col, value| {
+        if let CellValue::Error(code) = &value {
+            warnings.push(format!(
+                "{at}, cell {}{}: formula error {code} was read as NULL",
+                column_letters(col),
+                u64::from(row) + 1
+            ));
+        }
+        if row <= shape.header_row || col < shape.first_col || col > shape.last_col {
+            return Ok(());
+        }
+        if current != Some(row) {
+            flush(&mut cells, &mut has_data)?;
+            current = Some(row);
+        }
+        has_data |= value.is_data();
+        if let CellValue::Text(s) = value {
+            cells[(col - shape.first_col) as usize] = Some(s);
+        }
+        Ok(())
+    })?;
+    flush(&mut cells, &mut has_data)
+}

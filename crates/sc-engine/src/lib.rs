@@ -1,0 +1,4 @@
+//! The supervised chDB engine: FFI, session, supervisor.
+
+pub mod ffi;
+pub mod session;

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Shared helpers for scripts/*.sh: build/install the extension, run a local cluster.
+# Source it; every function is idempotent.
+
+SC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { echo "== $*"; }
+die() { echo "ERROR: $*" >&2; exit 1; }
+
+# Builds and installs the extension into the system PostgreSQL 15.
+sc_install_extension() {
+  say "building and installing the extension (cargo pgrx install)"
+  (cd "$SC_ROOT" && cargo pgrx install --pg-config /usr/bin/pg_config --release >/dev/null) \
+    || die "cargo pgrx install failed (run it in $SC_ROOT to see why)"
+}
+
+# sc_cluster_start DATADIR PORT: starts (or reuses) a cluster owned by postgres,
+# with smartconnector and pg_cron preloaded, listening on 127.0.0.1:PORT.
+sc_cluster_start() {
+  local data=$1 port=$2
+  if [ ! -f "$data/PG_VERSION" ]; then
+    say "initdb $data"
+    mkdir -p "$data"
+    chown postgres:postgres "$data"
+    chmod 700 "$data"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$data" --auth=trust -U postgres -E UTF8 \
+      --locale=C.UTF-8 >/dev/null || die "initdb failed in $data"
+    cat >> "$data/postgresql.conf" <<CONF
+
+# --- smartconnector ---
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+shared_preload_libraries = 'smartconnector,pg_cron'
+cron.database_name = 'postgres'
+max_worker_processes = 16
+CONF
+  fi
+  sed -i "s/^port = .*/port = $port/; s/^#port = .*/port = $port/" "$data/postgresql.conf"
+  if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    return 0
+  fi
+  say "starting PostgreSQL on 127.0.0.1:$port ($data)"
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null \
+    || { tail -20 "$data/server.log" >&2; die "PostgreSQL did not start; see $data/server.log"; }
+}
+
+# sc_cluster_stop DATADIR
+sc_cluster_stop() {
+  local data=$1
+  if [ -f "$data/postmaster.pid" ]; then
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+}
+
+# sc_psql PORT [psql args...]
+sc_psql() {
+  local port=$1; shift
+  psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"
+}

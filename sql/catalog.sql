@@ -1,0 +1,207 @@
+-- smartconnector catalog: schema sc, its tables, roles and grants.
+-- Loaded first by the extension script (bootstrap). Hand-written; upgrade
+-- scripts freeze later changes to it.
+
+CREATE SCHEMA sc;
+COMMENT ON SCHEMA sc IS 'smartconnector catalog: connectors, executions, per-row outcomes, files, webhook calls, secrets';
+
+-- Roles are cluster-wide: create them once, keep them when the extension is
+-- dropped (other databases may use them).
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'sc_operator') THEN
+        CREATE ROLE sc_operator NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'sc_admin') THEN
+        CREATE ROLE sc_admin NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'sc_webhook') THEN
+        CREATE ROLE sc_webhook NOLOGIN;
+    END IF;
+END
+$roles$;
+COMMENT ON ROLE sc_admin IS 'smartconnector: defines connectors and secrets; also an operator';
+COMMENT ON ROLE sc_operator IS 'smartconnector: runs and cancels connectors, reads executions and reports';
+COMMENT ON ROLE sc_webhook IS 'smartconnector: may only call sc_webhook';
+GRANT sc_operator TO sc_admin;
+
+------------------------------------------------------------------------------
+CREATE TABLE sc.connectors (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    api_name    text NOT NULL UNIQUE CHECK (api_name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    name        text NOT NULL,
+    description text,
+    type        text NOT NULL CHECK (type IN ('spreadsheet', 'webhook', 'scheduler')),
+    status      text NOT NULL DEFAULT 'setup'
+                CHECK (status IN ('setup', 'operational', 'needs_attention', 'inactive')),
+    document    jsonb NOT NULL,
+    owner       name NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    created_by  name NOT NULL DEFAULT current_user,
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    updated_by  name NOT NULL DEFAULT current_user
+);
+CREATE INDEX connectors_status_idx ON sc.connectors (status);
+COMMENT ON TABLE sc.connectors IS 'One row per connector; document is the full connector document (export format) as last saved';
+COMMENT ON COLUMN sc.connectors.id IS 'Internal key';
+COMMENT ON COLUMN sc.connectors.api_name IS 'Stable unique identifier used by every API call';
+COMMENT ON COLUMN sc.connectors.name IS 'Display name';
+COMMENT ON COLUMN sc.connectors.description IS 'Free text';
+COMMENT ON COLUMN sc.connectors.type IS 'spreadsheet, webhook or scheduler';
+COMMENT ON COLUMN sc.connectors.status IS 'setup, operational, needs_attention or inactive; only operational and needs_attention run live';
+COMMENT ON COLUMN sc.connectors.document IS 'The connector document; its status key mirrors the status column';
+COMMENT ON COLUMN sc.connectors.owner IS 'Role a run acts as: load steps obey its privileges and row-level security';
+COMMENT ON COLUMN sc.connectors.created_at IS 'When the connector was first saved';
+COMMENT ON COLUMN sc.connectors.created_by IS 'Role that first saved it';
+COMMENT ON COLUMN sc.connectors.updated_at IS 'When the document or status last changed';
+COMMENT ON COLUMN sc.connectors.updated_by IS 'Role that last changed it';
+
+------------------------------------------------------------------------------
+CREATE TABLE sc.executions (
+    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    connector_id       bigint REFERENCES sc.connectors (id) ON DELETE SET NULL,
+    connector_api_name text NOT NULL,
+    definition         jsonb NOT NULL,
+    status             text NOT NULL DEFAULT 'queued'
+                       CHECK (status IN ('queued', 'running', 'succeeded', 'partial_success', 'failed', 'cancelled')),
+    trigger            text NOT NULL CHECK (trigger IN ('manual', 'schedule', 'webhook', 'api')),
+    started_by         name NOT NULL DEFAULT current_user,
+    run_as             name NOT NULL,
+    dry_run            boolean NOT NULL DEFAULT false,
+    diff_check         boolean,
+    params             jsonb,
+    file_name          text,
+    file_size          bigint,
+    queued_at          timestamptz NOT NULL DEFAULT now(),
+    started_at         timestamptz,
+    ended_at           timestamptz,
+    stage              text,
+    progress           jsonb,
+    stage_times        jsonb,
+    counts             jsonb,
+    error              text,
+    engine_version     text,
+    worker_pid         integer,
+    cancel_requested   boolean NOT NULL DEFAULT false
+);
+CREATE INDEX executions_connector_idx ON sc.executions (connector_id, queued_at DESC);
+CREATE INDEX executions_active_idx ON sc.executions (status, id) WHERE status IN ('queued', 'running');
+COMMENT ON TABLE sc.executions IS 'One row per run of a connector, kept after the connector is dropped';
+COMMENT ON COLUMN sc.executions.id IS 'Execution id returned by sc_run';
+COMMENT ON COLUMN sc.executions.connector_id IS 'The connector (NULL once it is dropped)';
+COMMENT ON COLUMN sc.executions.connector_api_name IS 'api_name of the connector at run time';
+COMMENT ON COLUMN sc.executions.definition IS 'The connector document exactly as run';
+COMMENT ON COLUMN sc.executions.status IS 'queued, running, succeeded, partial_success, failed or cancelled';
+COMMENT ON COLUMN sc.executions.trigger IS 'manual, schedule, webhook or api';
+COMMENT ON COLUMN sc.executions.started_by IS 'Role that started the run';
+COMMENT ON COLUMN sc.executions.run_as IS 'Role the run acts as (the connector owner)';
+COMMENT ON COLUMN sc.executions.dry_run IS 'True: the pipeline runs and reports but writes no entity table and no diff store';
+COMMENT ON COLUMN sc.executions.diff_check IS 'Diff check for this run; NULL means the connector setting';
+COMMENT ON COLUMN sc.executions.params IS 'SQL parameter overrides for this run';
+COMMENT ON COLUMN sc.executions.file_name IS 'Name of the input file, if any';
+COMMENT ON COLUMN sc.executions.file_size IS 'Size of the input file in bytes';
+COMMENT ON COLUMN sc.executions.queued_at IS 'When sc_run was called';
+COMMENT ON COLUMN sc.executions.started_at IS 'When a worker began the run';
+COMMENT ON COLUMN sc.executions.ended_at IS 'When the run reached a final status';
+COMMENT ON COLUMN sc.executions.stage IS 'Current or last stage: input, sql, variables, diff, load, report';
+COMMENT ON COLUMN sc.executions.progress IS 'Rows done / total per scope for the current stage';
+COMMENT ON COLUMN sc.executions.stage_times IS 'Start and end time of every stage';
+COMMENT ON COLUMN sc.executions.counts IS 'Rows per load step and outcome';
+COMMENT ON COLUMN sc.executions.error IS 'Why the run failed, in plain words';
+COMMENT ON COLUMN sc.executions.engine_version IS 'chDB / ClickHouse version that ran the SQL';
+COMMENT ON COLUMN sc.executions.worker_pid IS 'PID of the background worker running it';
+COMMENT ON COLUMN sc.executions.cancel_requested IS 'Set by sc_cancel; the worker stops at the next chunk boundary';
+
+------------------------------------------------------------------------------
+CREATE TABLE sc.execution_rows (
+    execution_id bigint NOT NULL REFERENCES sc.executions (id) ON DELETE CASCADE,
+    scope        text NOT NULL,
+    row_number   bigint NOT NULL,
+    step         text NOT NULL DEFAULT '',
+    outcome      text NOT NULL
+                 CHECK (outcome IN ('valid', 'invalid', 'created', 'updated', 'skipped', 'unchanged', 'failed')),
+    record_id    text,
+    errors       text[],
+    warnings     text[],
+    PRIMARY KEY (execution_id, scope, step, row_number)
+);
+CREATE INDEX execution_rows_outcome_idx ON sc.execution_rows (execution_id, step, outcome);
+COMMENT ON TABLE sc.execution_rows IS 'Per-row outcome of one execution: validation (step = '''') and each load step';
+COMMENT ON COLUMN sc.execution_rows.execution_id IS 'The execution';
+COMMENT ON COLUMN sc.execution_rows.scope IS 'Output table (scope) the row belongs to';
+COMMENT ON COLUMN sc.execution_rows.row_number IS '1-based row number within the scope';
+COMMENT ON COLUMN sc.execution_rows.step IS 'Load step name; empty string for variable validation';
+COMMENT ON COLUMN sc.execution_rows.outcome IS 'valid/invalid (validation) or created, updated, skipped, unchanged, failed (load step)';
+COMMENT ON COLUMN sc.execution_rows.record_id IS 'Primary key of the entity row matched or created, as text';
+COMMENT ON COLUMN sc.execution_rows.errors IS 'Errors, each naming the variable or the database message';
+COMMENT ON COLUMN sc.execution_rows.warnings IS 'Warnings, e.g. an optional variable whose value failed its type';
+
+------------------------------------------------------------------------------
+CREATE TABLE sc.execution_files (
+    execution_id bigint NOT NULL REFERENCES sc.executions (id) ON DELETE CASCADE,
+    kind         text NOT NULL CHECK (kind IN ('input', 'sql_output', 'report')),
+    name         text NOT NULL,
+    content      bytea NOT NULL,
+    size         bigint NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (execution_id, kind, name)
+);
+ALTER TABLE sc.execution_files ALTER COLUMN content SET STORAGE EXTERNAL;
+COMMENT ON TABLE sc.execution_files IS 'Files of an execution: its input, the SQL output and the XLSX report';
+COMMENT ON COLUMN sc.execution_files.execution_id IS 'The execution';
+COMMENT ON COLUMN sc.execution_files.kind IS 'input, sql_output or report';
+COMMENT ON COLUMN sc.execution_files.name IS 'File name (the input keeps the name it was given)';
+COMMENT ON COLUMN sc.execution_files.content IS 'File bytes';
+COMMENT ON COLUMN sc.execution_files.size IS 'Length of content in bytes';
+COMMENT ON COLUMN sc.execution_files.created_at IS 'When the file was stored';
+
+------------------------------------------------------------------------------
+CREATE TABLE sc.webhook_events (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    connector_id bigint NOT NULL REFERENCES sc.connectors (id) ON DELETE CASCADE,
+    received_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    sender       text NOT NULL,
+    querystring  text,
+    headers      jsonb,
+    body         text NOT NULL CHECK (octet_length(body) <= 262144),
+    sample       boolean NOT NULL DEFAULT false,
+    execution_id bigint REFERENCES sc.executions (id) ON DELETE SET NULL
+);
+CREATE INDEX webhook_events_pending_idx ON sc.webhook_events (connector_id, id)
+    WHERE execution_id IS NULL AND NOT sample;
+COMMENT ON TABLE sc.webhook_events IS 'Webhook calls buffered until the connector''s next run';
+COMMENT ON COLUMN sc.webhook_events.id IS 'Arrival order';
+COMMENT ON COLUMN sc.webhook_events.connector_id IS 'The webhook connector it was posted to';
+COMMENT ON COLUMN sc.webhook_events.received_at IS 'When it arrived';
+COMMENT ON COLUMN sc.webhook_events.sender IS 'PostgreSQL role or JWT subject that posted it';
+COMMENT ON COLUMN sc.webhook_events.querystring IS 'Query string of the HTTP request, if known';
+COMMENT ON COLUMN sc.webhook_events.headers IS 'HTTP request headers, if known';
+COMMENT ON COLUMN sc.webhook_events.body IS 'Request body, UTF-8, at most 256 KB';
+COMMENT ON COLUMN sc.webhook_events.sample IS 'Posted while the connector was inactive: kept as a sample, never processed';
+COMMENT ON COLUMN sc.webhook_events.execution_id IS 'Execution that processed it; NULL while pending';
+
+------------------------------------------------------------------------------
+CREATE TABLE sc.secrets (
+    name       text PRIMARY KEY CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]{0,62}$'),
+    kind       text NOT NULL CHECK (kind IN ('postgresql', 'mysql', 's3', 'url', 'generic')),
+    value      jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by name NOT NULL DEFAULT current_user,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE sc.secrets IS 'Credentials for external sources, exposed to SQL as named collections; readable by no ordinary role';
+COMMENT ON COLUMN sc.secrets.name IS 'Named collection name used in SQL, e.g. postgresql(my_pg, table=''t'')';
+COMMENT ON COLUMN sc.secrets.kind IS 'postgresql, mysql, s3, url or generic';
+COMMENT ON COLUMN sc.secrets.value IS 'Key/value pairs of the named collection; never shown in messages';
+COMMENT ON COLUMN sc.secrets.created_at IS 'When it was first stored';
+COMMENT ON COLUMN sc.secrets.created_by IS 'Role that stored it';
+COMMENT ON COLUMN sc.secrets.updated_at IS 'When its value last changed';
+
+------------------------------------------------------------------------------
+-- Privileges. Nothing in sc is open to PUBLIC; sc.secrets to nobody.
+REVOKE ALL ON SCHEMA sc FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA sc FROM PUBLIC;
+GRANT USAGE ON SCHEMA sc TO sc_operator, sc_admin;
+GRANT SELECT ON sc.connectors, sc.executions, sc.execution_rows, sc.execution_files TO sc_operator;
+GRANT INSERT, UPDATE, DELETE ON sc.connectors TO sc_admin;
+GRANT SELECT ON sc.webhook_events TO sc_admin;

@@ -1,0 +1,14 @@
+-- Function privileges, applied after every function exists. Nothing is
+-- executable by PUBLIC; each role gets what SPEC §11 gives it.
+REVOKE ALL ON FUNCTION sc_create_connector(jsonb), sc_update_connector(text, jsonb),
+    sc_export_connector(text), sc_import_connector(jsonb, text), sc_duplicate_connector(text, text),
+    sc_drop_connector(text), sc_set_status(text, text), sc_set_secret(text, text, jsonb),
+    sc_drop_secret(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sc_create_connector(jsonb), sc_update_connector(text, jsonb),
+    sc_import_connector(jsonb, text), sc_duplicate_connector(text, text), sc_drop_connector(text),
+    sc_set_status(text, text), sc_set_secret(text, text, jsonb), sc_drop_secret(text) TO sc_admin;
+GRANT EXECUTE ON FUNCTION sc_export_connector(text) TO sc_operator;
+
+-- Secrets: admins may write and name them, never read a value.
+GRANT INSERT, DELETE ON sc.secrets TO sc_admin;
+GRANT SELECT (name), UPDATE (kind, value, updated_at) ON sc.secrets TO sc_admin;

@@ -1,0 +1,2 @@
+//! Every `#[pg_extern]`: parse arguments, call one function, raise its error.
+pub mod connectors;

@@ -1,0 +1,79 @@
+//! Rows of `sc.secrets`: stored by sc_admin, never read back by any ordinary role.
+//!
+//! sc_admin holds INSERT, UPDATE, DELETE and SELECT on the `name` column only,
+//! so an admin can set, replace and drop a secret but not read its value. No
+//! message built here contains a value.
+use crate::error::{ScError, ScResult};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::Value;
+
+pub const KINDS: &[&str] = &["postgresql", "mysql", "s3", "url", "generic"];
+
+/// Checks a secret before it is stored; messages name keys, never values.
+pub fn check(name: &str, kind: &str, value: &Value) -> ScResult<()> {
+    let name_ok = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !name_ok {
+        return Err(ScError::invalid_argument(
+            format!("secret name \"{name}\" is not an identifier"),
+            "Use letters, digits and _ (at most 63), not starting with a digit.",
+        ));
+    }
+    if !KINDS.contains(&kind) {
+        return Err(ScError::invalid_argument(
+            format!("secret kind \"{kind}\" is not known"),
+            format!("Use one of: {}.", KINDS.join(", ")),
+        ));
+    }
+    let Some(map) = value.as_object() else {
+        return Err(ScError::invalid_argument(
+            format!("secret \"{name}\": value must be a JSON object of key/value pairs"),
+            "For example {\"host\": \"db.example.com\", \"user\": \"u\", \"password\": \"…\"}.",
+        ));
+    };
+    if map.is_empty() {
+        return Err(ScError::invalid_argument(
+            format!("secret \"{name}\": value has no keys"),
+            "Give at least one key/value pair.",
+        ));
+    }
+    for (key, v) in map {
+        if !(v.is_string() || v.is_number() || v.is_boolean()) {
+            return Err(ScError::invalid_argument(
+                format!("secret \"{name}\": key \"{key}\" must hold a string, number or boolean"),
+                "Nested objects and arrays are not supported in named collections.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates or replaces a secret.
+pub fn set(name: &str, kind: &str, value: &Value) -> ScResult<()> {
+    check(name, kind, value)?;
+    Spi::connect_mut(|client| {
+        let args = [name.into(), kind.into(), JsonB(value.clone()).into()];
+        let updated = client
+            .update(
+                "UPDATE sc.secrets SET kind = $2, value = $3, updated_at = now() WHERE name = $1",
+                None,
+                &args,
+            )?
+            .len();
+        if updated == 0 {
+            client.update("INSERT INTO sc.secrets (name, kind, value) VALUES ($1, $2, $3)", None, &args)?;
+        }
+        Ok::<_, ScError>(())
+    })
+}
+
+/// Drops a secret; false when there was none of that name.
+pub fn drop(name: &str) -> ScResult<bool> {
+    Spi::connect_mut(|client| {
+        let n = client.update("DELETE FROM sc.secrets WHERE name = $1", None, &[name.into()])?.len();
+        Ok(n > 0)
+    })
+}

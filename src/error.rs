@@ -1,0 +1,102 @@
+//! The extension's one error type, mapped to SQLSTATEs in one place, with detail and hint.
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+use sc_core::document::Problem;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScError {
+    #[error("connector document is invalid: {} problem{}", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    InvalidDocument(Vec<Problem>),
+    #[error("connector \"{0}\" does not exist")]
+    ConnectorNotFound(String),
+    #[error("connector \"{0}\" already exists")]
+    ConnectorExists(String),
+    #[error("permission denied: {action} needs role {role}")]
+    NeedsRole { action: &'static str, role: &'static str },
+    #[error("{message}")]
+    InvalidArgument { message: String, hint: Option<String> },
+    #[error("{message}")]
+    InUse { message: String, hint: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type ScResult<T> = Result<T, ScError>;
+
+impl ScError {
+    pub fn invalid_argument(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        ScError::InvalidArgument { message: message.into(), hint: Some(hint.into()) }
+    }
+
+    /// The SQLSTATE each variant maps to.
+    pub fn sqlstate(&self) -> PgSqlErrorCode {
+        use PgSqlErrorCode::*;
+        match self {
+            ScError::InvalidDocument(_) => ERRCODE_INVALID_PARAMETER_VALUE,
+            ScError::ConnectorNotFound(_) => ERRCODE_UNDEFINED_OBJECT,
+            ScError::ConnectorExists(_) => ERRCODE_DUPLICATE_OBJECT,
+            ScError::NeedsRole { .. } => ERRCODE_INSUFFICIENT_PRIVILEGE,
+            ScError::InvalidArgument { .. } => ERRCODE_INVALID_PARAMETER_VALUE,
+            ScError::InUse { .. } => ERRCODE_OBJECT_IN_USE,
+            ScError::Internal(_) => ERRCODE_INTERNAL_ERROR,
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            ScError::InvalidDocument(problems) => Some(
+                problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"),
+            ),
+            _ => None,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            ScError::InvalidDocument(_) => Some(
+                "Each line of DETAIL names the place in the document (a JSON path) and what is wrong there; nothing was saved."
+                    .into(),
+            ),
+            ScError::ConnectorNotFound(_) => {
+                Some("SELECT api_name FROM sc.connectors lists the connectors.".into())
+            }
+            ScError::ConnectorExists(_) => Some(
+                "Use sc_update_connector to change it, or sc_import_connector(document, 'replace').".into(),
+            ),
+            ScError::NeedsRole { role, .. } => Some(format!("GRANT {role} TO <your role>;")),
+            ScError::InvalidArgument { hint, .. } => hint.clone(),
+            ScError::InUse { hint, .. } => Some(hint.clone()),
+            ScError::Internal(_) => None,
+        }
+    }
+
+    /// Raises this error as a PostgreSQL ERROR; never returns.
+    pub fn raise(self) -> ! {
+        let mut report = ErrorReport::new(self.sqlstate(), self.to_string(), "smartconnector");
+        if let Some(detail) = self.detail() {
+            report = report.set_detail(detail);
+        }
+        if let Some(hint) = self.hint() {
+            report = report.set_hint(hint);
+        }
+        report.report(PgLogLevel::ERROR);
+        unreachable!("ERROR does not return")
+    }
+}
+
+impl From<pgrx::spi::Error> for ScError {
+    fn from(e: pgrx::spi::Error) -> Self {
+        ScError::Internal(format!("SPI: {e}"))
+    }
+}
+
+/// `result.or_raise()` in API functions: the value, or the error raised as ERROR.
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for ScResult<T> {
+    fn or_raise(self) -> T {
+        self.unwrap_or_else(|e| e.raise())
+    }
+}

@@ -1,0 +1,99 @@
+//! The extension's settings (GUCs): where the engine lives, worker limits, SQL defaults.
+use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+use std::ffi::CString;
+
+/// Where `scripts/setup.sh` installs the pinned libchdb.so.
+pub static LIBCHDB_PATH: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"/usr/local/lib/smartconnector/libchdb.so"));
+pub static ENGINE_PATH: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"/usr/local/lib/smartconnector/sc-engine"));
+pub static DATABASE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"postgres"));
+pub static MAX_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(4);
+pub static SQL_TIME_LIMIT_S: GucSetting<i32> = GucSetting::<i32>::new(300);
+pub static SQL_MEMORY_LIMIT_MB: GucSetting<i32> = GucSetting::<i32>::new(4096);
+pub static SQL_THREADS: GucSetting<i32> = GucSetting::<i32>::new(2);
+pub static SQL_MAX_OUTPUT_ROWS: GucSetting<i32> = GucSetting::<i32>::new(10_000_000);
+
+/// Registers every GUC. Called from `_PG_init`, preloaded or not; the
+/// postmaster-level ones only exist when the library is preloaded.
+pub fn register() {
+    // SAFETY: a plain global flag PostgreSQL sets while loading preload libraries.
+    let preloading = unsafe { pgrx::pg_sys::process_shared_preload_libraries_in_progress };
+    GucRegistry::define_string_guc(
+        c"smartconnector.libchdb_path",
+        c"Path of libchdb.so, loaded only by the engine process",
+        c"scripts/setup.sh installs the pinned chDB here.",
+        &LIBCHDB_PATH,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"smartconnector.engine_path",
+        c"Path of the sc-engine binary the execution worker supervises",
+        c"",
+        &ENGINE_PATH,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    if preloading {
+        GucRegistry::define_string_guc(
+            c"smartconnector.database",
+            c"Database whose connectors the launcher runs",
+            c"",
+            &DATABASE,
+            GucContext::Postmaster,
+            GucFlags::default(),
+        );
+    }
+    GucRegistry::define_int_guc(
+        c"smartconnector.max_workers",
+        c"Server-wide cap on concurrently running executions",
+        c"",
+        &MAX_WORKERS,
+        1,
+        256,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"smartconnector.sql_time_limit_s",
+        c"Default SQL stage time limit in seconds (connector setting sql_time_limit_s overrides)",
+        c"",
+        &SQL_TIME_LIMIT_S,
+        1,
+        86_400,
+        GucContext::Suset,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"smartconnector.sql_memory_limit_mb",
+        c"Default SQL stage memory limit in MB (connector setting sql_memory_limit_mb overrides)",
+        c"",
+        &SQL_MEMORY_LIMIT_MB,
+        16,
+        1_048_576,
+        GucContext::Suset,
+        GucFlags::UNIT_MB,
+    );
+    GucRegistry::define_int_guc(
+        c"smartconnector.sql_threads",
+        c"Default number of threads the SQL engine may use",
+        c"",
+        &SQL_THREADS,
+        1,
+        64,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"smartconnector.sql_max_output_rows",
+        c"Default cap on rows the SQL stage may output, over all scopes",
+        c"",
+        &SQL_MAX_OUTPUT_ROWS,
+        1,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+}

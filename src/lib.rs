@@ -1,0 +1,29 @@
+//! smartconnector: module list and `_PG_init`, nothing else.
+use pgrx::prelude::*;
+
+mod api;
+mod catalog;
+mod error;
+mod gucs;
+
+::pgrx::pg_module_magic!(name, version);
+
+pgrx::extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
+pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    gucs::register();
+}
+
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec!["shared_preload_libraries = 'smartconnector'"]
+    }
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
