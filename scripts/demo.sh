@@ -10,13 +10,17 @@ bash "$SC_ROOT/scripts/setup.sh"
 sc_install_extension
 sc_cluster_start "$SC_ROOT/.pgdata" "$PORT"
 
-say "creating the extension and the demo tables"
+say "creating the extension afresh (the demo cluster is scratch space) and the demo tables"
+sc_psql "$PORT" -c "SET client_min_messages = warning; DROP EXTENSION IF EXISTS smartconnector CASCADE"
 sc_psql "$PORT" -f "$SC_ROOT/examples/vendor_products/schema.sql"
 
 say "saving the connector from examples/vendor_products/connector.json"
 sc_psql "$PORT" -v doc="$(cat "$SC_ROOT/examples/vendor_products/connector.json")" <<'SQL'
 SELECT sc_import_connector(:'doc'::jsonb, 'replace') AS imported \gx
 SELECT api_name, type, status, owner FROM sc.connectors ORDER BY api_name;
-SELECT jsonb_pretty(sc_export_connector('vendor_products')) AS exported_document;
+\echo 'exported document:'
+\pset format unaligned
+\pset tuples_only on
+SELECT jsonb_pretty(sc_export_connector('vendor_products'));
 SQL
 say "done. Connect with: psql -h 127.0.0.1 -p $PORT -U postgres   (stop: runuser -u postgres -- $PG_BIN/pg_ctl -D $SC_ROOT/.pgdata stop)"

@@ -1,4 +1,5 @@
 -- Demo entity tables for the vendor_products connector. Idempotent.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS smartconnector;
 
 CREATE TABLE IF NOT EXISTS public.vendors (

@@ -194,3 +194,12 @@ fn unknown_extension_is_read_as_text() {
     assert_eq!(t.name, "export");
     assert_eq!(rows(&s, t), vec![row(&["1", "2"])]);
 }
+
+#[test]
+fn too_many_columns_is_an_error_naming_the_row() {
+    let mut csv = b"a\n".to_vec();
+    csv.extend(std::iter::repeat_n(b"x,".as_slice(), 16_385).flatten());
+    csv.push(b'\n');
+    let msg = prepare_err(&csv, "wide.csv");
+    assert_eq!(msg, "file \"wide.csv\", row 2: 16385 columns, more than the limit of 16384");
+}

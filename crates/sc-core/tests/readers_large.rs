@@ -48,7 +48,6 @@ fn million_row_csv_streams_in_bounded_memory() {
     let out = s.out();
     let p = sc_core::readers::prepare_inputs(&input, "big.csv", &out).expect("read");
     let grown = peak_growth_mib(base);
-    eprintln!("DEBUG grown={grown:?} base={base:?} t={:?}", std::time::Instant::now());
     let t = only(&p);
     assert_eq!(t.rows, ROWS);
     assert_eq!(t.columns, vec!["id", "name", "amount", "note"]);
@@ -70,12 +69,7 @@ fn write_big_xlsx(path: &std::path::Path, rows: u32) {
     let file = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
     let mut z = zip::ZipWriter::new(file);
     let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    let parts: [(&str, &str); 4] = [
-        ("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#),
-        ("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#),
-        ("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>"#),
-        ("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#),
-    ];
+    let parts = XLSX_PARTS;
     for (name, body) in parts {
         z.start_file(name, opts).expect("part");
         z.write_all(body.as_bytes()).expect("part");
@@ -106,7 +100,6 @@ fn large_xlsx_streams_row_by_row() {
     let out = s.out();
     let p = sc_core::readers::prepare_inputs(&input, "big.xlsx", &out).expect("read");
     let grown = peak_growth_mib(base);
-    eprintln!("DEBUG grown={grown:?} base={base:?} t={:?}", std::time::Instant::now());
     let t = only(&p);
     assert_eq!(t.rows, u64::from(ROWS));
     assert_eq!(t.columns, vec!["id", "label", "amount"]);

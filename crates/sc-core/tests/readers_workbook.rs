@@ -242,3 +242,128 @@ fn ods_sheets_dates_and_numbers() {
         vec![row(&["41", "2024-05-04 13:45:00", "01:30:00"]), row(&["16.99", "2024-05-04", NULL])]
     );
 }
+
+#[test]
+fn hand_made_xlsx_with_inline_strings_reads() {
+    let data = format!(
+        r#"<row r="1">{}{}</row><row r="2">{}<c r="B2"><v>2.5</v></c></row>"#,
+        inline_cell("A1", "Key"),
+        inline_cell("B1", "Val"),
+        inline_cell("A2", "k")
+    );
+    let (s, p) = prepare_ok(&xlsx_with_sheet_data(&data), "h.xlsx");
+    assert_eq!(rows(&s, only(&p)), vec![row(&["k", "2.5"])]);
+}
+
+#[test]
+fn cells_beyond_the_column_limit_are_rejected() {
+    // A reference past Excel's last column (XFD).
+    let far = format!(r#"<row r="1">{}{}</row>"#, inline_cell("A1", "a"), inline_cell("XFE1", "b"));
+    let msg = prepare_err(&xlsx_with_sheet_data(&far), "far.xlsx");
+    assert!(msg.starts_with("file \"far.xlsx\", sheet \"Data\": "), "{msg}");
+    // Cells without references, counted past the limit.
+    let many: String = (0..16_390).map(|_| inline_cell("", "x")).collect();
+    let msg = prepare_err(&xlsx_with_sheet_data(&format!("<row>{many}</row>")), "wide.xlsx");
+    assert!(msg.starts_with("file \"wide.xlsx\", sheet \"Data\": "), "{msg}");
+    // A reference whose column number overflows.
+    let huge = format!(r#"<row r="1">{}</row>"#, inline_cell("ZZZZZZZZZZ1", "z"));
+    let msg = prepare_err(&xlsx_with_sheet_data(&huge), "huge.xlsx");
+    assert!(msg.starts_with("file \"huge.xlsx\""), "{msg}");
+}
+
+#[test]
+fn cells_out_of_order_are_rejected_with_a_clear_message() {
+    let data = format!(r#"<row r="2">{}</row><row r="1">{}</row>"#, inline_cell("A2", "late"), inline_cell("A1", "early"));
+    let msg = prepare_err(&xlsx_with_sheet_data(&data), "o.xlsx");
+    assert_eq!(
+        msg,
+        "file \"o.xlsx\", sheet \"Data\": cells are stored out of order (cell A1); open and re-save the file"
+    );
+}
+
+/// BIFF8 record bytes.
+fn biff(typ: u16, body: &[u8]) -> Vec<u8> {
+    let mut out = typ.to_le_bytes().to_vec();
+    out.extend_from_slice(&(body.len() as u16).to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+fn biff_bof(dt: u16) -> Vec<u8> {
+    let mut body = 0x0600u16.to_le_bytes().to_vec();
+    body.extend_from_slice(&dt.to_le_bytes());
+    body.extend_from_slice(&[0; 12]);
+    biff(0x0809, &body)
+}
+
+/// A BIFF8 cell: a LABEL for text, a NUMBER otherwise.
+fn biff_cell(row: u16, col: u16, value: Result<&str, f64>) -> Vec<u8> {
+    let mut body = row.to_le_bytes().to_vec();
+    body.extend_from_slice(&col.to_le_bytes());
+    body.extend_from_slice(&0u16.to_le_bytes());
+    match value {
+        Ok(text) => {
+            body.extend_from_slice(&(text.len() as u16).to_le_bytes());
+            body.push(0);
+            body.extend_from_slice(text.as_bytes());
+            biff(0x0204, &body)
+        }
+        Err(n) => {
+            body.extend_from_slice(&n.to_le_bytes());
+            biff(0x0203, &body)
+        }
+    }
+}
+
+/// A one-sheet XLS (compound file with a BIFF8 Workbook stream).
+fn xls(sheet_name: &str, cells: &[Vec<u8>]) -> Vec<u8> {
+    use std::io::Write;
+    let mut name = vec![sheet_name.len() as u8, 0];
+    name.extend_from_slice(sheet_name.as_bytes());
+    let boundsheet_len = 4 + 6 + name.len();
+    let globals_len = biff_bof(0x0005).len() + boundsheet_len + 4;
+    let mut bs = (globals_len as u32).to_le_bytes().to_vec();
+    bs.extend_from_slice(&[0, 0]);
+    bs.extend_from_slice(&name);
+    let mut stream = biff_bof(0x0005);
+    stream.extend(biff(0x0085, &bs));
+    stream.extend(biff(0x000A, &[]));
+    assert_eq!(stream.len(), globals_len);
+    stream.extend(biff_bof(0x0010));
+    for c in cells {
+        stream.extend_from_slice(c);
+    }
+    stream.extend(biff(0x000A, &[]));
+    let mut book = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).expect("cfb");
+    book.create_stream("/Workbook").expect("stream").write_all(&stream).expect("write");
+    book.flush().expect("flush");
+    book.into_inner().into_inner()
+}
+
+#[test]
+fn xls_sheet_reads() {
+    let cells = [
+        biff_cell(0, 0, Ok("Name")),
+        biff_cell(0, 1, Ok("Qty")),
+        biff_cell(1, 0, Ok("pear")),
+        biff_cell(1, 1, Err(41.0)),
+        biff_cell(2, 1, Err(2.5)),
+    ];
+    let (s, p) = prepare_ok(&xls("Stock", &cells), "Old Stock.xls");
+    let t = only(&p);
+    assert_eq!((t.name.as_str(), t.source.as_str()), ("old_stock_xls", "Old Stock.xls!Stock"));
+    assert_eq!(t.columns, vec!["name", "qty"]);
+    assert_eq!(rows(&s, t), vec![row(&["pear", "41"]), row(&[NULL, "2.5"])]);
+}
+
+#[test]
+fn xls_whose_grid_would_exhaust_memory_is_rejected_before_reading() {
+    // Two cells in opposite corners: calamine would allocate a dense
+    // 65,536 × 65,536 grid (about 137 GB) and abort the process.
+    let cells = [biff_cell(0, 0, Ok("a")), biff_cell(65_535, 65_535, Err(1.0))];
+    let msg = prepare_err(&xls("Bomb", &cells), "bomb.xls");
+    assert_eq!(
+        msg,
+        "file \"bomb.xls\": not a valid XLS workbook (its sheets span more than 16777216 cells (65,536 rows × 256 columns))"
+    );
+}

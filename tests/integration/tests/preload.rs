@@ -7,7 +7,8 @@ const SCHEMA: &str = include_str!("../../../examples/vendor_products/schema.sql"
 
 fn fresh_database(name: &str) -> postgres::Client {
     let mut admin = connect();
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}")).unwrap();
+    admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), &[]).unwrap();
+    admin.execute(&format!("CREATE DATABASE {name}"), &[]).unwrap();
     let mut db = connect_db(name);
     db.batch_execute(SCHEMA).unwrap();
     db
@@ -51,7 +52,8 @@ fn export_import_export_round_trips_between_databases() {
 
     // Without the target tables the same document imports as needs_attention, with the problems named.
     let mut admin = connect();
-    admin.batch_execute("DROP DATABASE IF EXISTS sc_itest_c WITH (FORCE); CREATE DATABASE sc_itest_c").unwrap();
+    admin.execute("DROP DATABASE IF EXISTS sc_itest_c WITH (FORCE)", &[]).unwrap();
+    admin.execute("CREATE DATABASE sc_itest_c", &[]).unwrap();
     let mut c = connect_db("sc_itest_c");
     c.batch_execute("CREATE EXTENSION smartconnector").unwrap();
     let r: serde_json::Value = c.query_one("SELECT sc_import_connector($1)", &[&first]).unwrap().get(0);

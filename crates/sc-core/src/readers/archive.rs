@@ -25,7 +25,7 @@ use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::delimited::read_text_table;
-use super::error::ReadError;
+use super::ReadError;
 use super::table::Warnings;
 use super::ReadOptions;
 use crate::input::TableMeta;

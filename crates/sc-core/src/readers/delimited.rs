@@ -17,8 +17,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::error::ReadError;
-use super::table::{header_columns, is_blank, used_width, TableOut, Warnings};
+use super::ReadError;
+use super::table::{header_columns, is_blank, used_width, TableOut, Warnings, MAX_COLUMNS};
 use super::text::{detect_encoding, invalid_text, malformed, open_text, TextEncoding};
 
 const SNIFF_BYTES: u64 = 64 * 1024;
@@ -168,6 +168,13 @@ fn scan(path: &Path, file: &str, enc: TextEncoding, delimiter: u8) -> Result<Sha
         let used = used_width(rec.iter().map(|f| !is_blank_bytes(f)));
         if used == 0 {
             continue;
+        }
+        if used > MAX_COLUMNS {
+            return Err(ReadError::Row {
+                file: file.to_owned(),
+                row: rec.position().map_or(0, |p| p.line()),
+                detail: format!("{used} columns, more than the limit of {MAX_COLUMNS}"),
+            });
         }
         if header.is_none() {
             let mut cells = Vec::with_capacity(used);

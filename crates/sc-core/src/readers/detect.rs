@@ -18,7 +18,7 @@ use std::fs::File;
 use std::io::{Read, Seek};
 use std::path::Path;
 
-use super::error::ReadError;
+use super::ReadError;
 
 /// A workbook format calamine reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,14 +13,20 @@
 //!   `,,,` that spreadsheet exports add).
 //! * Rows shorter than the width are padded with NULL. An empty cell is NULL;
 //!   any other value, whitespace included, is kept as written.
+//! * A table has at most [`MAX_COLUMNS`] (16,384) columns; a wider row is an
+//!   error naming the row.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::error::ReadError;
+use super::ReadError;
 use crate::input::TableMeta;
 use crate::naming::clean_headers;
 use crate::rowbinary::RowBinaryWriter;
+
+/// Most columns a table may have (Excel's limit). Cell positions in a
+/// workbook come from the file, so this also bounds what one row allocates.
+pub(crate) const MAX_COLUMNS: usize = 16_384;
 
 /// True if the cell carries no data for width and row-emptiness purposes.
 pub(crate) fn is_blank(cell: &str) -> bool {

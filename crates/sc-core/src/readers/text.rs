@@ -22,7 +22,7 @@ use std::path::Path;
 
 use encoding_rs::{Decoder, DecoderResult, Encoding, UTF_16BE, UTF_16LE};
 
-use super::error::ReadError;
+use super::ReadError;
 
 const CHUNK: usize = 64 * 1024;
 

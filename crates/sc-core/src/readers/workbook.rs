@@ -17,7 +17,9 @@
 //!   (as every spreadsheet program writes them); a file that stores them out
 //!   of order is rejected with a message asking to re-save it.
 //! * A ZIP-based workbook whose parts uncompress to more than the configured
-//!   limit is rejected before reading (zip bomb guard).
+//!   limit is rejected before reading (zip bomb guard); an XLS file whose
+//!   sheets would need a grid larger than one full XLS sheet is rejected
+//!   before calamine allocates it (`xls_guard`).
 
 use std::fs::File;
 use std::io::BufReader;
@@ -27,8 +29,8 @@ use calamine::{Ods, Reader, SheetType, Xls, Xlsb, Xlsx};
 
 use super::cells::{from_data, from_data_ref, CellValue};
 use super::detect::WorkbookKind;
-use super::error::ReadError;
-use super::table::{column_letters, header_columns, TableOut, Warnings};
+use super::ReadError;
+use super::table::{column_letters, header_columns, TableOut, Warnings, MAX_COLUMNS};
 use super::ReadOptions;
 use crate::input::TableMeta;
 use crate::naming::{table_name_from_file, table_name_from_sheet};
@@ -51,7 +53,9 @@ pub(crate) fn read_workbook(
     opts: &ReadOptions,
     warnings: &mut Warnings,
 ) -> Result<Vec<TableMeta>, ReadError> {
-    if kind != WorkbookKind::Xls {
+    if kind == WorkbookKind::Xls {
+        super::xls_guard::check_xls(path, file)?;
+    } else {
         super::archive::check_total_size(path, file, opts.max_uncompressed_bytes)?;
     }
     let mut book = open(path, file, kind)?;
@@ -211,6 +215,13 @@ fn shape(book: &mut Book, at: &SheetRef<'_>) -> Result<Option<Shape>, ReadError>
         Ok(())
     })?;
     let Some(header_row) = header_row else { return Ok(None) };
+    if (last_col - first_col) as usize >= MAX_COLUMNS {
+        return Err(at.error(format!(
+            "data spans columns {} to {}, more than the limit of {MAX_COLUMNS} columns",
+            column_letters(first_col),
+            column_letters(last_col)
+        )));
+    }
     let mut header = vec![None; (last_col - first_col) as usize + 1];
     for (col, s) in header_cells {
         header[(col - first_col) as usize] = Some(s);
