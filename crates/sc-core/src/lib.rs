@@ -4,4 +4,5 @@ pub mod document;
 pub mod input;
 pub mod naming;
 pub mod readers;
+pub mod report;
 pub mod rowbinary;

@@ -1,5 +1,6 @@
-//! Bad input never panics: random bytes, truncated and corrupted workbooks and
-//! archives under every extension must give `Ok` or a `ReadError`.
+//! Bad input never panics: random bytes, truncated and corrupted workbooks
+//! (XLSX, XLS, ODS) and archives under every extension must give `Ok` or a
+//! `ReadError`.
 //!
 //! Panics inside calamine are caught at the reader boundary and returned as
 //! `ReadError::Panic`; that is tolerated for workbook content only. For text
@@ -33,6 +34,35 @@ fn valid_xlsx() -> &'static [u8] {
             ws.write_formula(20, 0, rust_xlsxwriter::Formula::new("=1/0").set_result("#DIV/0!")).expect("cell");
         }
         wb.save_to_buffer().expect("xlsx")
+    })
+}
+
+fn valid_xls() -> &'static [u8] {
+    static XLS: OnceLock<Vec<u8>> = OnceLock::new();
+    XLS.get_or_init(|| {
+        let mut cells = vec![biff_cell(0, 0, Ok("id")), biff_cell(0, 1, Ok("name"))];
+        for r in 1..30u16 {
+            cells.push(biff_cell(r, 0, Err(f64::from(r))));
+            cells.push(biff_cell(r, 1, Ok("some text")));
+        }
+        xls("Sheet", &cells)
+    })
+}
+
+fn valid_ods() -> &'static [u8] {
+    static ODS: OnceLock<Vec<u8>> = OnceLock::new();
+    ODS.get_or_init(|| {
+        let cell = |v: &str| format!(r#"<table:table-cell office:value-type="string"><text:p>{v}</text:p></table:table-cell>"#);
+        let rows: String = (0..20).map(|i| format!("<table:table-row>{}{}</table:table-row>", cell("a"), cell(&i.to_string()))).collect();
+        let content = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet><table:table table:name="S">{rows}</table:table></office:spreadsheet></office:body></office:document-content>"#
+        );
+        let manifest = r#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>"#;
+        zip_of(&[
+            ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+            ("META-INF/manifest.xml", manifest.as_bytes()),
+            ("content.xml", content.as_bytes()),
+        ])
     })
 }
 
@@ -100,6 +130,17 @@ proptest! {
     }
 
     #[test]
+    fn truncated_and_corrupted_xls_and_ods(cut in 0usize..20_000, flip in any::<prop::sample::Index>(), value in any::<u8>()) {
+        for (full, ext) in [(valid_xls(), "xls"), (valid_ods(), "ods")] {
+            check(&full[..cut.min(full.len())], ext, true);
+            let mut bytes = full.to_vec();
+            let i = flip.index(bytes.len());
+            bytes[i] = value;
+            check(&bytes, ext, true);
+        }
+    }
+
+    #[test]
     fn truncated_and_corrupted_zip(cut in 0usize..1_000, flip in any::<prop::sample::Index>(), value in any::<u8>()) {
         let full = valid_zip();
         check(&full[..cut.min(full.len())], "zip", false);
@@ -117,4 +158,8 @@ fn valid_fixtures_read_cleanly() {
     assert_eq!(p.tables[0].rows, 19);
     let (_s, p) = prepare_ok(valid_zip(), "v.zip");
     assert_eq!(p.tables.len(), 3);
+    let (_s, p) = prepare_ok(valid_xls(), "v.xls");
+    assert_eq!(only(&p).rows, 29);
+    let (_s, p) = prepare_ok(valid_ods(), "v.ods");
+    assert_eq!(only(&p).rows, 19);
 }

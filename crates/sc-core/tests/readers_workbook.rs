@@ -281,65 +281,6 @@ fn cells_out_of_order_are_rejected_with_a_clear_message() {
     );
 }
 
-/// BIFF8 record bytes.
-fn biff(typ: u16, body: &[u8]) -> Vec<u8> {
-    let mut out = typ.to_le_bytes().to_vec();
-    out.extend_from_slice(&(body.len() as u16).to_le_bytes());
-    out.extend_from_slice(body);
-    out
-}
-
-fn biff_bof(dt: u16) -> Vec<u8> {
-    let mut body = 0x0600u16.to_le_bytes().to_vec();
-    body.extend_from_slice(&dt.to_le_bytes());
-    body.extend_from_slice(&[0; 12]);
-    biff(0x0809, &body)
-}
-
-/// A BIFF8 cell: a LABEL for text, a NUMBER otherwise.
-fn biff_cell(row: u16, col: u16, value: Result<&str, f64>) -> Vec<u8> {
-    let mut body = row.to_le_bytes().to_vec();
-    body.extend_from_slice(&col.to_le_bytes());
-    body.extend_from_slice(&0u16.to_le_bytes());
-    match value {
-        Ok(text) => {
-            body.extend_from_slice(&(text.len() as u16).to_le_bytes());
-            body.push(0);
-            body.extend_from_slice(text.as_bytes());
-            biff(0x0204, &body)
-        }
-        Err(n) => {
-            body.extend_from_slice(&n.to_le_bytes());
-            biff(0x0203, &body)
-        }
-    }
-}
-
-/// A one-sheet XLS (compound file with a BIFF8 Workbook stream).
-fn xls(sheet_name: &str, cells: &[Vec<u8>]) -> Vec<u8> {
-    use std::io::Write;
-    let mut name = vec![sheet_name.len() as u8, 0];
-    name.extend_from_slice(sheet_name.as_bytes());
-    let boundsheet_len = 4 + 6 + name.len();
-    let globals_len = biff_bof(0x0005).len() + boundsheet_len + 4;
-    let mut bs = (globals_len as u32).to_le_bytes().to_vec();
-    bs.extend_from_slice(&[0, 0]);
-    bs.extend_from_slice(&name);
-    let mut stream = biff_bof(0x0005);
-    stream.extend(biff(0x0085, &bs));
-    stream.extend(biff(0x000A, &[]));
-    assert_eq!(stream.len(), globals_len);
-    stream.extend(biff_bof(0x0010));
-    for c in cells {
-        stream.extend_from_slice(c);
-    }
-    stream.extend(biff(0x000A, &[]));
-    let mut book = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).expect("cfb");
-    book.create_stream("/Workbook").expect("stream").write_all(&stream).expect("write");
-    book.flush().expect("flush");
-    book.into_inner().into_inner()
-}
-
 #[test]
 fn xls_sheet_reads() {
     let cells = [
@@ -366,4 +307,46 @@ fn xls_whose_grid_would_exhaust_memory_is_rejected_before_reading() {
         msg,
         "file \"bomb.xls\": not a valid XLS workbook (its sheets span more than 16777216 cells (65,536 rows × 256 columns))"
     );
+}
+
+#[test]
+fn ods_whose_repeats_would_exhaust_memory_is_rejected_before_reading() {
+    // 1,100 rows, each one cell repeated across all 16,384 columns: a few
+    // kilobytes compressed, 18 million cells once expanded.
+    let row = r#"<table:table-row><table:table-cell table:number-columns-repeated="16384" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>"#;
+    let bytes = ods(&[("Bomb", &row.repeat(1100))]);
+    assert!(bytes.len() < 64 * 1024, "the fixture is small: {} bytes", bytes.len());
+    let msg = prepare_err(&bytes, "bomb.ods");
+    assert_eq!(msg, "file \"bomb.ods\": not a valid ODS workbook (its sheets expand to more than 16777216 cells)");
+}
+
+#[test]
+fn ods_padding_to_the_last_row_and_column_is_fine() {
+    let rows = format!(
+        "<table:table-row>{}{}<table:table-cell table:number-columns-repeated=\"16382\"/></table:table-row>\
+         <table:table-row table:number-rows-repeated=\"1048575\"><table:table-cell table:number-columns-repeated=\"16384\"/></table:table-row>",
+        s("a"),
+        s("b")
+    );
+    let (_s, p) = prepare_ok(&ods(&[("Padded", &rows)]), "p.ods");
+    assert_eq!(only(&p).columns, vec!["a", "b"]);
+}
+
+#[test]
+fn xlsx_declaring_absurd_shared_strings_is_rejected_before_reading() {
+    // calamine reserves room for `uniqueCount` strings up front: 10^12 of
+    // them would be a 24 TB allocation, which aborts the process.
+    let sst = br#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1000000000000"><si><t>a</t></si></sst>"#;
+    let data = r#"<row r="1"><c r="A1" t="s"><v>0</v></c></row>"#;
+    let bytes = xlsx_with_parts(data, &[("xl/sharedStrings.xml", sst)]);
+    let msg = prepare_err(&bytes, "sst.xlsx");
+    assert_eq!(
+        msg,
+        "file \"sst.xlsx\": not a valid XLSX workbook (its shared string table declares 1000000000000 strings, which its size cannot hold)"
+    );
+    // An honest count reads.
+    let honest = String::from_utf8_lossy(sst).replace("1000000000000", "1");
+    let (s, p) = prepare_ok(&xlsx_with_parts(data, &[("xl/sharedStrings.xml", honest.as_bytes())]), "ok.xlsx");
+    assert_eq!(only(&p).columns, vec!["a"]);
+    assert!(rows(&s, only(&p)).is_empty());
 }

@@ -4,8 +4,9 @@
 //! Entry point: [`prepare_inputs`]. The decisions each reader makes are
 //! documented in its module: `detect` (format from extension and magic
 //! bytes), `text` (encodings), `delimited` (CSV/TSV), `workbook` (sheets),
-//! `cells` (how cell values become text), `archive` (ZIPs) and `table`
-//! (header, width, blank rows). In short:
+//! `cells` (how cell values become text), `archive` (ZIPs), `table`
+//! (header, width, blank rows) and `xls_guard` / `xml_guard` (memory limits
+//! checked before calamine allocates). In short:
 //!
 //! * The first non-blank row is the header; blank rows are skipped; short rows
 //!   are padded with NULL; cells past the header become `_k` columns.
@@ -31,6 +32,7 @@ mod table;
 mod text;
 mod workbook;
 mod xls_guard;
+mod xml_guard;
 
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};

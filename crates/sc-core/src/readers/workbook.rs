@@ -17,9 +17,11 @@
 //!   (as every spreadsheet program writes them); a file that stores them out
 //!   of order is rejected with a message asking to re-save it.
 //! * A ZIP-based workbook whose parts uncompress to more than the configured
-//!   limit is rejected before reading (zip bomb guard); an XLS file whose
-//!   sheets would need a grid larger than one full XLS sheet is rejected
-//!   before calamine allocates it (`xls_guard`).
+//!   limit is rejected before reading (zip bomb guard). XLS and ODS files,
+//!   which calamine loads whole, are rejected when their sheets would need
+//!   more cells than one full XLS sheet (16,777,216), and an XLSX whose
+//!   shared-string count is implausible, before calamine allocates for them
+//!   (`xls_guard`, `xml_guard`): a failed allocation aborts the process.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -57,6 +59,11 @@ pub(crate) fn read_workbook(
         super::xls_guard::check_xls(path, file)?;
     } else {
         super::archive::check_total_size(path, file, opts.max_uncompressed_bytes)?;
+    }
+    match kind {
+        WorkbookKind::Xlsx => super::xml_guard::check_xlsx(path, file)?,
+        WorkbookKind::Ods => super::xml_guard::check_ods(path, file)?,
+        WorkbookKind::Xlsb | WorkbookKind::Xls => {}
     }
     let mut book = open(path, file, kind)?;
     let sheets = match &book {

@@ -1,0 +1,296 @@
+//! Report cell values, and how each becomes an Excel cell within Excel's limits.
+//!
+//! Excel cannot hold everything a database can, so a few values are written
+//! in a degraded but honest form instead of an error or a wrong number:
+//!
+//! | value | written as |
+//! | --- | --- |
+//! | text over [`MAX_TEXT_UNITS`] UTF-16 units | the start of the text and a marker `…[cut: N characters in all]` |
+//! | an integer beyond ±[`MAX_EXACT_INT`] | its decimal text (Excel keeps 15 digits and would round it) |
+//! | NaN, ±infinity | the text `NaN`, `Infinity`, `-Infinity` |
+//! | a date or timestamp outside 1900-01-01 … 9999-12-31 | ISO 8601 text |
+//! | a timestamp | an Excel date-time to the millisecond (finer digits are dropped) |
+
+use std::borrow::Cow;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use rust_xlsxwriter::{ExcelDateTime, Format, Worksheet, XlsxError};
+
+/// The most UTF-16 code units Excel keeps in one cell.
+pub const MAX_TEXT_UNITS: usize = 32_767;
+
+/// The largest integer magnitude written as a number: Excel shows 15
+/// significant digits, so anything longer would silently change.
+pub const MAX_EXACT_INT: i64 = 999_999_999_999_999;
+
+/// Number format of [`Cell::Date`] cells.
+pub(crate) const DATE_FORMAT: &str = "yyyy-mm-dd";
+
+/// Number format of [`Cell::DateTime`] cells.
+pub(crate) const DATETIME_FORMAT: &str = "yyyy-mm-dd hh:mm:ss";
+
+/// One value of a report row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// An empty cell.
+    Null,
+    Text(String),
+    Number(f64),
+    /// An integer; written as a number while Excel can hold it exactly.
+    Int(i64),
+    Bool(bool),
+    /// A real Excel date, shown as `yyyy-mm-dd`.
+    Date(NaiveDate),
+    /// A real Excel date-time, shown as `yyyy-mm-dd hh:mm:ss`.
+    DateTime(NaiveDateTime),
+}
+
+impl From<&str> for Cell {
+    fn from(value: &str) -> Self {
+        Cell::Text(value.to_owned())
+    }
+}
+
+impl From<String> for Cell {
+    fn from(value: String) -> Self {
+        Cell::Text(value)
+    }
+}
+
+impl From<f64> for Cell {
+    fn from(value: f64) -> Self {
+        Cell::Number(value)
+    }
+}
+
+impl From<i64> for Cell {
+    fn from(value: i64) -> Self {
+        Cell::Int(value)
+    }
+}
+
+impl From<bool> for Cell {
+    fn from(value: bool) -> Self {
+        Cell::Bool(value)
+    }
+}
+
+impl From<NaiveDate> for Cell {
+    fn from(value: NaiveDate) -> Self {
+        Cell::Date(value)
+    }
+}
+
+impl From<NaiveDateTime> for Cell {
+    fn from(value: NaiveDateTime) -> Self {
+        Cell::DateTime(value)
+    }
+}
+
+impl<T: Into<Cell>> From<Option<T>> for Cell {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(Cell::Null, Into::into)
+    }
+}
+
+/// Returns `text` unchanged when Excel can hold it, or else its longest
+/// prefix (whole characters) followed by a marker giving the original length
+/// in characters, the whole at most [`MAX_TEXT_UNITS`] UTF-16 units.
+pub fn fit_text(text: &str) -> Cow<'_, str> {
+    // A UTF-8 string never has more UTF-16 units than bytes: the fast path
+    // skips counting for every ordinary cell.
+    if text.len() <= MAX_TEXT_UNITS || text.encode_utf16().count() <= MAX_TEXT_UNITS {
+        return Cow::Borrowed(text);
+    }
+    let marker = format!(" …[cut: {} characters in all]", text.chars().count());
+    let keep = MAX_TEXT_UNITS - marker.encode_utf16().count();
+    let mut used = 0;
+    let mut end = 0;
+    for (at, ch) in text.char_indices() {
+        used += ch.len_utf16();
+        if used > keep {
+            break;
+        }
+        end = at + ch.len_utf8();
+    }
+    let mut out = String::with_capacity(end + marker.len());
+    out.push_str(&text[..end]);
+    out.push_str(&marker);
+    Cow::Owned(out)
+}
+
+/// The formats every sheet of a report shares.
+pub(crate) struct Formats {
+    pub header: Format,
+    pub date: Format,
+    pub datetime: Format,
+}
+
+impl Formats {
+    pub fn new() -> Self {
+        Formats {
+            header: Format::new().set_bold(),
+            date: Format::new().set_num_format(DATE_FORMAT),
+            datetime: Format::new().set_num_format(DATETIME_FORMAT),
+        }
+    }
+}
+
+/// Writes text (cut to fit) into a cell, with an optional format.
+pub(crate) fn write_text(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    text: &str,
+    format: Option<&Format>,
+) -> Result<(), XlsxError> {
+    let text = fit_text(text).into_owned();
+    match format {
+        Some(format) => sheet.write_string_with_format(row, col, text, format)?,
+        None => sheet.write_string(row, col, text)?,
+    };
+    Ok(())
+}
+
+/// Writes one cell and returns a rough count of the XML bytes it adds (used
+/// to decide whether the workbook needs ZIP64).
+pub(crate) fn write_cell(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    cell: &Cell,
+    formats: &Formats,
+) -> Result<u64, XlsxError> {
+    const OVERHEAD: u64 = 32;
+    match cell {
+        Cell::Null => return Ok(0),
+        Cell::Text(text) => {
+            write_text(sheet, row, col, text, None)?;
+            return Ok(OVERHEAD + text.len().min(4 * MAX_TEXT_UNITS) as u64);
+        }
+        Cell::Number(number) if number.is_finite() => {
+            sheet.write_number(row, col, *number)?;
+        }
+        Cell::Number(number) => {
+            write_text(sheet, row, col, non_finite_label(*number), None)?;
+        }
+        Cell::Int(int) if int.unsigned_abs() <= MAX_EXACT_INT.unsigned_abs() => {
+            // Exact: |int| < 2^53.
+            sheet.write_number(row, col, *int as f64)?;
+        }
+        Cell::Int(int) => {
+            write_text(sheet, row, col, &int.to_string(), None)?;
+        }
+        Cell::Bool(value) => {
+            sheet.write_boolean(row, col, *value)?;
+        }
+        Cell::Date(date) => match excel_date(*date) {
+            Some(value) => {
+                sheet.write_datetime_with_format(row, col, &value, &formats.date)?;
+            }
+            None => write_text(sheet, row, col, &date.format("%Y-%m-%d").to_string(), None)?,
+        },
+        Cell::DateTime(stamp) => match excel_datetime(*stamp) {
+            Some(value) => {
+                sheet.write_datetime_with_format(row, col, &value, &formats.datetime)?;
+            }
+            None => {
+                let text = stamp.format("%Y-%m-%dT%H:%M:%S%.f").to_string();
+                write_text(sheet, row, col, &text, None)?;
+            }
+        },
+    }
+    Ok(OVERHEAD)
+}
+
+fn non_finite_label(number: f64) -> &'static str {
+    if number.is_nan() {
+        "NaN"
+    } else if number > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
+    }
+}
+
+/// The Excel date of `date`, or `None` outside Excel's 1900–9999 range.
+fn excel_date(date: NaiveDate) -> Option<ExcelDateTime> {
+    let year = u16::try_from(date.year()).ok()?;
+    let month = u8::try_from(date.month()).ok()?;
+    let day = u8::try_from(date.day()).ok()?;
+    ExcelDateTime::from_ymd(year, month, day).ok()
+}
+
+/// The Excel date-time of `stamp` to the millisecond, or `None` outside
+/// Excel's range (including chrono's leap-second representation).
+fn excel_datetime(stamp: NaiveDateTime) -> Option<ExcelDateTime> {
+    let hour = u16::try_from(stamp.hour()).ok()?;
+    let minute = u8::try_from(stamp.minute()).ok()?;
+    let second = u8::try_from(stamp.second()).ok()?;
+    let milli = u16::try_from(stamp.nanosecond() / 1_000_000).ok()?;
+    excel_date(stamp.date())?
+        .and_hms_milli(hour, minute, second, milli)
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn units(text: &str) -> usize {
+        text.encode_utf16().count()
+    }
+
+    #[test]
+    fn short_text_is_borrowed_unchanged() {
+        assert!(matches!(fit_text("hello"), Cow::Borrowed("hello")));
+        let exact = "x".repeat(MAX_TEXT_UNITS);
+        assert!(matches!(fit_text(&exact), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn multibyte_text_within_the_unit_limit_is_kept() {
+        // 20,000 'é' are 40,000 bytes but only 20,000 UTF-16 units.
+        let text = "é".repeat(20_000);
+        assert_eq!(fit_text(&text), text);
+    }
+
+    #[test]
+    fn long_text_is_cut_with_a_marker() {
+        let text = "a".repeat(MAX_TEXT_UNITS + 1);
+        let cut = fit_text(&text);
+        assert_eq!(units(&cut), MAX_TEXT_UNITS);
+        assert!(cut.ends_with(" …[cut: 32768 characters in all]"), "{}", &cut[cut.len() - 40..]);
+        assert!(cut.starts_with("aaaa"));
+    }
+
+    #[test]
+    fn cutting_never_splits_a_surrogate_pair() {
+        // '😀' takes two UTF-16 units; the cut must land between characters.
+        let text = "😀".repeat(MAX_TEXT_UNITS);
+        let cut = fit_text(&text);
+        assert!(units(&cut) <= MAX_TEXT_UNITS);
+        let kept = cut.split(" …[cut:").next().unwrap_or_default();
+        assert!(kept.chars().all(|c| c == '😀'));
+        assert!(cut.ends_with(&format!("[cut: {MAX_TEXT_UNITS} characters in all]")));
+    }
+
+    #[test]
+    fn dates_outside_excel_have_no_excel_value() {
+        let ok = NaiveDate::from_ymd_opt(2024, 2, 29).and_then(|d| d.and_hms_milli_opt(23, 59, 59, 999));
+        assert!(ok.and_then(excel_datetime).is_some());
+        for (y, m, d) in [(1899, 12, 30), (10_000, 1, 1), (-5, 1, 1)] {
+            let date = NaiveDate::from_ymd_opt(y, m, d);
+            assert!(date.is_some() && date.and_then(excel_date).is_none(), "{y}-{m}-{d}");
+        }
+        // chrono's leap second (nanoseconds ≥ 1e9) is not an Excel time.
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31).and_then(|d| d.and_hms_milli_opt(23, 59, 59, 1_500));
+        assert!(leap.is_some() && leap.and_then(excel_datetime).is_none());
+    }
+
+    #[test]
+    fn option_converts_to_null() {
+        assert_eq!(Cell::from(None::<i64>), Cell::Null);
+        assert_eq!(Cell::from(Some("x")), Cell::Text("x".into()));
+    }
+}
