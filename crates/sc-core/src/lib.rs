@@ -6,3 +6,4 @@ pub mod naming;
 pub mod readers;
 pub mod report;
 pub mod rowbinary;
+pub mod types;

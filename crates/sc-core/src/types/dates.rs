@@ -20,7 +20,7 @@
 //!   date are `YYYYMMDD`; otherwise an integer part below 100 000 is an
 //!   Excel serial (1900 date system: 1 = 1900-01-01, 59 = 1900-02-28,
 //!   60 = Excel's non-existent 1900-02-29 and is invalid, 61 = 1900-03-01,
-//!   up to 99 999 = 2173-10-14; the fraction is the time of day, rounded to
+//!   up to 99 999 = 2173-10-13; the fraction is the time of day, rounded to
 //!   the millisecond, wall-clock in the connector's time zone); from
 //!   100 000 up to 10^11 epoch seconds (UTC, fraction = sub-seconds); from
 //!   10^11 up to 10^14 epoch milliseconds; larger is invalid. Negative
@@ -83,7 +83,9 @@ pub(super) fn date_format(input_format: Option<&str>) -> Result<DateFormat<'_>, 
     };
     if f.contains('%') {
         if StrftimeItems::new(f).parse().is_err() {
-            return Err(format!("input_format \"{f}\" is not a valid strftime pattern"));
+            return Err(format!(
+                "input_format \"{f}\" is not a valid strftime pattern"
+            ));
         }
         return Ok(DateFormat::Pattern(f));
     }
@@ -92,7 +94,12 @@ pub(super) fn date_format(input_format: Option<&str>) -> Result<DateFormat<'_>, 
         .split(['/', '-', '.', ' '])
         .map(str::to_ascii_uppercase)
         .collect();
-    match tokens.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match tokens
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["MM", "DD", "YYYY"] => Ok(DateFormat::Layouts(Order::MonthFirst)),
         ["DD", "MM", "YYYY"] => Ok(DateFormat::Layouts(Order::DayFirst)),
         ["YYYY", "MM", "DD"] => Ok(DateFormat::Layouts(Order::Auto)),
@@ -138,7 +145,10 @@ pub(super) fn localize(local: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
         let probe = local.checked_sub_signed(TimeDelta::hours(hours))?;
         if let Some(d) = tz.from_local_datetime(&probe).earliest() {
             let offset = d.offset().fix();
-            return offset.from_local_datetime(&local).single().map(|d| d.to_utc());
+            return offset
+                .from_local_datetime(&local)
+                .single()
+                .map(|d| d.to_utc());
         }
     }
     None
@@ -175,7 +185,10 @@ fn parse_pattern(text: &str, pattern: &str) -> Result<Moment, String> {
     let time = if p.hour_div_12().is_none() && p.hour_mod_12().is_none() {
         None
     } else {
-        Some(p.to_naive_time().map_err(|e| format!("invalid time ({e})"))?)
+        Some(
+            p.to_naive_time()
+                .map_err(|e| format!("invalid time ({e})"))?,
+        )
     };
     let offset = p.offset().and_then(FixedOffset::east_opt);
     Ok(Moment::Wall { date, time, offset })
@@ -257,8 +270,9 @@ fn wall(date: NaiveDate) -> Moment {
 
 /// Value of an ASCII digit string (saturating; callers bound the length).
 fn num(s: &str) -> u32 {
-    s.bytes()
-        .fold(0u32, |acc, b| acc.saturating_mul(10).saturating_add(u32::from(b - b'0')))
+    s.bytes().fold(0u32, |acc, b| {
+        acc.saturating_mul(10).saturating_add(u32::from(b - b'0'))
+    })
 }
 
 /// A cursor over ASCII structure; other bytes simply never match.
@@ -267,7 +281,7 @@ struct Cursor<'a> {
     i: usize,
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -278,14 +292,17 @@ impl Cursor<'_> {
     }
     fn eat_ci(&mut self, word: &str) -> bool {
         let end = self.i + word.len();
-        let hit = self.b.get(self.i..end).is_some_and(|s| s.eq_ignore_ascii_case(word.as_bytes()));
+        let hit = self
+            .b
+            .get(self.i..end)
+            .is_some_and(|s| s.eq_ignore_ascii_case(word.as_bytes()));
         if hit {
             self.i = end;
         }
         hit
     }
-    /// A run of digits as (text, length); empty when none.
-    fn digits(&mut self) -> &str {
+    /// A run of digits; empty when none.
+    fn digits(&mut self) -> &'a str {
         let start = self.i;
         while self.peek().is_some_and(|c| c.is_ascii_digit()) {
             self.i += 1;
@@ -306,7 +323,10 @@ impl Cursor<'_> {
 
 /// `A?B?C[ time]` with one of `- / .` as `?`.
 fn parse_layout(text: &str, order: Order) -> Result<Moment, String> {
-    let mut c = Cursor { b: text.as_bytes(), i: 0 };
+    let mut c = Cursor {
+        b: text.as_bytes(),
+        i: 0,
+    };
     let a = c.digits();
     let sep = c.peek().filter(|s| matches!(s, b'-' | b'/' | b'.'));
     let (Some(sep), false) = (sep, a.is_empty()) else {

@@ -139,8 +139,7 @@ pub(super) fn parse_number(raw: &str, input_format: Option<&str>) -> Result<Deci
     let chars: Vec<char> = raw.chars().collect();
     let n = chars.len();
     let is_digit_at = |i: usize| chars.get(i).is_some_and(|c| c.is_ascii_digit());
-    let Some(start) =
-        (0..n).find(|&i| is_digit_at(i) || (chars[i] == point && is_digit_at(i + 1)))
+    let Some(start) = (0..n).find(|&i| is_digit_at(i) || (chars[i] == point && is_digit_at(i + 1)))
     else {
         return Err("no digits".to_owned());
     };
@@ -299,9 +298,9 @@ pub(super) fn parse_email(raw: &str) -> Result<String, String> {
             Error::UnsupportedDomainLiteral | Error::InvalidIPAddress => {
                 "an IP address is not accepted as the domain"
             }
-            Error::UnsupportedDisplayName | Error::MissingDisplayName | Error::MissingEndBracket => {
-                "a display name or <> is not accepted, only the address"
-            }
+            Error::UnsupportedDisplayName
+            | Error::MissingDisplayName
+            | Error::MissingEndBracket => "a display name or <> is not accepted, only the address",
             Error::InvalidCharacter | Error::InvalidComment => "invalid character",
         }
         .to_owned()
@@ -319,8 +318,8 @@ pub(super) fn parse_phone(raw: &str, region: &str) -> Result<String, String> {
     if !text.chars().any(|c| c.is_ascii_digit()) {
         return Err("no digits".to_owned());
     }
-    let id = country::Id::from_str(region)
-        .map_err(|_| format!("`{region}` is not a phone region"))?;
+    let id =
+        country::Id::from_str(region).map_err(|_| format!("`{region}` is not a phone region"))?;
     // The parser has panicked on crafted input in the past; a panic here
     // must become an invalid value, never a failed execution.
     let parsed = std::panic::catch_unwind(|| {
@@ -333,7 +332,6 @@ pub(super) fn parse_phone(raw: &str, region: &str) -> Result<String, String> {
 }
 
 pub(super) fn parse_uuid(raw: &str) -> Result<uuid::Uuid, String> {
-    uuid::Uuid::parse_str(raw.trim()).map_err(|_| {
-        "expected 32 hex digits, e.g. 67e55044-10b1-426f-9247-bb680e5fe0c8".to_owned()
-    })
+    uuid::Uuid::parse_str(raw.trim())
+        .map_err(|_| "expected 32 hex digits, e.g. 67e55044-10b1-426f-9247-bb680e5fe0c8".to_owned())
 }

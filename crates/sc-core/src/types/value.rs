@@ -14,8 +14,8 @@
 //! | array | a JSON array of the items: numbers and booleans bare, everything else a JSON string: `[1.5,2]`, `["a","b"]`, `[]` |
 //!
 //! `render(output_format)` applies an `output_format` (see
-//! [`super::check_output_format`]): a strftime pattern for dates and
-//! datetimes, `0` / `0.00` for a fixed number of decimals, `upper` / `lower`
+//! [`super::check_output_format`]): a strftime pattern (or the shorthand
+//! `DD/MM/YYYY`, `MM/DD/YYYY`, `YYYY-MM-DD`, …) for dates and datetimes, `0` / `0.00` for a fixed number of decimals, `upper` / `lower`
 //! / `raw` for strings. Anything it cannot apply falls back to `to_text`.
 
 use std::fmt::{self, Write as _};
@@ -90,20 +90,22 @@ impl TypedValue {
                 Some(places) => render_fixed(*d, places),
                 None => self.to_text(),
             },
-            TypedValue::Date(d) => strftime(format, |items, out| {
+            TypedValue::Date(d) => strftime(&date_pattern(format), |items, out| {
                 write!(out, "{}", d.format_with_items(items.iter()))
             })
             .unwrap_or_else(|| self.to_text()),
             TypedValue::Datetime(dt) => {
                 let local = dt.with_timezone(&tz);
-                strftime(format, |items, out| {
+                strftime(&date_pattern(format), |items, out| {
                     write!(out, "{}", local.format_with_items(items.iter()))
                 })
                 .unwrap_or_else(|| self.to_text())
             }
             TypedValue::Array(items) => {
-                let rendered: Vec<String> =
-                    items.iter().map(|v| v.render_in(output_format, tz)).collect();
+                let rendered: Vec<String> = items
+                    .iter()
+                    .map(|v| v.render_in(output_format, tz))
+                    .collect();
                 let mut out = String::from("[");
                 for (i, (item, text)) in items.iter().zip(&rendered).enumerate() {
                     if i > 0 {
@@ -152,6 +154,22 @@ fn render_fixed(d: Decimal, places: u32) -> String {
         let _ = r.rescale(places);
     }
     r.to_string()
+}
+
+/// A date shorthand (`DD/MM/YYYY`, `YYYY-MM-DD`, any order of the three
+/// tokens with `/ - .` or a space between) as a strftime pattern; any other
+/// text is already a pattern.
+pub(super) fn date_pattern(format: &str) -> String {
+    let tokens: Vec<&str> = format.split(['/', '-', '.', ' ']).collect();
+    let mut sorted = tokens.clone();
+    sorted.sort_unstable();
+    if sorted != ["DD", "MM", "YYYY"] {
+        return format.to_owned();
+    }
+    format
+        .replace("YYYY", "%Y")
+        .replace("MM", "%m")
+        .replace("DD", "%d")
 }
 
 /// Formats through a strftime pattern; `None` when the pattern is invalid
