@@ -20,7 +20,14 @@
 //! uint64_t        chdb_result_rows_read(chdb_result *r);
 //! const char     *chdb_result_error(chdb_result *r);   // NULL when ok
 //! void            chdb_destroy_query_result(chdb_result *r);
+//! chdb_result    *chdb_stream_query_n(chdb_connection conn, const char *q, size_t qlen,
+//!                              const char *fmt, size_t fmtlen);
+//! chdb_result    *chdb_stream_fetch_result(chdb_connection conn, chdb_result *stream);
+//! void            chdb_stream_cancel_query(chdb_connection conn, chdb_result *stream);
 //! ```
+//!
+//! A streaming handle and every fetched chunk are results of their own and are
+//! each destroyed with `chdb_destroy_query_result`; an empty chunk ends the stream.
 //!
 //! `chdb_connection` is itself a pointer (`struct { void *internal; } *`), so
 //! `chdb_connect` hands back a pointer to that pointer and the query functions
@@ -57,6 +64,9 @@ type ResultElapsedFn = unsafe extern "C" fn(*mut RawResult) -> f64;
 type ResultRowsReadFn = unsafe extern "C" fn(*mut RawResult) -> u64;
 type ResultErrorFn = unsafe extern "C" fn(*mut RawResult) -> *const c_char;
 type DestroyResultFn = unsafe extern "C" fn(*mut RawResult);
+type StreamQueryNFn = QueryNFn;
+type StreamFetchFn = unsafe extern "C" fn(RawConn, *mut RawResult) -> *mut RawResult;
+type StreamCancelFn = unsafe extern "C" fn(RawConn, *mut RawResult);
 
 /// Default install location of the library.
 pub const DEFAULT_LIBCHDB: &str = "/usr/local/lib/smartconnector/libchdb.so";
@@ -79,6 +89,9 @@ pub struct Engine {
     result_rows_read: ResultRowsReadFn,
     result_error: ResultErrorFn,
     destroy_result: DestroyResultFn,
+    pub(crate) stream_query_n: StreamQueryNFn,
+    pub(crate) stream_fetch: StreamFetchFn,
+    pub(crate) stream_cancel: StreamCancelFn,
 }
 
 impl std::fmt::Debug for Engine {
@@ -134,6 +147,9 @@ impl Engine {
                 result_rows_read: sym(&lib, "chdb_result_rows_read")?,
                 result_error: sym(&lib, "chdb_result_error")?,
                 destroy_result: sym(&lib, "chdb_destroy_query_result")?,
+                stream_query_n: sym(&lib, "chdb_stream_query_n")?,
+                stream_fetch: sym(&lib, "chdb_stream_fetch_result")?,
+                stream_cancel: sym(&lib, "chdb_stream_cancel_query")?,
             }
         };
         // Keep the library mapped for the life of the process (see the type docs).
@@ -162,6 +178,11 @@ pub struct QueryResult<'e> {
 }
 
 impl QueryResult<'_> {
+    /// The raw handle (for streaming fetches).
+    pub(crate) fn raw(&self) -> *mut RawResult {
+        self.raw
+    }
+
     /// The error text, or `None` if the query succeeded.
     pub fn error(&self) -> Option<String> {
         if self.raw.is_null() {

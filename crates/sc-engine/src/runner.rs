@@ -1,0 +1,462 @@
+//! One run inside the engine process: sandbox, input/reference/meta tables, the SQL, then export.
+//!
+//! Called by the `sc-engine` binary; everything here runs in the child, never
+//! in a PostgreSQL process.
+
+use std::cell::RefCell;
+use std::mem::ManuallyDrop;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::config;
+use crate::error::{classify, Error, Masker};
+use crate::export;
+use crate::ffi::Engine;
+use crate::job::{self, Input, Job, Manifest, Progress, TableMeta, Timings};
+use crate::rowbinary;
+use crate::session::{escape_param, quote_ident, quote_str, Session, SessionOptions};
+use crate::sql::{split_statements, Statement};
+
+/// The environment variable that makes a debug build of the engine abort
+/// right after start-up (tests of crash handling). Ignored by release builds.
+pub const TEST_ABORT_ENV: &str = "SC_ENGINE_TEST_ABORT";
+
+/// Everything one run needs.
+pub struct Run<'a> {
+    /// The execution directory.
+    pub exec_dir: &'a Path,
+    /// The job.
+    pub job: &'a Job,
+    /// Where `libchdb.so` is.
+    pub libchdb: &'a Path,
+    /// Masks secrets in every message.
+    pub masker: &'a Masker,
+    /// When the process started.
+    pub started: Instant,
+    /// Reader warnings, for the manifest.
+    warnings: RefCell<Vec<String>>,
+}
+
+fn ms_since(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+impl<'a> Run<'a> {
+    /// Prepare a run.
+    pub fn new(
+        exec_dir: &'a Path,
+        job: &'a Job,
+        libchdb: &'a Path,
+        masker: &'a Masker,
+        started: Instant,
+    ) -> Self {
+        Run {
+            exec_dir,
+            job,
+            libchdb,
+            masker,
+            started,
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Write `progress.json`; a failure to write progress never fails the run.
+    pub fn progress(
+        &self,
+        stage: &str,
+        rows: u64,
+        statement: Option<usize>,
+        statements: Option<usize>,
+    ) {
+        let p = Progress {
+            stage: stage.to_string(),
+            rows,
+            statement,
+            statements,
+        };
+        let _ = job::write_json_atomic(self.exec_dir, job::PROGRESS_FILE, &p);
+    }
+
+    /// Run the job and return the manifest (not yet written).
+    pub fn execute(&self) -> Result<Manifest, Error> {
+        let job = self.job;
+        config::validate(job).map_err(Error::User)?;
+        for name in job.parameters.keys() {
+            if !config::is_identifier(name) {
+                return Err(Error::User(format!(
+                    "invalid SQL parameter name {name:?}: use letters, digits and _"
+                )));
+            }
+        }
+        let statements = match job.sql.as_deref() {
+            Some(sql) if !sql.trim().is_empty() => {
+                split_statements(sql).map_err(|e| Error::User(format!("SQL error: {e}")))?
+            }
+            _ => Vec::new(),
+        };
+        let pass_through = statements.is_empty();
+        self.progress("starting", 0, None, None);
+
+        let engine = Engine::load(self.libchdb).map_err(Error::Internal)?;
+        // Never closed: closing the last connection shuts chDB down (joining
+        // its threads), which is slow and can hang on a stuck query. The
+        // process ends with `_exit` right after the run instead.
+        let session = ManuallyDrop::new(self.open_session(&engine)?);
+        if cfg!(debug_assertions) && std::env::var(TEST_ABORT_ENV).as_deref() == Ok("1") {
+            // SAFETY: deliberately crash (debug builds only) to test the supervisor.
+            unsafe { libc::abort() };
+        }
+        let engine_version = session.version().map_err(Error::Internal)?;
+        let mut timings = Timings {
+            start_ms: ms_since(self.started),
+            ..Timings::default()
+        };
+
+        let t = Instant::now();
+        self.progress("inputs", 0, None, None);
+        for db in config::DATABASES {
+            self.ddl(
+                &session,
+                &format!("CREATE DATABASE IF NOT EXISTS {db} ENGINE = Atomic"),
+            )?;
+        }
+        self.ddl(&session, "USE connector")?;
+        let inputs = self.load_inputs(&session)?;
+        for r in &job.reference {
+            if !config::is_identifier(&r.name) {
+                return Err(Error::User(format!(
+                    "invalid reference table name {:?}",
+                    r.name
+                )));
+            }
+            self.load_table(&session, "pg", &r.name, &r.columns, &PathBuf::from(&r.file))?;
+        }
+        self.load_meta(&session, &inputs)?;
+        timings.inputs_ms = ms_since(t);
+
+        let t = Instant::now();
+        self.run_statements(&session, &statements)?;
+        timings.sql_ms = ms_since(t);
+
+        let t = Instant::now();
+        self.progress("export", 0, None, None);
+        let sources = if pass_through {
+            match inputs.as_slice() {
+                [one] => vec![export::Source { database: "input".into(), table: one.name.clone() }],
+                [] => return Err(Error::User("SQL produced no output tables".into())),
+                many => {
+                    return Err(Error::User(format!(
+                        "the input has {} tables, so the connector needs SQL that writes tables into database `output`",
+                        many.len()
+                    )))
+                }
+            }
+        } else {
+            export::list_output_tables(&session).map_err(|e| classify(&e, &job.limits))?
+        };
+        if sources.is_empty() {
+            return Err(Error::User("SQL produced no output tables".into()));
+        }
+        let scopes =
+            export::export_tables(&session, self.exec_dir, &sources, &job.limits, &|rows| {
+                self.progress("export", rows, None, None)
+            })?;
+        timings.export_ms = ms_since(t);
+        timings.total_ms = ms_since(self.started);
+        let warnings = self.warnings.take();
+        Ok(Manifest {
+            engine_version,
+            scopes,
+            inputs,
+            warnings,
+            statements: statements.len(),
+            timings,
+        })
+    }
+
+    fn open_session<'e>(&self, engine: &'e Engine) -> Result<Session<'e>, Error> {
+        let engine_dir = self.exec_dir.join(job::ENGINE_DIR);
+        let data_dir = engine_dir.join("data");
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| Error::Internal(format!("cannot create {}: {e}", data_dir.display())))?;
+        let users_file = engine_dir.join("users.xml");
+        let config_file = engine_dir.join("config.xml");
+        write_private(&users_file, &config::users_config(self.job))?;
+        write_private(
+            &config_file,
+            &config::server_config(self.job, self.exec_dir, &users_file),
+        )?;
+        let opts = SessionOptions {
+            data_dir,
+            config_file: Some(config_file.clone()),
+            settings: Vec::new(),
+        };
+        let session = Session::open(engine, &opts);
+        // The config holds the secrets; chDB has read it and never reloads it.
+        let _ = std::fs::remove_file(&config_file);
+        let _ = std::fs::remove_file(&users_file);
+        session.map_err(|e| Error::Internal(self.masker.mask(&e)))
+    }
+
+    /// Run a statement of our own; its failure is an internal error unless it is a limit.
+    fn ddl(&self, session: &Session<'_>, sql: &str) -> Result<(), Error> {
+        session
+            .query_raw(sql, "Null")
+            .map(drop)
+            .map_err(|e| match classify(&e, &self.job.limits) {
+                Error::User(_) => {
+                    Error::Internal(format!("engine set-up failed: {}", self.masker.mask(&e)))
+                }
+                other => other,
+            })
+    }
+
+    fn load_inputs(&self, session: &Session<'_>) -> Result<Vec<TableMeta>, Error> {
+        let tables = match &self.job.input {
+            Input::None => Vec::new(),
+            Input::Prepared { tables } => tables.clone(),
+            Input::File { path, file_name } => {
+                let path = job::resolve(self.exec_dir, path);
+                let (tables, warnings) = prepare_inputs(&path, file_name, self.exec_dir)?;
+                self.warnings.borrow_mut().extend(warnings);
+                tables
+            }
+            Input::Schedule => {
+                let sql = "CREATE TABLE input.schedule ENGINE = Memory AS \
+                           SELECT parseDateTimeBestEffort({t:String}, 'UTC') AS schedule_trigger_time";
+                let t = self
+                    .job
+                    .meta
+                    .trigger_time
+                    .clone()
+                    .unwrap_or_else(|| "1970-01-01 00:00:00".into());
+                session
+                    .query_raw_with_params(sql, "Null", &[("t".to_string(), escape_param(&t))])
+                    .map_err(|e| {
+                        Error::User(format!(
+                            "invalid trigger time {t:?}: {}",
+                            self.masker.mask(&e)
+                        ))
+                    })?;
+                let source = "schedule".to_string();
+                let meta = TableMeta {
+                    name: "schedule".into(),
+                    source,
+                    index: 0,
+                    columns: vec![],
+                    rows: 1,
+                    file: String::new(),
+                };
+                self.ddl(
+                    session,
+                    "CREATE VIEW input.page_idx_0 AS SELECT * FROM input.schedule",
+                )?;
+                return Ok(vec![meta]);
+            }
+        };
+        let mut loaded = 0u64;
+        for t in &tables {
+            let rows = self.load_table(
+                session,
+                "input",
+                &t.name,
+                &t.columns,
+                &PathBuf::from(&t.file),
+            )?;
+            let alias = format!("page_idx_{}", t.index);
+            if alias != t.name {
+                self.ddl(
+                    session,
+                    &format!(
+                        "CREATE VIEW input.{alias} AS SELECT * FROM input.{}",
+                        quote_ident(&t.name)
+                    ),
+                )?;
+            }
+            loaded += rows;
+            self.progress("inputs", loaded, None, None);
+        }
+        Ok(tables)
+    }
+
+    /// Create `db.name` with `Nullable(String)` columns and stream the RowBinary file into it.
+    fn load_table(
+        &self,
+        session: &Session<'_>,
+        db: &str,
+        name: &str,
+        columns: &[String],
+        file: &Path,
+    ) -> Result<u64, Error> {
+        if columns.is_empty() {
+            return Err(Error::User(format!("table {db}.{name} has no columns")));
+        }
+        let cols: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} Nullable(String)", quote_ident(c)))
+            .collect();
+        let target = format!("{db}.{}", quote_ident(name));
+        self.ddl(
+            session,
+            &format!(
+                "CREATE TABLE {target} ({}) ENGINE = Memory",
+                cols.join(", ")
+            ),
+        )?;
+        let path = job::resolve(self.exec_dir, file);
+        let path_text = path.to_str().ok_or_else(|| {
+            Error::Internal(format!("input path is not UTF-8: {}", path.display()))
+        })?;
+        if !path.is_file() {
+            return Err(Error::Internal(format!(
+                "prepared table file {} does not exist",
+                path.display()
+            )));
+        }
+        // `FROM INFILE` is read by chDB's embedded client and streamed into the
+        // table (about 4x faster than inline data). The SQL of a connector may
+        // not use it (see `sql`); this statement is ours.
+        let sql = format!(
+            "INSERT INTO {target} FROM INFILE {} FORMAT RowBinary",
+            quote_str(path_text)
+        );
+        self.ddl(session, &sql)?;
+        let out = session
+            .query(&format!("SELECT count() FROM {target}"), "TabSeparatedRaw")
+            .map_err(|e| Error::Internal(self.masker.mask(&e)))?;
+        Ok(String::from_utf8_lossy(&out).trim().parse().unwrap_or(0))
+    }
+
+    fn load_meta(&self, session: &Session<'_>, inputs: &[TableMeta]) -> Result<(), Error> {
+        let m = &self.job.meta;
+        let sql = "CREATE TABLE meta.current_execution ENGINE = Memory AS SELECT \
+            {execution_id:String} AS execution_id, {connector:String} AS connector, \
+            {connector_type:String} AS connector_type, {trigger:String} AS trigger, \
+            toBool({dry_run:UInt8}) AS dry_run, {file_name:Nullable(String)} AS file_name, \
+            {file_size:Nullable(UInt64)} AS file_size, \
+            parseDateTime64BestEffortOrNull({trigger_time:Nullable(String)}, 3, 'UTC') AS trigger_time";
+        let opt = |v: &Option<String>| v.as_deref().map_or_else(|| "\\N".to_string(), escape_param);
+        let params = vec![
+            ("execution_id".to_string(), escape_param(&m.execution_id)),
+            ("connector".to_string(), escape_param(&m.connector)),
+            (
+                "connector_type".to_string(),
+                escape_param(&m.connector_type),
+            ),
+            ("trigger".to_string(), escape_param(&m.trigger)),
+            (
+                "dry_run".to_string(),
+                if m.dry_run { "1" } else { "0" }.to_string(),
+            ),
+            ("file_name".to_string(), opt(&m.file_name)),
+            (
+                "file_size".to_string(),
+                m.file_size
+                    .map_or_else(|| "\\N".to_string(), |s| s.to_string()),
+            ),
+            ("trigger_time".to_string(), opt(&m.trigger_time)),
+        ];
+        session
+            .query_raw_with_params(sql, "Null", &params)
+            .map_err(|e| {
+                Error::Internal(format!("engine set-up failed: {}", self.masker.mask(&e)))
+            })?;
+
+        let rows: Vec<Vec<Option<&str>>> = inputs
+            .iter()
+            .map(|t| {
+                vec![
+                    Some("input"),
+                    Some(t.name.as_str()),
+                    Some(t.source.as_str()),
+                ]
+            })
+            .collect();
+        self.insert_rows(session, "inputs", &["database", "table", "source"], &rows)?;
+        let rows: Vec<Vec<Option<&str>>> = self
+            .job
+            .parameters
+            .iter()
+            .map(|(k, v)| vec![Some(k.as_str()), Some(v.as_str())])
+            .collect();
+        self.insert_rows(session, "parameters", &["name", "value"], &rows)
+    }
+
+    fn insert_rows(
+        &self,
+        session: &Session<'_>,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Option<&str>>],
+    ) -> Result<(), Error> {
+        let cols: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} String", quote_ident(c)))
+            .collect();
+        self.ddl(
+            session,
+            &format!(
+                "CREATE TABLE meta.{table} ({}) ENGINE = Memory",
+                cols.join(", ")
+            ),
+        )?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // The columns are `String` (not nullable): RowBinary without null flags.
+        let mut buf = format!("INSERT INTO meta.{table} FORMAT RowBinary\n").into_bytes();
+        for r in rows {
+            for v in r {
+                rowbinary::put_str(&mut buf, v.unwrap_or(""));
+            }
+        }
+        session
+            .query_bytes(&buf, "Null")
+            .map(drop)
+            .map_err(|e| Error::Internal(format!("engine set-up failed: {}", self.masker.mask(&e))))
+    }
+
+    fn run_statements(&self, session: &Session<'_>, statements: &[Statement]) -> Result<(), Error> {
+        let params: Vec<(String, String)> = self
+            .job
+            .parameters
+            .iter()
+            .map(|(k, v)| (k.clone(), escape_param(v)))
+            .collect();
+        let n = statements.len();
+        for s in statements {
+            self.progress("sql", 0, Some(s.number), Some(n));
+            session
+                .query_raw_with_params(&s.text, "Null", &params)
+                .map_err(|e| self.masker.mask_error(classify(&e, &self.job.limits)))?;
+        }
+        Ok(())
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Read the user's file into RowBinary tables in the execution directory.
+fn prepare_inputs(
+    input: &Path,
+    file_name: &str,
+    out_dir: &Path,
+) -> Result<(Vec<TableMeta>, Vec<String>), Error> {
+    match sc_core::readers::prepare_inputs(input, file_name, out_dir) {
+        Ok(p) => Ok((p.tables, p.warnings)),
+        Err(e) if e.is_input_problem() => Err(Error::User(e.to_string())),
+        Err(e) => Err(Error::Internal(e.to_string())),
+    }
+}
