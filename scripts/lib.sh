@@ -14,6 +14,11 @@ sc_install_extension() {
   say "building and installing the extension (cargo pgrx install)"
   (cd "$SC_ROOT" && cargo pgrx install --pg-config /usr/bin/pg_config --release >/dev/null) \
     || die "cargo pgrx install failed (run it in $SC_ROOT to see why)"
+  say "building and installing the engine process (sc-engine)"
+  (cd "$SC_ROOT" && cargo build --release -q -p sc-engine --bin sc-engine) \
+    || die "cargo build -p sc-engine failed (run it in $SC_ROOT to see why)"
+  install -d -m 755 /usr/local/lib/smartconnector
+  install -m 755 "$SC_ROOT/target/release/sc-engine" /usr/local/lib/smartconnector/sc-engine
 }
 
 # sc_cluster_start DATADIR PORT: starts (or reuses) a cluster owned by postgres,

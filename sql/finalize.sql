@@ -3,11 +3,13 @@
 REVOKE ALL ON FUNCTION sc_create_connector(jsonb), sc_update_connector(text, jsonb),
     sc_export_connector(text), sc_import_connector(jsonb, text), sc_duplicate_connector(text, text),
     sc_drop_connector(text), sc_set_status(text, text), sc_set_secret(text, text, jsonb),
-    sc_drop_secret(text) FROM PUBLIC;
+    sc_drop_secret(text), sc_run(text, bytea, text, jsonb, boolean, boolean), sc_wait(bigint, interval),
+    sc_cancel(bigint), sc_report(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sc_create_connector(jsonb), sc_update_connector(text, jsonb),
     sc_import_connector(jsonb, text), sc_duplicate_connector(text, text), sc_drop_connector(text),
     sc_set_status(text, text), sc_set_secret(text, text, jsonb), sc_drop_secret(text) TO sc_admin;
-GRANT EXECUTE ON FUNCTION sc_export_connector(text) TO sc_operator;
+GRANT EXECUTE ON FUNCTION sc_export_connector(text), sc_run(text, bytea, text, jsonb, boolean, boolean),
+    sc_wait(bigint, interval), sc_cancel(bigint), sc_report(bigint) TO sc_operator;
 
 -- Secrets: admins may write and name them, never read a value.
 GRANT INSERT, DELETE ON sc.secrets TO sc_admin;

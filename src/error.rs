@@ -17,6 +17,13 @@ pub enum ScError {
     InvalidArgument { message: String, hint: Option<String> },
     #[error("{message}")]
     InUse { message: String, hint: String },
+    /// The server is not set up for running connectors, or the connector cannot run now.
+    #[error("{message}")]
+    NotReady { message: String, hint: String },
+    #[error("execution {0} does not exist")]
+    ExecutionNotFound(i64),
+    #[error("{0}")]
+    Timeout(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -38,6 +45,9 @@ impl ScError {
             ScError::NeedsRole { .. } => ERRCODE_INSUFFICIENT_PRIVILEGE,
             ScError::InvalidArgument { .. } => ERRCODE_INVALID_PARAMETER_VALUE,
             ScError::InUse { .. } => ERRCODE_OBJECT_IN_USE,
+            ScError::NotReady { .. } => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            ScError::ExecutionNotFound(_) => ERRCODE_UNDEFINED_OBJECT,
+            ScError::Timeout(_) => ERRCODE_QUERY_CANCELED,
             ScError::Internal(_) => ERRCODE_INTERNAL_ERROR,
         }
     }
@@ -66,6 +76,11 @@ impl ScError {
             ScError::NeedsRole { role, .. } => Some(format!("GRANT {role} TO <your role>;")),
             ScError::InvalidArgument { hint, .. } => hint.clone(),
             ScError::InUse { hint, .. } => Some(hint.clone()),
+            ScError::NotReady { hint, .. } => Some(hint.clone()),
+            ScError::ExecutionNotFound(_) => {
+                Some("SELECT id, connector_api_name, status FROM sc.executions ORDER BY id DESC lists them.".into())
+            }
+            ScError::Timeout(_) => Some("The execution goes on; call sc_wait again, or sc_cancel it.".into()),
             ScError::Internal(_) => None,
         }
     }
@@ -98,5 +113,14 @@ pub trait OrRaise<T> {
 impl<T> OrRaise<T> for ScResult<T> {
     fn or_raise(self) -> T {
         self.unwrap_or_else(|e| e.raise())
+    }
+}
+
+/// The message of an ERROR caught with `PgTryBuilder`.
+pub fn caught_message(e: &pgrx::pg_sys::panic::CaughtError) -> String {
+    use pgrx::pg_sys::panic::CaughtError;
+    match e {
+        CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r.message().to_string(),
+        CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
     }
 }

@@ -9,6 +9,7 @@ pub static ENGINE_PATH: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"/usr/local/lib/smartconnector/sc-engine"));
 pub static DATABASE: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"postgres"));
+pub static ALLOWED_HOSTS: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static MAX_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(4);
 pub static SQL_TIME_LIMIT_S: GucSetting<i32> = GucSetting::<i32>::new(300);
 pub static SQL_MEMORY_LIMIT_MB: GucSetting<i32> = GucSetting::<i32>::new(4096);
@@ -46,6 +47,14 @@ pub fn register() {
             GucFlags::default(),
         );
     }
+    GucRegistry::define_string_guc(
+        c"smartconnector.allowed_hosts",
+        c"Hosts the SQL stage may reach, comma-separated (empty: none)",
+        c"api.example.com, *.example.com, host:port; '*' opens every host, also to postgresql(), mysql() and remote().",
+        &ALLOWED_HOSTS,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
     GucRegistry::define_int_guc(
         c"smartconnector.max_workers",
         c"Server-wide cap on concurrently running executions",
@@ -96,4 +105,13 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::default(),
     );
+}
+
+/// `smartconnector.allowed_hosts` as a list.
+pub fn allowed_hosts() -> Vec<String> {
+    ALLOWED_HOSTS
+        .get()
+        .and_then(|c| c.to_str().ok().map(str::to_owned))
+        .map(|s| s.split(',').map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect())
+        .unwrap_or_default()
 }

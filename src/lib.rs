@@ -4,7 +4,9 @@ use pgrx::prelude::*;
 mod api;
 mod catalog;
 mod error;
+mod exec;
 mod gucs;
+mod runner;
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -14,6 +16,7 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::register();
+    runner::init();
 }
 
 #[cfg(test)]
@@ -21,7 +24,7 @@ pub mod pg_test {
     pub fn setup(_options: Vec<&str>) {}
 
     pub fn postgresql_conf_options() -> Vec<&'static str> {
-        vec!["shared_preload_libraries = 'smartconnector'"]
+        vec!["shared_preload_libraries = 'smartconnector'", "smartconnector.database = 'pgrx_tests'"]
     }
 }
 

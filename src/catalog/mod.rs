@@ -1,6 +1,8 @@
 //! The only code that reads and writes `sc.*` tables.
 pub mod checks;
 pub mod connectors;
+pub mod executions;
+pub mod runs;
 pub mod lifecycle;
 pub mod secrets;
 

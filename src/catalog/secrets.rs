@@ -77,3 +77,27 @@ pub fn drop(name: &str) -> ScResult<bool> {
         Ok(n > 0)
     })
 }
+
+/// Every secret as (name, kind, key → value text), for the engine process
+/// only (read by the execution worker, which runs as superuser).
+pub fn all_for_engine() -> ScResult<Vec<(String, String, Vec<(String, String)>)>> {
+    Spi::connect(|client| {
+        let rows = client.select("SELECT name, kind, value FROM sc.secrets ORDER BY name", None, &[])?;
+        let mut out = Vec::new();
+        for row in rows {
+            let name = row.get::<String>(1)?.unwrap_or_default();
+            let kind = row.get::<String>(2)?.unwrap_or_default();
+            let value = row.get::<JsonB>(3)?.map(|j| j.0).unwrap_or(Value::Null);
+            let pairs = value
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push((name, kind, pairs));
+        }
+        Ok(out)
+    })
+}

@@ -1,9 +1,11 @@
 //! smartconnector's pure-Rust core: everything that needs no PostgreSQL and no engine.
 
+pub mod artifacts;
 pub mod document;
 pub mod input;
 pub mod naming;
 pub mod readers;
 pub mod report;
 pub mod rowbinary;
+pub mod stage;
 pub mod types;

@@ -1,11 +1,13 @@
 //! ClickHouse `RowBinary` for tables whose every column is `Nullable(String)`:
-//! a buffered writer used by the input readers and a small reader for tests.
+//! the one codec of the pipeline (inputs, reference tables, SQL outputs): a
+//! buffered writer, byte-level `put_*` helpers, a streaming reader and a
+//! whole-buffer decoder for tests.
 //!
 //! Encoding of one value: one byte `1` for NULL; otherwise one byte `0`, the
 //! byte length as an unsigned LEB128 varint, then the UTF-8 bytes. A row is
 //! its values in column order, with no row separator and no header.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 
 /// Writes rows of `Option<&str>` as `RowBinary` with `ncols` columns.
 pub struct RowBinaryWriter<W: Write> {
@@ -78,6 +80,115 @@ fn encode_varint(mut v: u64, buf: &mut [u8]) -> usize {
         }
         buf[i] = byte | 0x80;
         i += 1;
+    }
+}
+
+/// Appends one value to `out` (`None` is NULL).
+pub fn put_value(out: &mut Vec<u8>, value: Option<&[u8]>) {
+    match value {
+        None => out.push(1),
+        Some(v) => {
+            out.push(0);
+            put_varint(out, v.len() as u64);
+            out.extend_from_slice(v);
+        }
+    }
+}
+
+/// Appends one non-nullable `String` value to `out`.
+pub fn put_str(out: &mut Vec<u8>, value: &str) {
+    put_varint(out, value.len() as u64);
+    out.extend_from_slice(value.as_bytes());
+}
+
+/// Appends one row of text values to `out`.
+pub fn put_row<S: AsRef<str>>(out: &mut Vec<u8>, row: &[Option<S>]) {
+    for v in row {
+        put_value(out, v.as_ref().map(|s| s.as_ref().as_bytes()));
+    }
+}
+
+/// Writes a whole table of text rows to `w` (tests and small tables).
+pub fn write_rows<S: AsRef<str>>(w: &mut impl Write, rows: &[Vec<Option<S>>]) -> io::Result<()> {
+    let mut buf = Vec::new();
+    for r in rows {
+        put_row(&mut buf, r);
+    }
+    w.write_all(&buf)
+}
+
+fn put_varint(out: &mut Vec<u8>, v: u64) {
+    let mut head = [0u8; 10];
+    let n = encode_varint(v, &mut head);
+    out.extend_from_slice(&head[..n]);
+}
+
+fn bad(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
+}
+
+/// Reads one LEB128 varint from a stream.
+fn read_varint(r: &mut impl Read) -> io::Result<u64> {
+    let mut n: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let mut b = [0u8; 1];
+        r.read_exact(&mut b)?;
+        n |= u64::from(b[0] & 0x7f) << shift;
+        if b[0] & 0x80 == 0 {
+            return Ok(n);
+        }
+    }
+    Err(bad("LEB128 length too long"))
+}
+
+/// Iterates the rows of a `Nullable(String)` RowBinary stream without
+/// loading it (SQL outputs can be millions of rows).
+pub struct RowReader<R> {
+    input: R,
+    columns: usize,
+}
+
+impl<R: BufRead> RowReader<R> {
+    /// Reads rows of `columns` values each.
+    pub fn new(input: R, columns: usize) -> Self {
+        RowReader { input, columns }
+    }
+
+    /// The next row, `Ok(None)` at the end. Invalid UTF-8 is replaced.
+    pub fn next_row(&mut self) -> io::Result<Option<Vec<Option<String>>>> {
+        let mut row = Vec::with_capacity(self.columns);
+        if self.next_into(&mut row)? {
+            Ok(Some(row))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Reads the next row into `row` (cleared first); `false` at the end.
+    pub fn next_into(&mut self, row: &mut Vec<Option<String>>) -> io::Result<bool> {
+        row.clear();
+        if self.columns == 0 || self.input.fill_buf()?.is_empty() {
+            return Ok(false);
+        }
+        for _ in 0..self.columns {
+            let mut flag = [0u8; 1];
+            self.input.read_exact(&mut flag)?;
+            match flag[0] {
+                1 => row.push(None),
+                0 => {
+                    let len = read_varint(&mut self.input)?;
+                    let len = usize::try_from(len).map_err(|_| bad("value too long"))?;
+                    let mut v = vec![0u8; len];
+                    self.input.read_exact(&mut v)?;
+                    row.push(Some(match String::from_utf8(v) {
+                        Ok(s) => s,
+                        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    }));
+                }
+                _ => return Err(bad("invalid null flag")),
+            }
+        }
+        Ok(true)
     }
 }
 
@@ -209,6 +320,28 @@ mod tests {
         assert_eq!(read_rows(&[1, 7], 2), Err(RowBinaryError::BadMarker { marker: 7, offset: 1 }));
         assert_eq!(read_rows(&[1], 2), Err(RowBinaryError::Truncated { row: 1, offset: 1 }));
         assert_eq!(read_rows(&[0, 0xff, 0xff], 1), Err(RowBinaryError::Truncated { row: 1, offset: 1 }));
+    }
+
+    #[test]
+    fn streaming_reader_matches_the_writer() {
+        let long = "x".repeat(300);
+        let rows = vec![
+            vec![Some("a"), None],
+            vec![Some(""), Some(long.as_str())],
+            vec![None, Some("é")],
+        ];
+        let mut data = Vec::new();
+        write_rows(&mut data, &rows).expect("write");
+        assert_eq!(data, write(&rows, 2));
+        let mut r = RowReader::new(&data[..], 2);
+        let mut got = Vec::new();
+        while let Some(row) = r.next_row().expect("row") {
+            got.push(row);
+        }
+        assert_eq!(got, read_rows(&data, 2).expect("read"));
+        let mut truncated = RowReader::new(&data[..data.len() - 1], 2);
+        let err = std::iter::from_fn(|| truncated.next_row().transpose()).find_map(|r| r.err());
+        assert!(err.is_some(), "a truncated stream is an error");
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod error;
 pub mod export;
 pub mod ffi;
 pub mod job;
-pub mod rowbinary;
+pub use sc_core::rowbinary;
 pub mod runner;
 pub mod session;
 pub mod sql;

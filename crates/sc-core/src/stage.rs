@@ -1,0 +1,312 @@
+//! The variables stage: SQL output rows become typed, validated execution
+//! variables (SPEC §4), the report's `SQL Output (<scope>)` and
+//! `Extracted Variables (<scope>)` sheets, and one outcome per row.
+//!
+//! Everything streams: one row of one scope is in memory at a time, so the
+//! stage runs in constant memory whatever the row count. The caller (the
+//! execution worker) receives each row's outcome and progress through an
+//! [`Observer`], which can also stop the stage (cancel).
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use crate::document::Variable;
+use crate::report::{Cell, ReportError, ReportWriter};
+use crate::rowbinary::RowReader;
+use crate::types::{resolve, Context, TypedValue};
+
+/// Rows between two progress reports.
+pub const PROGRESS_EVERY: u64 = 10_000;
+
+/// One output table of the SQL stage (a scope), as the engine wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputTable {
+    pub name: String,
+    /// Column names and ClickHouse types, in order.
+    pub columns: Vec<(String, String)>,
+    pub rows: u64,
+    /// RowBinary file, every column `Nullable(String)`.
+    pub path: PathBuf,
+}
+
+/// The outcome of one row of one scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowOutcome<'a> {
+    pub scope: &'a str,
+    /// 1-based, in the order of the SQL output.
+    pub row_number: u64,
+    /// `false` when a required variable is blank or invalid.
+    pub valid: bool,
+    pub errors: &'a [String],
+    pub warnings: &'a [String],
+}
+
+/// Whether the stage goes on after a progress report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Receives the stage's results as they are produced.
+pub trait Observer {
+    /// Called for every row, in order.
+    fn row(&mut self, outcome: &RowOutcome<'_>) -> Result<(), String>;
+    /// Called every [`PROGRESS_EVERY`] rows and at the end of each scope.
+    fn progress(&mut self, scope: &str, done: u64, total: u64) -> Flow;
+}
+
+/// Rows per scope and outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeCounts {
+    pub scope: String,
+    pub rows: u64,
+    pub valid: u64,
+    pub invalid: u64,
+    /// Rows with at least one warning (valid or not).
+    pub with_warnings: u64,
+}
+
+/// Why the stage did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// The connector's variables do not fit what the SQL produced.
+    #[error("{0}")]
+    Definition(String),
+    #[error("cannot read the SQL output of scope \"{scope}\": {message}")]
+    Read { scope: String, message: String },
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("{0}")]
+    Observer(String),
+    /// The observer asked to stop.
+    #[error("stopped")]
+    Stopped,
+}
+
+/// The variables of one scope and where their cells are.
+#[derive(Debug)]
+struct ScopePlan<'v> {
+    table: usize,
+    /// (variable, source column index; `None` for a static value).
+    vars: Vec<(&'v Variable, Option<usize>)>,
+}
+
+/// Assigns every variable to a scope and a column, or explains why it cannot.
+fn plan<'v>(vars: &'v [Variable], tables: &[OutputTable]) -> Result<Vec<ScopePlan<'v>>, StageError> {
+    let mut plans: Vec<ScopePlan<'v>> = (0..tables.len())
+        .map(|table| ScopePlan { table, vars: Vec::new() })
+        .collect();
+    let names = || tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
+    for var in vars {
+        let t = match &var.scope {
+            Some(scope) => tables.iter().position(|t| &t.name == scope).ok_or_else(|| {
+                StageError::Definition(format!(
+                    "variable \"{}\": scope \"{scope}\" is not an output table of the SQL (output tables: {})",
+                    var.name,
+                    names()
+                ))
+            })?,
+            None if tables.len() == 1 => 0,
+            None => {
+                return Err(StageError::Definition(format!(
+                    "variable \"{}\" has no scope, but the SQL produced {} output tables ({}); set its \"scope\"",
+                    var.name,
+                    tables.len(),
+                    names()
+                )))
+            }
+        };
+        let column = match var.source_column() {
+            None => None,
+            Some(col) => Some(
+                tables[t].columns.iter().position(|(c, _)| c == col).ok_or_else(|| {
+                    StageError::Definition(format!(
+                        "variable \"{}\": column \"{col}\" is not in output table \"{}\" (columns: {})",
+                        var.name,
+                        tables[t].name,
+                        tables[t].columns.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ")
+                    ))
+                })?,
+            ),
+        };
+        plans[t].vars.push((var, column));
+    }
+    Ok(plans)
+}
+
+/// Runs the stage over every table: checks the variables against the
+/// output, then streams each scope into the report and the observer.
+pub fn run(
+    vars: &[Variable],
+    tables: &[OutputTable],
+    ctx: &Context,
+    report: &mut ReportWriter,
+    observer: &mut impl Observer,
+) -> Result<Vec<ScopeCounts>, StageError> {
+    let plans = plan(vars, tables)?;
+    let mut all = Vec::with_capacity(plans.len());
+    for p in &plans {
+        all.push(run_scope(&tables[p.table], p, ctx, report, observer)?);
+    }
+    Ok(all)
+}
+
+fn run_scope(
+    table: &OutputTable,
+    plan: &ScopePlan<'_>,
+    ctx: &Context,
+    report: &mut ReportWriter,
+    observer: &mut impl Observer,
+) -> Result<ScopeCounts, StageError> {
+    let read_err = |e: std::io::Error| StageError::Read {
+        scope: table.name.clone(),
+        message: e.to_string(),
+    };
+    let headers: Vec<&str> = table.columns.iter().map(|(c, _)| c.as_str()).collect();
+    let sql_sheet = report.begin_sheet(&format!("SQL Output ({})", table.name), &headers)?;
+    let mut var_headers: Vec<&str> = plan.vars.iter().map(|(v, _)| v.name.as_str()).collect();
+    var_headers.extend(["Errors", "Warnings", "Status"]);
+    let var_sheet = report.begin_sheet(&format!("Extracted Variables ({})", table.name), &var_headers)?;
+    let kinds: Vec<CellKind> = table.columns.iter().map(|(_, t)| CellKind::of(t)).collect();
+
+    let file = File::open(&table.path).map_err(read_err)?;
+    let mut reader = RowReader::new(BufReader::with_capacity(256 * 1024, file), table.columns.len());
+    let mut counts = ScopeCounts { scope: table.name.clone(), ..ScopeCounts::default() };
+    let mut row = Vec::new();
+    let mut sql_cells = Vec::with_capacity(table.columns.len());
+    let mut var_cells = Vec::with_capacity(var_headers.len());
+    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    loop {
+        if table.columns.is_empty() {
+            // A table without columns has rows but no bytes to read.
+            if counts.rows >= table.rows {
+                break;
+            }
+            row.clear();
+        } else if !reader.next_into(&mut row).map_err(read_err)? {
+            break;
+        }
+        counts.rows += 1;
+        sql_cells.clear();
+        sql_cells.extend(row.iter().zip(&kinds).map(|(v, k)| k.cell(v.as_deref())));
+        report.push_row(&sql_sheet, &sql_cells)?;
+
+        var_cells.clear();
+        errors.clear();
+        warnings.clear();
+        for (var, col) in &plan.vars {
+            let cell = col.and_then(|c| row.get(c)).and_then(|v| v.as_deref());
+            let r = resolve(var, cell, ctx);
+            var_cells.push(r.value.as_ref().map_or(Cell::Null, |v| value_cell(v, var, ctx)));
+            errors.extend(r.error);
+            warnings.extend(r.warning);
+        }
+        let valid = errors.is_empty();
+        var_cells.push(Cell::Text(errors.join("\n")));
+        var_cells.push(Cell::Text(warnings.join("\n")));
+        var_cells.push(Cell::Text(if valid { "valid" } else { "invalid" }.into()));
+        report.push_row(&var_sheet, &var_cells)?;
+        if valid {
+            counts.valid += 1;
+        } else {
+            counts.invalid += 1;
+        }
+        if !warnings.is_empty() {
+            counts.with_warnings += 1;
+        }
+        observer
+            .row(&RowOutcome {
+                scope: &table.name,
+                row_number: counts.rows,
+                valid,
+                errors: &errors,
+                warnings: &warnings,
+            })
+            .map_err(StageError::Observer)?;
+        if counts.rows % PROGRESS_EVERY == 0
+            && observer.progress(&table.name, counts.rows, table.rows) == Flow::Stop
+        {
+            return Err(StageError::Stopped);
+        }
+    }
+    if observer.progress(&table.name, counts.rows, table.rows) == Flow::Stop {
+        return Err(StageError::Stopped);
+    }
+    Ok(counts)
+}
+
+/// How a SQL output column is shown in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CellKind {
+    Text,
+    Number,
+    Date,
+    DateTime,
+    Bool,
+}
+
+impl CellKind {
+    /// From a ClickHouse type such as `Nullable(Decimal(10, 2))`.
+    fn of(ch_type: &str) -> CellKind {
+        let mut t = ch_type.trim();
+        for wrapper in ["Nullable(", "LowCardinality("] {
+            if let Some(inner) = t.strip_prefix(wrapper).and_then(|s| s.strip_suffix(')')) {
+                t = inner;
+            }
+        }
+        if t.starts_with("Int") || t.starts_with("UInt") || t.starts_with("Float") || t.starts_with("Decimal") {
+            CellKind::Number
+        } else if t.starts_with("DateTime") {
+            CellKind::DateTime
+        } else if t.starts_with("Date") {
+            CellKind::Date
+        } else if t == "Bool" {
+            CellKind::Bool
+        } else {
+            CellKind::Text
+        }
+    }
+
+    /// The report cell of one value; anything that does not parse stays text.
+    fn cell(self, v: Option<&str>) -> Cell {
+        let Some(v) = v else { return Cell::Null };
+        let parsed = match self {
+            CellKind::Text => None,
+            CellKind::Number => v.parse::<f64>().ok().filter(|f| f.is_finite()).map(Cell::Number),
+            CellKind::Date => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok().map(Cell::Date),
+            CellKind::DateTime => chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(Cell::DateTime),
+            CellKind::Bool => match v {
+                "true" => Some(Cell::Bool(true)),
+                "false" => Some(Cell::Bool(false)),
+                _ => None,
+            },
+        };
+        parsed.unwrap_or_else(|| Cell::Text(v.to_owned()))
+    }
+}
+
+/// The report cell of a resolved value: numbers, booleans and dates as
+/// Excel values, datetimes in the connector's zone, the rest as rendered text.
+fn value_cell(v: &TypedValue, var: &Variable, ctx: &Context) -> Cell {
+    let format = var.output_format.as_deref();
+    match v {
+        TypedValue::Number(d) if format.is_none() => {
+            use rust_decimal::prelude::ToPrimitive;
+            d.to_f64().map_or_else(|| Cell::Text(v.to_text()), Cell::Number)
+        }
+        TypedValue::Boolean(b) => Cell::Bool(*b),
+        TypedValue::Date(d) if format.is_none() => Cell::Date(*d),
+        TypedValue::Datetime(dt) if format.is_none() => {
+            Cell::DateTime(dt.with_timezone(&ctx.timezone).naive_local())
+        }
+        _ => Cell::Text(v.render_in(format, ctx.timezone)),
+    }
+}
+
+#[cfg(test)]
+#[path = "stage_tests.rs"]
+mod tests;

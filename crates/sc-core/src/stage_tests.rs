@@ -1,0 +1,201 @@
+//! Tests of the variables stage: planning errors, outcomes, counts, report sheets, stopping.
+
+use super::*;
+use crate::document::VariableType;
+use crate::rowbinary::RowBinaryWriter;
+use calamine::{open_workbook, Data, Reader, Xlsx};
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("sc-stage-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn table(dir: &Scratch, name: &str, columns: &[(&str, &str)], rows: &[Vec<Option<&str>>]) -> OutputTable {
+    let path = dir.0.join(format!("{name}.rowbinary"));
+    let mut w = RowBinaryWriter::new(File::create(&path).expect("create"), columns.len());
+    for r in rows {
+        w.write_row(r).expect("row");
+    }
+    w.finish().expect("finish");
+    OutputTable {
+        name: name.into(),
+        columns: columns.iter().map(|(c, t)| (c.to_string(), t.to_string())).collect(),
+        rows: rows.len() as u64,
+        path,
+    }
+}
+
+fn var(name: &str, t: VariableType, required: bool) -> Variable {
+    Variable {
+        name: name.into(),
+        source: None,
+        scope: None,
+        var_type: t,
+        required,
+        array: false,
+        delimiter: None,
+        input_format: None,
+        output_format: None,
+        value: None,
+    }
+}
+
+#[derive(Default)]
+struct Collect {
+    rows: Vec<(String, u64, bool, Vec<String>, Vec<String>)>,
+    progress: Vec<(String, u64, u64)>,
+    stop_after: Option<u64>,
+}
+
+impl Observer for Collect {
+    fn row(&mut self, o: &RowOutcome<'_>) -> Result<(), String> {
+        self.rows.push((o.scope.into(), o.row_number, o.valid, o.errors.to_vec(), o.warnings.to_vec()));
+        Ok(())
+    }
+    fn progress(&mut self, scope: &str, done: u64, total: u64) -> Flow {
+        self.progress.push((scope.into(), done, total));
+        match self.stop_after {
+            Some(n) if done >= n => Flow::Stop,
+            _ => Flow::Continue,
+        }
+    }
+}
+
+fn sheet(path: &std::path::Path, name: &str) -> Vec<Vec<Data>> {
+    let mut wb: Xlsx<_> = open_workbook(path).expect("open report");
+    wb.worksheet_range(name).expect("sheet").rows().map(|r| r.to_vec()).collect()
+}
+
+#[test]
+fn rows_are_validated_counted_and_reported() {
+    let dir = Scratch::new("happy");
+    let t = table(
+        &dir,
+        "products",
+        &[("sku", "Nullable(String)"), ("price", "Nullable(String)"), ("qty", "Nullable(Int64)")],
+        &[
+            vec![Some("A1"), Some("$16.99 USD"), Some("3")],
+            vec![None, Some("41 Apples"), Some("4")],
+            vec![Some("A3"), Some("n/a"), None],
+        ],
+    );
+    let vars = vec![var("sku", VariableType::String, true), var("price", VariableType::Number, false)];
+    let report_path = dir.0.join("report.xlsx");
+    let mut report = ReportWriter::create(&report_path).expect("report");
+    let mut obs = Collect::default();
+    let counts = run(&vars, &[t], &Context::default(), &mut report, &mut obs).expect("stage");
+    report.finish().expect("finish");
+
+    assert_eq!(counts, vec![ScopeCounts { scope: "products".into(), rows: 3, valid: 2, invalid: 1, with_warnings: 1 }]);
+    assert_eq!(obs.rows.len(), 3);
+    assert!(obs.rows[0].2 && obs.rows[0].3.is_empty());
+    assert_eq!(obs.rows[1].1, 2);
+    assert!(!obs.rows[1].2, "blank required sku fails the row");
+    assert!(obs.rows[1].3[0].contains("\"sku\""), "{:?}", obs.rows[1].3);
+    assert!(obs.rows[2].2, "an invalid optional number only warns");
+    assert!(obs.rows[2].4[0].contains("\"price\""), "{:?}", obs.rows[2].4);
+    assert_eq!(obs.progress, vec![("products".into(), 3, 3)]);
+
+    let sql = sheet(&report_path, "SQL Output (products)");
+    assert_eq!(sql[0], vec![Data::String("sku".into()), Data::String("price".into()), Data::String("qty".into())]);
+    assert_eq!(sql[1][2], Data::Float(3.0), "Int64 output shows as a number");
+    let vars_sheet = sheet(&report_path, "Extracted Variables (products)");
+    assert_eq!(
+        vars_sheet[0],
+        ["sku", "price", "Errors", "Warnings", "Status"].map(|h| Data::String(h.into())).to_vec()
+    );
+    assert_eq!(vars_sheet[1][1], Data::Float(16.99));
+    assert_eq!(vars_sheet[2][4], Data::String("invalid".into()));
+    assert_eq!(vars_sheet[3][4], Data::String("valid".into()));
+    assert!(matches!(&vars_sheet[3][3], Data::String(w) if w.contains("price")));
+}
+
+#[test]
+fn variables_that_do_not_fit_the_output_are_definition_errors() {
+    let dir = Scratch::new("plan");
+    let a = table(&dir, "a", &[("x", "String")], &[]);
+    let b = table(&dir, "b", &[("y", "String")], &[]);
+    let report_path = dir.0.join("report.xlsx");
+    let cases: Vec<(Variable, &str)> = vec![
+        (var("x", VariableType::String, false), "has no scope, but the SQL produced 2 output tables (a, b)"),
+        (
+            Variable { scope: Some("c".into()), ..var("x", VariableType::String, false) },
+            "scope \"c\" is not an output table of the SQL (output tables: a, b)",
+        ),
+        (
+            Variable { scope: Some("a".into()), source: Some("nope".into()), ..var("x", VariableType::String, false) },
+            "column \"nope\" is not in output table \"a\" (columns: x)",
+        ),
+    ];
+    for (v, expected) in cases {
+        let mut report = ReportWriter::create(&report_path).expect("report");
+        let err = run(&[v], &[a.clone(), b.clone()], &Context::default(), &mut report, &mut Collect::default())
+            .expect_err("must fail");
+        assert!(matches!(&err, StageError::Definition(m) if m.contains(expected)), "{err}");
+    }
+}
+
+#[test]
+fn static_values_need_no_column_and_scopes_without_variables_still_report() {
+    let dir = Scratch::new("static");
+    let a = table(&dir, "a", &[("x", "String")], &[vec![Some("1")], vec![Some("2")]]);
+    let b = table(&dir, "b", &[("y", "String")], &[vec![Some("z")]]);
+    let v = Variable {
+        scope: Some("a".into()),
+        value: Some(serde_json::json!("weekly")),
+        ..var("origin", VariableType::String, true)
+    };
+    let report_path = dir.0.join("report.xlsx");
+    let mut report = ReportWriter::create(&report_path).expect("report");
+    let mut obs = Collect::default();
+    let counts = run(&[v], &[a, b], &Context::default(), &mut report, &mut obs).expect("stage");
+    report.finish().expect("finish");
+    assert_eq!(counts.iter().map(|c| (c.rows, c.valid)).collect::<Vec<_>>(), vec![(2, 2), (1, 1)]);
+    assert_eq!(sheet(&report_path, "Extracted Variables (a)")[2][0], Data::String("weekly".into()));
+    assert_eq!(sheet(&report_path, "Extracted Variables (b)")[1][2], Data::String("valid".into()));
+}
+
+#[test]
+fn the_observer_can_stop_the_stage() {
+    let dir = Scratch::new("stop");
+    let rows: Vec<Vec<Option<&str>>> = (0..(PROGRESS_EVERY * 2 + 5)).map(|_| vec![Some("v")]).collect();
+    let t = table(&dir, "t", &[("x", "String")], &rows);
+    let mut report = ReportWriter::create(&dir.0.join("r.xlsx")).expect("report");
+    let mut obs = Collect { stop_after: Some(PROGRESS_EVERY), ..Collect::default() };
+    let err = run(&[], &[t], &Context::default(), &mut report, &mut obs).expect_err("stopped");
+    assert!(matches!(err, StageError::Stopped));
+    assert_eq!(obs.rows.len() as u64, PROGRESS_EVERY);
+}
+
+#[test]
+fn a_truncated_output_file_names_its_scope() {
+    let dir = Scratch::new("truncated");
+    let t = table(&dir, "t", &[("x", "String")], &[vec![Some("hello")]]);
+    let bytes = std::fs::read(&t.path).expect("read");
+    std::fs::write(&t.path, &bytes[..bytes.len() - 2]).expect("write");
+    let mut report = ReportWriter::create(&dir.0.join("r.xlsx")).expect("report");
+    let err = run(&[], &[t], &Context::default(), &mut report, &mut Collect::default()).expect_err("fails");
+    assert!(err.to_string().starts_with("cannot read the SQL output of scope \"t\""), "{err}");
+}
+
+#[test]
+fn column_kinds_follow_clickhouse_types() {
+    assert_eq!(CellKind::of("Nullable(Decimal(10, 2))"), CellKind::Number);
+    assert_eq!(CellKind::of("LowCardinality(Nullable(String))"), CellKind::Text);
+    assert_eq!(CellKind::of("Nullable(DateTime64(3))"), CellKind::DateTime);
+    assert_eq!(CellKind::of("Date32"), CellKind::Date);
+    assert_eq!(CellKind::Number.cell(Some("abc")), Cell::Text("abc".into()));
+    assert_eq!(CellKind::Date.cell(Some("2024-05-04")), Cell::Date(chrono::NaiveDate::from_ymd_opt(2024, 5, 4).unwrap()));
+}

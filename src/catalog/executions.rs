@@ -1,0 +1,365 @@
+//! Rows of `sc.executions`, `sc.execution_files` and `sc.execution_rows`:
+//! queueing, claiming, progress, cancel, outcomes and artifacts.
+use crate::error::{ScError, ScResult};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Statuses after which an execution never changes again.
+pub const FINAL: [&str; 4] = ["succeeded", "partial_success", "failed", "cancelled"];
+
+/// What `sc_run` stores for a new execution.
+pub struct NewExecution<'a> {
+    pub connector_id: i64,
+    pub api_name: &'a str,
+    pub definition: &'a Value,
+    pub trigger: &'a str,
+    pub started_by: &'a str,
+    pub run_as: &'a str,
+    pub dry_run: bool,
+    pub diff_check: Option<bool>,
+    pub params: Option<&'a Value>,
+    pub file_name: Option<&'a str>,
+    pub file_size: Option<i64>,
+}
+
+/// Inserts a `queued` execution; returns its id.
+pub fn insert(e: &NewExecution<'_>) -> ScResult<i64> {
+    Spi::get_one_with_args::<i64>(
+        "INSERT INTO sc.executions (connector_id, connector_api_name, definition, trigger, started_by,
+                                    run_as, dry_run, diff_check, params, file_name, file_size)
+         VALUES ($1, $2, $3, $4, $5::name, $6::name, $7, $8, $9, $10, $11) RETURNING id",
+        &[
+            e.connector_id.into(),
+            e.api_name.into(),
+            JsonB(e.definition.clone()).into(),
+            e.trigger.into(),
+            e.started_by.into(),
+            e.run_as.into(),
+            e.dry_run.into(),
+            e.diff_check.into(),
+            e.params.map(|p| JsonB(p.clone())).into(),
+            e.file_name.into(),
+            e.file_size.into(),
+        ],
+    )?
+    .ok_or_else(|| ScError::Internal("INSERT … RETURNING id gave no row".into()))
+}
+
+/// Stores one artifact of an execution (replacing one of the same kind and name).
+pub fn store_file(id: i64, kind: &str, name: &str, content: &[u8]) -> ScResult<()> {
+    Spi::run_with_args(
+        "INSERT INTO sc.execution_files (execution_id, kind, name, content, size)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (execution_id, kind, name) DO UPDATE SET content = EXCLUDED.content, size = EXCLUDED.size",
+        &[id.into(), kind.into(), name.into(), content.into(), (content.len() as i64).into()],
+    )?;
+    Ok(())
+}
+
+/// The first artifact of `kind` (by name), if any.
+pub fn read_file(id: i64, kind: &str) -> ScResult<Option<(String, Vec<u8>)>> {
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT name, content FROM sc.execution_files WHERE execution_id = $1 AND kind = $2 ORDER BY name LIMIT 1",
+            None,
+            &[id.into(), kind.into()],
+        )?;
+        for row in rows {
+            let name = row.get::<String>(1)?.unwrap_or_default();
+            let content = row.get::<Vec<u8>>(2)?.unwrap_or_default();
+            return Ok(Some((name, content)));
+        }
+        Ok(None)
+    })
+}
+
+/// The status of an execution, read with a fresh snapshot; `None` if it does not exist.
+pub fn status(id: i64) -> ScResult<Option<String>> {
+    Spi::connect_mut(|client| {
+        // `update` (not `select`) so each poll sees rows committed since the last one.
+        let rows = client.update("SELECT status FROM sc.executions WHERE id = $1", Some(1), &[id.into()])?;
+        for row in rows {
+            return Ok(row.get::<String>(1)?);
+        }
+        Ok(None)
+    })
+}
+
+/// Cancels: a queued execution ends `cancelled` at once, a running one is
+/// flagged for its worker. `None` if it does not exist, else whether it was
+/// still active.
+pub fn request_cancel(id: i64) -> ScResult<Option<bool>> {
+    let Some(status) = status(id)? else { return Ok(None) };
+    if FINAL.contains(&status.as_str()) {
+        return Ok(Some(false));
+    }
+    let queued = Spi::get_one_with_args::<i64>(
+        "UPDATE sc.executions SET status = 'cancelled', cancel_requested = true, ended_at = now(),
+                error = 'cancelled before it started'
+         WHERE id = $1 AND status = 'queued' RETURNING id",
+        &[id.into()],
+    )?;
+    if queued.is_some() {
+        return Ok(Some(true));
+    }
+    let running = Spi::get_one_with_args::<i64>(
+        "UPDATE sc.executions SET cancel_requested = true WHERE id = $1 AND status = 'running' RETURNING id",
+        &[id.into()],
+    )?;
+    Ok(Some(running.is_some()))
+}
+
+// ---------------------------------------------------------------- launcher
+
+/// Launcher start: every execution left `running` belongs to a process
+/// that no longer exists (the launcher starts only after a server start or
+/// crash restart, when no worker survives), so it ends `failed` with `reason`.
+pub fn fail_orphans(reason: &str) -> ScResult<u64> {
+    Spi::connect_mut(|client| {
+        let rows = client.update(
+            "UPDATE sc.executions SET status = 'failed', error = $1, ended_at = now(), stage = 'done'
+             WHERE status = 'running'
+               AND (worker_pid IS NULL
+                    OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                                   WHERE a.pid = worker_pid AND a.backend_type = $2))
+             RETURNING id",
+            None,
+            &[reason.into(), crate::runner::WORKER_TYPE.into()],
+        )?;
+        Ok(rows.len() as u64)
+    })
+}
+
+/// Fails one execution if it is still `running` (its worker is gone).
+pub fn fail_if_running(id: i64, reason: &str) -> ScResult<()> {
+    Spi::run_with_args(
+        "UPDATE sc.executions SET status = 'failed', error = $2, ended_at = now(), stage = 'done'
+         WHERE id = $1 AND status = 'running'",
+        &[id.into(), reason.into()],
+    )?;
+    Ok(())
+}
+
+/// Ids of executions still running (their directories must stay).
+pub fn running_ids() -> ScResult<Vec<i64>> {
+    Spi::connect(|client| {
+        let rows = client.select("SELECT id FROM sc.executions WHERE status = 'running'", None, &[])?;
+        let mut ids = Vec::new();
+        for row in rows {
+            ids.extend(row.get::<i64>(1)?);
+        }
+        Ok(ids)
+    })
+}
+
+/// A queued execution waiting for a worker.
+pub struct Waiting {
+    pub id: i64,
+    pub api_name: String,
+    pub max_concurrency: i64,
+}
+
+/// Running executions per connector, and the queue in arrival order.
+pub fn queue() -> ScResult<(HashMap<String, i64>, Vec<Waiting>)> {
+    Spi::connect_mut(|client| {
+        let mut running = HashMap::new();
+        let rows = client.update(
+            "SELECT connector_api_name, count(*) FROM sc.executions WHERE status = 'running' GROUP BY 1",
+            None,
+            &[],
+        )?;
+        for row in rows {
+            running.insert(row.get::<String>(1)?.unwrap_or_default(), row.get::<i64>(2)?.unwrap_or(0));
+        }
+        let mut waiting = Vec::new();
+        let rows = client.update(
+            "SELECT id, connector_api_name,
+                    coalesce((definition #>> '{settings,max_concurrency}')::bigint, 1)
+             FROM sc.executions WHERE status = 'queued' ORDER BY id LIMIT 1000",
+            None,
+            &[],
+        )?;
+        for row in rows {
+            waiting.push(Waiting {
+                id: row.get::<i64>(1)?.unwrap_or(0),
+                api_name: row.get::<String>(2)?.unwrap_or_default(),
+                max_concurrency: row.get::<i64>(3)?.unwrap_or(1),
+            });
+        }
+        Ok((running, waiting))
+    })
+}
+
+/// Claims a queued execution for a worker about to start; false if it is no longer queued.
+pub fn claim(id: i64) -> ScResult<bool> {
+    Ok(Spi::get_one_with_args::<i64>(
+        "UPDATE sc.executions SET status = 'running', stage = 'starting', started_at = now()
+         WHERE id = $1 AND status = 'queued' RETURNING id",
+        &[id.into()],
+    )?
+    .is_some())
+}
+
+/// Puts back a claimed execution whose worker could not start.
+pub fn unclaim(id: i64) -> ScResult<()> {
+    Spi::run_with_args(
+        "UPDATE sc.executions SET status = 'queued', stage = NULL, started_at = NULL
+         WHERE id = $1 AND status = 'running' AND worker_pid IS NULL",
+        &[id.into()],
+    )?;
+    Ok(())
+}
+
+/// Records the process running an execution.
+pub fn set_worker_pid(id: i64, pid: i32) -> ScResult<()> {
+    Spi::run_with_args(
+        "UPDATE sc.executions SET worker_pid = $2 WHERE id = $1 AND worker_pid IS NULL",
+        &[id.into(), pid.into()],
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ worker
+
+/// What a worker needs to know about its execution.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub status: String,
+    pub api_name: String,
+    pub definition: Value,
+    pub trigger: String,
+    pub run_as: String,
+    pub dry_run: bool,
+    pub params: Option<Value>,
+    pub file_name: Option<String>,
+    pub file_size: Option<i64>,
+    /// ISO 8601 in UTC.
+    pub queued_at: Option<String>,
+}
+
+/// Loads an execution for its worker.
+pub fn load(id: i64) -> ScResult<Claimed> {
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT status, connector_api_name, definition, trigger, run_as::text, dry_run, params,
+                    file_name, file_size,
+                    to_char(queued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
+             FROM sc.executions WHERE id = $1",
+            Some(1),
+            &[id.into()],
+        )?;
+        for row in rows {
+            return Ok(Claimed {
+                id,
+                status: row.get::<String>(1)?.unwrap_or_default(),
+                api_name: row.get::<String>(2)?.unwrap_or_default(),
+                definition: row.get::<JsonB>(3)?.map(|j| j.0).unwrap_or(Value::Null),
+                trigger: row.get::<String>(4)?.unwrap_or_default(),
+                run_as: row.get::<String>(5)?.unwrap_or_default(),
+                dry_run: row.get::<bool>(6)?.unwrap_or(false),
+                params: row.get::<JsonB>(7)?.map(|j| j.0),
+                file_name: row.get::<String>(8)?,
+                file_size: row.get::<i64>(9)?,
+                queued_at: row.get::<String>(10)?,
+            });
+        }
+        Err(ScError::Internal(format!("execution {id} does not exist")))
+    })
+}
+
+/// Publishes the current stage and progress (committed by the caller's transaction).
+pub fn set_progress(id: i64, stage: &str, progress: &Value, stage_times: &Value) -> ScResult<()> {
+    Spi::run_with_args(
+        "UPDATE sc.executions SET stage = $2, progress = $3, stage_times = $4 WHERE id = $1",
+        &[id.into(), stage.into(), JsonB(progress.clone()).into(), JsonB(stage_times.clone()).into()],
+    )?;
+    Ok(())
+}
+
+/// Records the engine version in use.
+pub fn set_engine_version(id: i64, version: &str) -> ScResult<()> {
+    Spi::run_with_args(
+        "UPDATE sc.executions SET engine_version = $2 WHERE id = $1",
+        &[id.into(), version.into()],
+    )?;
+    Ok(())
+}
+
+/// Whether this execution should stop: a cancel was asked for, or it is no
+/// longer `running` (someone else ended it).
+pub fn should_stop(id: i64) -> ScResult<bool> {
+    Ok(Spi::get_one_with_args::<bool>(
+        "SELECT cancel_requested OR status <> 'running' FROM sc.executions WHERE id = $1",
+        &[id.into()],
+    )?
+    .unwrap_or(true))
+}
+
+/// How an execution ended.
+pub struct Ending<'a> {
+    pub status: &'a str,
+    pub error: Option<&'a str>,
+    pub counts: &'a Value,
+    pub progress: &'a Value,
+    pub stage_times: &'a Value,
+}
+
+/// Writes the final state; only a `running` execution changes.
+pub fn finish(id: i64, end: &Ending<'_>) -> ScResult<()> {
+    Spi::run_with_args(
+        "UPDATE sc.executions SET status = $2, error = $3, counts = $4, progress = $5, stage_times = $6,
+                stage = 'done', ended_at = now()
+         WHERE id = $1 AND status = 'running'",
+        &[
+            id.into(),
+            end.status.into(),
+            end.error.into(),
+            JsonB(end.counts.clone()).into(),
+            JsonB(end.progress.clone()).into(),
+            JsonB(end.stage_times.clone()).into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// One row outcome waiting to be written.
+pub struct RowRecord {
+    pub scope: String,
+    pub step: String,
+    pub row_number: i64,
+    pub outcome: &'static str,
+    pub record_id: Option<String>,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Writes a batch of row outcomes with one statement (arrays unnested server-side).
+pub fn insert_rows(id: i64, rows: &[RowRecord]) -> ScResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // text[] of JSON arrays: PostgreSQL arrays cannot nest ragged lists.
+    let json_list = |v: &Vec<String>| (!v.is_empty()).then(|| serde_json::to_string(v).unwrap_or_default());
+    Spi::run_with_args(
+        "INSERT INTO sc.execution_rows (execution_id, scope, step, row_number, outcome, record_id, errors, warnings)
+         SELECT $1, s, st, n, o, r,
+                (SELECT array_agg(x) FROM jsonb_array_elements_text(e::jsonb) x),
+                (SELECT array_agg(x) FROM jsonb_array_elements_text(w::jsonb) x)
+         FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[])
+              AS t(s, st, n, o, r, e, w)",
+        &[
+            id.into(),
+            rows.iter().map(|r| r.scope.clone()).collect::<Vec<_>>().into(),
+            rows.iter().map(|r| r.step.clone()).collect::<Vec<_>>().into(),
+            rows.iter().map(|r| r.row_number).collect::<Vec<_>>().into(),
+            rows.iter().map(|r| r.outcome.to_string()).collect::<Vec<_>>().into(),
+            rows.iter().map(|r| r.record_id.clone()).collect::<Vec<Option<String>>>().into(),
+            rows.iter().map(|r| json_list(&r.errors)).collect::<Vec<Option<String>>>().into(),
+            rows.iter().map(|r| json_list(&r.warnings)).collect::<Vec<Option<String>>>().into(),
+        ],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! Starting, waiting for, cancelling and downloading executions (SPEC §7).
+//!
+//! The caller's role is checked first; the rows are then written as the
+//! bootstrap superuser, so operators need no write privilege on `sc.*` and
+//! cannot forge who started a run or as whom it runs.
+use super::executions::{self, NewExecution, FINAL};
+use super::{connectors, current_role, require_role};
+use crate::error::{ScError, ScResult};
+use crate::runner::{self, as_role, superuser, LAUNCHER_TYPE};
+use pgrx::prelude::*;
+use sc_core::document::{parse_document, ConnectorType};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const OPERATOR: &str = "sc_operator";
+
+/// The arguments of `sc_run`.
+pub struct RunRequest<'a> {
+    pub connector: &'a str,
+    pub input: Option<&'a [u8]>,
+    pub filename: Option<&'a str>,
+    pub params: Option<&'a Value>,
+    pub dry_run: bool,
+    pub diff_check: Option<bool>,
+}
+
+/// `sc_run`: queues an execution; a worker starts it once the caller commits.
+pub fn start(req: &RunRequest<'_>) -> ScResult<i64> {
+    if !runner::preloaded() {
+        return Err(ScError::NotReady {
+            message: "smartconnector is not loaded at server start, so no worker can run connectors".into(),
+            hint: "Add this line to postgresql.conf and restart the server: shared_preload_libraries = 'smartconnector'".into(),
+        });
+    }
+    require_role(OPERATOR, "running a connector")?;
+    let here = Spi::get_one::<String>("SELECT current_database()::text")?.unwrap_or_default();
+    let home = runner::database();
+    if here != home {
+        return Err(ScError::NotReady {
+            message: format!("connectors run in database \"{home}\", not in \"{here}\""),
+            hint: format!("Connect to \"{home}\", or set smartconnector.database = '{here}' in postgresql.conf and restart."),
+        });
+    }
+    let started_by = current_role()?;
+    let trigger = trigger()?;
+    let (id, launcher) = as_role(superuser(), || queue(req, &started_by, &trigger))?;
+    runner::wake_launcher_on_commit(launcher.unwrap_or(0));
+    Ok(id)
+}
+
+/// Who called: pg_cron, PostgREST, or a person.
+fn trigger() -> ScResult<String> {
+    let t = Spi::get_one::<String>(
+        "SELECT CASE WHEN current_setting('application_name') = 'pg_cron' THEN 'schedule'
+                     WHEN current_setting('request.method', true) IS NOT NULL THEN 'api'
+                     ELSE 'manual' END",
+    )?;
+    Ok(t.unwrap_or_else(|| "manual".into()))
+}
+
+fn queue(req: &RunRequest<'_>, started_by: &str, trigger: &str) -> ScResult<(i64, Option<i32>)> {
+    let stored = connectors::get(req.connector, false)?;
+    let doc = parse_document(&stored.document).map_err(ScError::InvalidDocument)?;
+    if !req.dry_run && !matches!(stored.status.as_str(), "operational" | "needs_attention") {
+        return Err(ScError::NotReady {
+            message: format!(
+                "connector \"{}\" is in status \"{}\"; only operational and needs_attention connectors run live",
+                req.connector, stored.status
+            ),
+            hint: format!(
+                "Try it with sc_run('{0}', …, dry_run => true), or make it live with sc_set_status('{0}', 'operational').",
+                req.connector
+            ),
+        });
+    }
+    match (doc.connector_type, req.input) {
+        (ConnectorType::Spreadsheet, None) => {
+            return Err(ScError::invalid_argument(
+                format!("connector \"{}\" reads a spreadsheet, but no input was given", req.connector),
+                "Pass the file's bytes as input, e.g. sc_run('name', pg_read_binary_file('/path/file.xlsx'), 'file.xlsx').",
+            ))
+        }
+        (ConnectorType::Webhook | ConnectorType::Scheduler, Some(_)) => {
+            return Err(ScError::invalid_argument(
+                format!("connector \"{}\" is a {} connector and takes no input file", req.connector, doc.connector_type),
+                "Call sc_run without input.",
+            ))
+        }
+        _ => {}
+    }
+    check_params(req, &doc.parameters)?;
+    let file_name = req.input.map(|bytes| default_file_name(req.filename, req.connector, bytes));
+    let new = NewExecution {
+        connector_id: stored.id,
+        api_name: req.connector,
+        definition: &stored.document,
+        trigger,
+        started_by,
+        run_as: &stored.owner,
+        dry_run: req.dry_run,
+        diff_check: req.diff_check,
+        params: req.params,
+        file_name: file_name.as_deref(),
+        file_size: req.input.map(|b| b.len() as i64),
+    };
+    let id = executions::insert(&new)?;
+    if let (Some(bytes), Some(name)) = (req.input, &file_name) {
+        executions::store_file(id, "input", name, bytes)?;
+    }
+    let launcher = Spi::get_one_with_args::<i32>(
+        "SELECT pid FROM pg_catalog.pg_stat_activity WHERE backend_type = $1 LIMIT 1",
+        &[LAUNCHER_TYPE.into()],
+    )?;
+    Ok((id, launcher))
+}
+
+/// Run parameters must be an object of declared names.
+fn check_params(req: &RunRequest<'_>, declared: &std::collections::BTreeMap<String, Value>) -> ScResult<()> {
+    let Some(params) = req.params else { return Ok(()) };
+    let Some(map) = params.as_object() else {
+        return Err(ScError::invalid_argument(
+            "params must be a JSON object of parameter names and values",
+            "e.g. '{\"region\": \"EU\"}'::jsonb",
+        ));
+    };
+    let names = || declared.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
+    for key in map.keys() {
+        if !declared.contains_key(key) {
+            return Err(ScError::invalid_argument(
+                format!("params: connector \"{}\" has no parameter \"{key}\"", req.connector),
+                format!("Its parameters are: {}", if declared.is_empty() { "(none)".into() } else { names() }),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The file name drives format detection; without one, guess from the first bytes.
+fn default_file_name(given: Option<&str>, connector: &str, bytes: &[u8]) -> String {
+    if let Some(name) = given.map(str::trim).filter(|n| !n.is_empty()) {
+        return name.to_owned();
+    }
+    let ext = if bytes.starts_with(b"PK\x03\x04") {
+        "xlsx"
+    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        "xls"
+    } else {
+        "csv"
+    };
+    format!("{connector}.{ext}")
+}
+
+/// `sc_wait`: blocks until the execution ends; its final status.
+pub fn wait(id: i64, timeout: Duration) -> ScResult<String> {
+    require_role(OPERATOR, "waiting for an execution")?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        let status = executions::status(id)?.ok_or(ScError::ExecutionNotFound(id))?;
+        if FINAL.contains(&status.as_str()) {
+            return Ok(status);
+        }
+        if Instant::now() >= deadline {
+            return Err(ScError::Timeout(format!(
+                "execution {id} is still {status} after {:.0} s",
+                timeout.as_secs_f64()
+            )));
+        }
+        sleep_interruptibly(Duration::from_millis(100));
+    }
+}
+
+/// Sleeps on the backend's latch, so a query cancel or termination ends the wait.
+fn sleep_interruptibly(d: Duration) {
+    // SAFETY: MyLatch is this backend's latch; WaitLatch/ResetLatch are the documented way to sleep.
+    unsafe {
+        pg_sys::WaitLatch(
+            pg_sys::MyLatch,
+            (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
+            d.as_millis() as libc_long,
+            pg_sys::PG_WAIT_EXTENSION,
+        );
+        pg_sys::ResetLatch(pg_sys::MyLatch);
+    }
+    pgrx::check_for_interrupts!();
+}
+
+#[allow(non_camel_case_types)]
+type libc_long = std::os::raw::c_long;
+
+/// `sc_cancel`: true if the execution was queued or running.
+pub fn cancel(id: i64) -> ScResult<bool> {
+    require_role(OPERATOR, "cancelling an execution")?;
+    as_role(superuser(), || executions::request_cancel(id))?.ok_or(ScError::ExecutionNotFound(id))
+}
+
+/// `sc_report`: the XLSX report of an ended execution.
+pub fn report(id: i64) -> ScResult<Vec<u8>> {
+    require_role(OPERATOR, "downloading a report")?;
+    match executions::read_file(id, "report")? {
+        Some((_, bytes)) => Ok(bytes),
+        None => {
+            let status = executions::status(id)?.ok_or(ScError::ExecutionNotFound(id))?;
+            Err(ScError::NotReady {
+                message: format!("execution {id} has no report yet (it is {status})"),
+                hint: format!("Reports are written when an execution ends: SELECT sc_wait({id}); first."),
+            })
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Background workers: the launcher (one per server) and one worker per
+//! execution, plus what user backends need to reach them.
+//!
+//! `sc_run` inserts a queued execution and registers a commit callback that
+//! sends SIGUSR1 to the launcher, whose default handler sets its latch. The
+//! launcher claims queued executions within `smartconnector.max_workers` and
+//! each connector's `max_concurrency` and starts a dynamic worker for each,
+//! with itself as the notify process, so a worker's end wakes it as well.
+//! A slow backstop poll covers lost signals.
+pub mod launcher;
+pub mod worker;
+
+use pgrx::bgworkers::{BackgroundWorkerBuilder, BgWorkerStartTime};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::Duration;
+
+/// `backend_type` of the launcher in `pg_stat_activity`.
+pub const LAUNCHER_TYPE: &str = "smartconnector launcher";
+/// `backend_type` of execution workers in `pg_stat_activity`.
+pub const WORKER_TYPE: &str = "smartconnector worker";
+
+/// Set in the postmaster when the library is preloaded; inherited by every backend.
+static PRELOADED: AtomicBool = AtomicBool::new(false);
+/// The launcher's pid as seen by this backend (looked up by `sc_run`).
+static LAUNCHER_PID: AtomicI32 = AtomicI32::new(0);
+
+/// Called from `_PG_init`: registers the launcher when preloading.
+pub fn init() {
+    // SAFETY: a plain global flag PostgreSQL sets while loading preload libraries.
+    if !unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        return;
+    }
+    PRELOADED.store(true, Ordering::Relaxed);
+    BackgroundWorkerBuilder::new(LAUNCHER_TYPE)
+        .set_type(LAUNCHER_TYPE)
+        .set_library("smartconnector")
+        .set_function("sc_launcher_main")
+        .enable_spi_access()
+        .set_start_time(BgWorkerStartTime::RecoveryFinished)
+        .set_restart_time(Some(Duration::from_secs(5)))
+        .load();
+}
+
+/// Whether this server loaded the library through `shared_preload_libraries`.
+pub fn preloaded() -> bool {
+    PRELOADED.load(Ordering::Relaxed)
+}
+
+/// Remembers the launcher's pid and arranges for it to be woken when the
+/// current transaction commits.
+pub fn wake_launcher_on_commit(launcher_pid: i32) {
+    LAUNCHER_PID.store(launcher_pid, Ordering::Relaxed);
+    pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, || {
+        let pid = LAUNCHER_PID.load(Ordering::Relaxed);
+        if pid > 0 {
+            // SAFETY: kill(2) on a pid of our own cluster; SIGUSR1 only sets its latch.
+            unsafe {
+                libc_kill(pid, pg_sys::SIGUSR1 as i32);
+            }
+        }
+    });
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// The database the launcher and workers connect to.
+pub fn database() -> String {
+    crate::gucs::DATABASE
+        .get()
+        .and_then(|c| c.to_str().ok().map(str::to_owned))
+        .unwrap_or_else(|| "postgres".into())
+}
+
+/// Runs `f` in its own transaction (a worker has none between steps).
+/// An ERROR inside is caught, the transaction rolled back and its message returned.
+pub fn tx<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, String> {
+    // SAFETY: called from a background worker outside any transaction.
+    unsafe {
+        pg_sys::SetCurrentStatementStartTimestamp();
+        pg_sys::StartTransactionCommand();
+        pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+    }
+    PgTryBuilder::new(move || {
+        let r = f();
+        // SAFETY: the snapshot pushed above is still the active one.
+        unsafe {
+            pg_sys::PopActiveSnapshot();
+            pg_sys::CommitTransactionCommand();
+        }
+        Ok(r)
+    })
+    .catch_others(|e| {
+        // SAFETY: we are inside the transaction started above; abort cleans up snapshots too.
+        unsafe { pg_sys::AbortCurrentTransaction() };
+        Err(crate::error::caught_message(&e))
+    })
+    .execute()
+}
+
+/// Runs `f` with the current user switched to `role` (privileges and row
+/// level security then apply as for that role); restored afterwards, also
+/// on error (and by PostgreSQL at transaction abort).
+pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
+    struct Restore(pg_sys::Oid, i32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // SAFETY: restores the values read below.
+            unsafe { pg_sys::SetUserIdAndSecContext(self.0, self.1) };
+        }
+    }
+    let mut uid = pg_sys::Oid::INVALID;
+    let mut ctx = 0;
+    // SAFETY: plain getters/setters of the backend's current user.
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut uid, &mut ctx);
+        pg_sys::SetUserIdAndSecContext(role, ctx | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
+    }
+    let _restore = Restore(uid, ctx);
+    f()
+}
+
+/// The bootstrap superuser, who owns the catalog.
+pub fn superuser() -> pg_sys::Oid {
+    pg_sys::Oid::from(pg_sys::BOOTSTRAP_SUPERUSERID)
+}

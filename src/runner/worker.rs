@@ -1,0 +1,27 @@
+//! The per-execution worker: connects, runs the execution's pipeline and
+//! exits. It never raises out of its main function: every failure ends up
+//! on the execution record.
+use super::database;
+use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
+use pgrx::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Latched once SIGTERM arrives (pgrx's own flag resets when read).
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// Whether the server asked this worker to stop (shutdown, pg_terminate_backend).
+pub fn stopping() -> bool {
+    if BackgroundWorker::sigterm_received() {
+        STOPPING.store(true, Ordering::Relaxed);
+    }
+    STOPPING.load(Ordering::Relaxed)
+}
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn sc_worker_main(arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    BackgroundWorker::connect_worker_to_spi(Some(&database()), None);
+    let id = arg.value() as i64;
+    crate::exec::run(id);
+}
