@@ -95,20 +95,24 @@ pub fn request_cancel(id: i64) -> ScResult<Option<bool>> {
     if FINAL.contains(&status.as_str()) {
         return Ok(Some(false));
     }
-    let queued = Spi::get_one_with_args::<i64>(
+    let queued = changes(
         "UPDATE sc.executions SET status = 'cancelled', cancel_requested = true, ended_at = now(),
-                error = 'cancelled before it started'
-         WHERE id = $1 AND status = 'queued' RETURNING id",
-        &[id.into()],
+                stage = 'done', error = 'cancelled before it started'
+         WHERE id = $1 AND status = 'queued'",
+        id,
     )?;
-    if queued.is_some() {
+    if queued {
         return Ok(Some(true));
     }
-    let running = Spi::get_one_with_args::<i64>(
-        "UPDATE sc.executions SET cancel_requested = true WHERE id = $1 AND status = 'running' RETURNING id",
-        &[id.into()],
-    )?;
-    Ok(Some(running.is_some()))
+    Ok(Some(changes(
+        "UPDATE sc.executions SET cancel_requested = true WHERE id = $1 AND status = 'running'",
+        id,
+    )?))
+}
+
+/// Runs an UPDATE of one execution; whether it changed a row.
+fn changes(sql: &str, id: i64) -> ScResult<bool> {
+    Spi::connect_mut(|client| Ok(client.update(sql, None, &[id.into()])?.len() > 0))
 }
 
 // ---------------------------------------------------------------- launcher
@@ -194,12 +198,11 @@ pub fn queue() -> ScResult<(HashMap<String, i64>, Vec<Waiting>)> {
 
 /// Claims a queued execution for a worker about to start; false if it is no longer queued.
 pub fn claim(id: i64) -> ScResult<bool> {
-    Ok(Spi::get_one_with_args::<i64>(
+    changes(
         "UPDATE sc.executions SET status = 'running', stage = 'starting', started_at = now()
-         WHERE id = $1 AND status = 'queued' RETURNING id",
-        &[id.into()],
-    )?
-    .is_some())
+         WHERE id = $1 AND status = 'queued'",
+        id,
+    )
 }
 
 /// Puts back a claimed execution whose worker could not start.

@@ -108,7 +108,7 @@ fn queue(req: &RunRequest<'_>, started_by: &str, trigger: &str) -> ScResult<(i64
         executions::store_file(id, "input", name, bytes)?;
     }
     let launcher = Spi::get_one_with_args::<i32>(
-        "SELECT pid FROM pg_catalog.pg_stat_activity WHERE backend_type = $1 LIMIT 1",
+        "SELECT (SELECT pid FROM pg_catalog.pg_stat_activity WHERE backend_type = $1 LIMIT 1)",
         &[LAUNCHER_TYPE.into()],
     )?;
     Ok((id, launcher))

@@ -32,7 +32,7 @@ fn read_one(r: &Reference, owner: &str, path: &Path) -> Result<Vec<String>, Stri
     let owner = owner.to_owned();
     let path = path.to_path_buf();
     tx(move || -> Result<Vec<String>, String> {
-        let role = Spi::get_one_with_args::<pg_sys::Oid>("SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1", &[owner.as_str().into()])
+        let role = Spi::get_one_with_args::<pg_sys::Oid>("SELECT (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)", &[owner.as_str().into()])
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("role \"{owner}\" does not exist"))?;
         as_role(role, || {

@@ -1,5 +1,6 @@
 //! `#[pg_test]`s: the SQL API, its error contract and the grants, inside PostgreSQL.
 mod connectors;
+mod executions;
 mod roles;
 
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};

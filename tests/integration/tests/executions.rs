@@ -1,0 +1,175 @@
+//! Executions end to end on a preloaded cluster: run → wait → inspect,
+//! failures with their input kept, cancel, concurrency, reference data.
+use calamine::{Data, Reader, Xlsx};
+use sc_integration::*;
+use std::io::Cursor;
+use std::time::Duration;
+
+fn report_sheets(c: &mut postgres::Client, id: i64) -> Xlsx<Cursor<Vec<u8>>> {
+    let bytes: Vec<u8> = c.query_one("SELECT sc_report($1)", &[&id]).expect("sc_report").get(0);
+    Xlsx::new(Cursor::new(bytes)).expect("the report is an XLSX workbook")
+}
+
+#[test]
+fn a_workbook_runs_to_validated_variables_with_a_report() {
+    let mut c = connect_ready();
+    let doc: serde_json::Value = serde_json::from_str(DOC).unwrap();
+    save(&mut c, &doc);
+    let id = run_file(&mut c, "vendor_products", WORKBOOK, "products.xlsx");
+    assert_eq!(wait(&mut c, id), "succeeded", "error: {:?}", field(&mut c, id, "error"));
+
+    let row = c
+        .query_one(
+            "SELECT trigger, started_by::text, engine_version, stage_times ? 'sql', stage_times ? 'variables',
+                    progress #>> '{scopes,products,done}', counts #>> '{variables (products),valid}',
+                    counts #>> '{variables (vendors),valid}'
+             FROM sc.executions WHERE id = $1",
+            &[&id],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "manual");
+    assert_eq!(row.get::<_, String>(1), "postgres");
+    assert!(row.get::<_, Option<String>>(2).is_some_and(|v| v.starts_with("26.")), "engine version recorded");
+    assert!(row.get::<_, bool>(3) && row.get::<_, bool>(4), "times per stage");
+    assert_eq!(row.get::<_, Option<String>>(5).as_deref(), Some("5"), "5 products (the row without sku is filtered by the SQL)");
+    assert_eq!(row.get::<_, Option<String>>(6).as_deref(), Some("5"));
+    assert_eq!(row.get::<_, Option<String>>(7).as_deref(), Some("3"), "3 distinct vendors");
+
+    // The row whose price and date are not valid keeps going, with warnings recorded.
+    let warnings: Vec<String> = c
+        .query_one(
+            "SELECT warnings FROM sc.execution_rows WHERE execution_id = $1 AND scope = 'products' AND outcome = 'valid' AND warnings IS NOT NULL",
+            &[&id],
+        )
+        .unwrap()
+        .get(0);
+    assert!(warnings.iter().any(|w| w.contains("\"price\"") && w.contains("n/a")), "{warnings:?}");
+
+    for kind in ["input", "sql_output", "report"] {
+        assert!(has_file(&mut c, id, kind), "artifact {kind} kept");
+    }
+    let mut wb = report_sheets(&mut c, id);
+    let names = wb.sheet_names();
+    for sheet in ["Summary", "SQL Output (products)", "Extracted Variables (products)", "SQL Output (vendors)"] {
+        assert!(names.iter().any(|n| n == sheet), "sheet {sheet} in {names:?}");
+    }
+    let vars = wb.worksheet_range("Extracted Variables (products)").unwrap();
+    let header: Vec<String> = vars.rows().next().unwrap().iter().map(|d| d.to_string()).collect();
+    assert_eq!(&header[header.len() - 3..], ["Errors", "Warnings", "Status"]);
+    let price_col = header.iter().position(|h| h == "price").unwrap();
+    let first = vars.rows().nth(1).unwrap();
+    assert_eq!(first[price_col], Data::Float(16.99), "$16.99 USD became a number");
+}
+
+#[test]
+fn a_sql_error_fails_the_run_and_keeps_the_input() {
+    let mut c = connect_ready();
+    let mut doc = passthrough_doc("itest_sql_error", "x");
+    doc["sql"] = "CREATE TABLE output.t ENGINE = Memory AS SELECT no_such_column FROM input.page_idx_0".into();
+    save(&mut c, &doc);
+    let id = run_file(&mut c, "itest_sql_error", b"a,b\n1,2\n", "data.csv");
+    assert_eq!(wait(&mut c, id), "failed");
+    let error = field(&mut c, id, "error").unwrap();
+    assert!(error.starts_with("SQL error:") && error.contains("no_such_column"), "{error}");
+    assert!(has_file(&mut c, id, "input"), "a failed run keeps its input");
+    assert!(report_sheets(&mut c, id).sheet_names().contains(&"Summary".to_string()));
+}
+
+#[test]
+fn bad_files_fail_with_a_message_naming_the_file() {
+    let mut c = connect_ready();
+    save(&mut c, &passthrough_doc("itest_bad_files", "a"));
+    let cases: [(&[u8], &str, &str); 3] = [
+        (b"PK\x03\x04 this is not really a workbook", "broken.xlsx", "broken.xlsx"),
+        (b"", "empty.csv", "empty.csv"),
+        (b"name,value\n\x01\x81\x8d,\x90\x9d\xfe\n", "latin.csv", "latin.csv"),
+    ];
+    for (bytes, name, expected) in cases {
+        let id = run_file(&mut c, "itest_bad_files", bytes, name);
+        assert_eq!(wait(&mut c, id), "failed", "{name}");
+        let error = field(&mut c, id, "error").unwrap();
+        assert!(error.contains(expected), "{name}: {error}");
+        assert!(has_file(&mut c, id, "input"), "{name}: input kept");
+    }
+}
+
+#[test]
+fn cancel_stops_a_running_and_a_queued_execution() {
+    let mut c = connect_ready();
+    let slow = "CREATE TABLE output.t ENGINE = Memory AS SELECT toString(sum(number)) AS x FROM numbers(100000000000)";
+    save(&mut c, &scheduler_doc("itest_cancel", slow, 1));
+    let running = run(&mut c, "itest_cancel");
+    let queued = run(&mut c, "itest_cancel");
+    poll(Duration::from_secs(30), || (field(&mut c, running, "stage").as_deref() == Some("sql")).then_some(()))
+        .expect("the first run reaches the SQL stage");
+    assert_eq!(field(&mut c, queued, "status").as_deref(), Some("queued"), "max_concurrency 1 keeps the second queued");
+
+    let ok: bool = c.query_one("SELECT sc_cancel($1)", &[&queued]).unwrap().get(0);
+    assert!(ok);
+    assert_eq!(field(&mut c, queued, "status").as_deref(), Some("cancelled"), "a queued run ends at once");
+
+    let ok: bool = c.query_one("SELECT sc_cancel($1)", &[&running]).unwrap().get(0);
+    assert!(ok);
+    let status: String = c.query_one("SELECT sc_wait($1, '20 seconds')", &[&running]).unwrap().get(0);
+    assert_eq!(status, "cancelled");
+    let again: bool = c.query_one("SELECT sc_cancel($1)", &[&running]).unwrap().get(0);
+    assert!(!again, "cancelling an ended run answers false");
+}
+
+#[test]
+fn runs_of_a_connector_with_max_concurrency_1_do_not_overlap() {
+    let mut c = connect_ready();
+    let sql = "CREATE TABLE output.t ENGINE = Memory AS SELECT toString(sleepEachRow(1)) AS x FROM numbers(1)";
+    save(&mut c, &scheduler_doc("itest_serial", sql, 1));
+    let ids: Vec<i64> = (0..3).map(|_| run(&mut c, "itest_serial")).collect();
+    for id in &ids {
+        assert_eq!(wait(&mut c, *id), "succeeded", "{:?}", field(&mut c, *id, "error"));
+    }
+    let rows = c
+        .query(
+            "SELECT started_at, ended_at FROM sc.executions WHERE id = ANY($1) ORDER BY started_at",
+            &[&ids],
+        )
+        .unwrap();
+    for pair in rows.windows(2) {
+        let ended: std::time::SystemTime = pair[0].get(1);
+        let next_started: std::time::SystemTime = pair[1].get(0);
+        assert!(ended <= next_started, "runs overlapped");
+    }
+}
+
+#[test]
+fn reference_data_reaches_the_sql_and_an_unreadable_one_is_named() {
+    let mut c = connect_ready();
+    c.batch_execute(
+        "DROP TABLE IF EXISTS public.itest_ref, public.itest_secret;
+         CREATE TABLE public.itest_ref (code text, n int); INSERT INTO public.itest_ref VALUES ('a', 1), ('b', NULL);
+         CREATE TABLE public.itest_secret (v text);
+         DROP ROLE IF EXISTS itest_owner; CREATE ROLE itest_owner; GRANT sc_admin TO itest_owner;
+         GRANT SELECT ON public.itest_ref TO itest_owner;",
+    )
+    .unwrap();
+    let mut doc = scheduler_doc("itest_reference", "CREATE TABLE output.t ENGINE = Memory AS SELECT code AS x, n FROM pg.refs", 1);
+    doc["reference"] = serde_json::json!([{"name": "refs", "table": "public.itest_ref"}]);
+    c.batch_execute("SET ROLE itest_owner").unwrap();
+    save(&mut c, &doc);
+    doc["api_name"] = "itest_reference_denied".into();
+    doc["reference"] = serde_json::json!([{"name": "hidden", "query": "SELECT v FROM public.itest_secret"}]);
+    doc["sql"] = "CREATE TABLE output.t ENGINE = Memory AS SELECT v AS x FROM pg.hidden".into();
+    // Saving checks what it can; the query's privileges are only known when it runs.
+    let _ = c.query_one("SELECT sc_import_connector($1, 'replace')", &[&doc]).unwrap();
+    c.batch_execute("RESET ROLE; SELECT sc_set_status('itest_reference_denied', 'operational')").unwrap();
+
+    let id = run(&mut c, "itest_reference");
+    assert_eq!(wait(&mut c, id), "succeeded", "{:?}", field(&mut c, id, "error"));
+    assert_eq!(field(&mut c, id, "run_as").as_deref(), Some("itest_owner"));
+    assert_eq!(field(&mut c, id, "counts->'variables (t)'->>'valid'").as_deref(), Some("2"));
+
+    let id = run(&mut c, "itest_reference_denied");
+    assert_eq!(wait(&mut c, id), "failed");
+    let error = field(&mut c, id, "error").unwrap();
+    assert!(
+        error.contains("reference \"hidden\" cannot be read as role \"itest_owner\"") && error.contains("permission denied"),
+        "{error}"
+    );
+}
