@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # One command from a fresh machine: install everything, build and install the
-# extension, start (or reuse) a local cluster in ./.pgdata, create a sample
-# connector from a bundled document and print it back.
+# extension, start (or reuse) a local cluster in ./.pgdata, save the bundled
+# connector, run it on the bundled workbook and print the execution summary.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 PORT=${SC_DEMO_PORT:-5499}
 
 bash "$SC_ROOT/scripts/setup.sh"
 sc_install_extension
+# A preloaded library is only re-read at server start: restart on the new build.
+sc_cluster_stop "$SC_ROOT/.pgdata"
 sc_cluster_start "$SC_ROOT/.pgdata" "$PORT"
 
 say "creating the extension afresh (the demo cluster is scratch space) and the demo tables"
@@ -18,9 +20,23 @@ say "saving the connector from examples/vendor_products/connector.json"
 sc_psql "$PORT" -v doc="$(cat "$SC_ROOT/examples/vendor_products/connector.json")" <<'SQL'
 SELECT sc_import_connector(:'doc'::jsonb, 'replace') AS imported \gx
 SELECT api_name, type, status, owner FROM sc.connectors ORDER BY api_name;
-\echo 'exported document:'
-\pset format unaligned
-\pset tuples_only on
-SELECT jsonb_pretty(sc_export_connector('vendor_products'));
 SQL
+say "running the connector on examples/vendor_products/products.xlsx"
+sc_psql "$PORT" -v file="$(base64 -w0 "$SC_ROOT/examples/vendor_products/products.xlsx")" <<'SQL'
+SELECT sc_run('vendor_products', decode(:'file', 'base64'), 'products.xlsx') AS id \gset
+\echo execution :id queued; waiting for it to end
+SELECT sc_wait(:id) AS status;
+\pset format aligned
+\pset tuples_only off
+SELECT id, connector_api_name, status, trigger, started_by, engine_version,
+       ended_at - started_at AS took, error
+FROM sc.executions WHERE id = :id \gx
+SELECT key AS stage, value AS ms FROM sc.executions, jsonb_each(stage_times) WHERE id = :id ORDER BY value::bigint DESC;
+SELECT key AS scope, value ->> 'valid' AS valid, value ->> 'invalid' AS invalid, value ->> 'with_warnings' AS with_warnings
+FROM sc.executions, jsonb_each(counts) WHERE id = :id ORDER BY key;
+SELECT scope, row_number, outcome, array_to_string(errors || warnings, ' | ') AS messages
+FROM sc.execution_rows WHERE execution_id = :id ORDER BY scope, row_number;
+SELECT kind, name, size FROM sc.execution_files WHERE execution_id = :id ORDER BY kind;
+SQL
+say "the XLSX report: psql … -c \"COPY (SELECT encode(sc_report(<id>), 'base64')) TO STDOUT\" | base64 -d > report.xlsx"
 say "done. Connect with: psql -h 127.0.0.1 -p $PORT -U postgres   (stop: runuser -u postgres -- $PG_BIN/pg_ctl -D $SC_ROOT/.pgdata stop)"

@@ -12,8 +12,10 @@ die() { echo "ERROR: $*" >&2; exit 1; }
 # Builds and installs the extension into the system PostgreSQL 15.
 sc_install_extension() {
   say "building and installing the extension (cargo pgrx install)"
-  (cd "$SC_ROOT" && cargo pgrx install --pg-config /usr/bin/pg_config --release >/dev/null) \
-    || die "cargo pgrx install failed (run it in $SC_ROOT to see why)"
+  local log="$SC_ROOT/target/sc-install.log"
+  mkdir -p "$SC_ROOT/target"
+  (cd "$SC_ROOT" && cargo pgrx install --pg-config /usr/bin/pg_config --release >"$log" 2>&1) \
+    || { tail -30 "$log" >&2; die "cargo pgrx install failed (full log: $log)"; }
   say "building and installing the engine process (sc-engine)"
   (cd "$SC_ROOT" && cargo build --release -q -p sc-engine --bin sc-engine) \
     || die "cargo build -p sc-engine failed (run it in $SC_ROOT to see why)"

@@ -328,6 +328,12 @@ pub fn finish(id: i64, end: &Ending<'_>) -> ScResult<()> {
     Ok(())
 }
 
+/// Sends `payload` on a NOTIFY channel (delivered when the transaction commits).
+pub fn notify(channel: &str, payload: &str) -> ScResult<()> {
+    Spi::run_with_args("SELECT pg_catalog.pg_notify($1, $2)", &[channel.into(), payload.into()])?;
+    Ok(())
+}
+
 /// One row outcome waiting to be written.
 pub struct RowRecord {
     pub scope: String,

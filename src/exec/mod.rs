@@ -156,11 +156,13 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
     let tables: Vec<OutputTable> = manifest
         .scopes
         .iter()
-        .map(|s| OutputTable {
+        .enumerate()
+        .map(|(i, s)| OutputTable {
             name: s.name.clone(),
             columns: s.columns.iter().map(|c| (c.name.clone(), c.ch_type.clone())).collect(),
             rows: s.rows,
             path: ex.dir.join(&s.file),
+            values_path: Some(ex.dir.join(format!("values_{i}.rowbinary"))),
         })
         .collect();
     for t in &tables {
@@ -316,12 +318,22 @@ fn finish(ex: &mut Execution, result: Result<Vec<ScopeCounts>, Stop>) {
     let counts = Value::Object(ex.counts.clone());
     let progress = ex.progress_value();
     let times = Value::Object(ex.stage_times.clone());
+    let channel = ex.doc.settings.notify_channel.clone();
+    let payload = json!({
+        "execution_id": id, "connector": ex.claimed.api_name, "status": status,
+        "error": error.as_deref().map(|e| e.chars().take(2000).collect::<String>()),
+    })
+    .to_string();
     let recorded = tx(move || -> Result<(), String> {
         if let Some(v) = &version {
             executions::set_engine_version(id, v).map_err(|e| e.to_string())?;
         }
         let end = Ending { status, error: error.as_deref(), counts: &counts, progress: &progress, stage_times: &times };
-        executions::finish(id, &end).map_err(|e| e.to_string())
+        executions::finish(id, &end).map_err(|e| e.to_string())?;
+        match &channel {
+            Some(channel) => executions::notify(channel, &payload).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
     });
     match recorded {
         Ok(Ok(())) => {}

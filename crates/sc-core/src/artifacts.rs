@@ -53,6 +53,7 @@ mod tests {
             columns: vec![("x".into(), "String".into()), ("y".into(), "String".into())],
             rows: 1,
             path: rb,
+            values_path: None,
         };
         let zip_path = dir.join("out.zip");
         assert!(write_sql_output_zip(&[t], &zip_path).expect("zip") > 0);

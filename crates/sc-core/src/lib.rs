@@ -3,6 +3,7 @@
 pub mod artifacts;
 pub mod document;
 pub mod input;
+pub mod load;
 pub mod naming;
 pub mod readers;
 pub mod report;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use crate::document::Variable;
 use crate::report::{Cell, ReportError, ReportWriter};
-use crate::rowbinary::RowReader;
+use crate::rowbinary::{RowBinaryWriter, RowReader};
 use crate::types::{resolve, Context, TypedValue};
 
 /// Rows between two progress reports.
@@ -28,7 +28,15 @@ pub struct OutputTable {
     pub rows: u64,
     /// RowBinary file, every column `Nullable(String)`.
     pub path: PathBuf,
+    /// Where to write the scope's resolved values for the load stage (see [`VALUES_FIXED`]).
+    pub values_path: Option<PathBuf>,
 }
+
+/// Leading columns of a values file, before one column per variable of the
+/// scope (canonical text, NULL for no value): `status` (`valid` or
+/// `invalid`), `hash` (the diff-check hash, [`crate::load::row_hash`]) and
+/// `errors` (newline-separated, NULL when none).
+pub const VALUES_FIXED: [&str; 3] = ["status", "hash", "errors"];
 
 /// The outcome of one row of one scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +69,8 @@ pub trait Observer {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScopeCounts {
     pub scope: String,
+    /// Names of the scope's variables, in the order of the values file.
+    pub variables: Vec<String>,
     pub rows: u64,
     pub valid: u64,
     pub invalid: u64,
@@ -173,7 +183,16 @@ fn run_scope(
 
     let file = File::open(&table.path).map_err(read_err)?;
     let mut reader = RowReader::new(BufReader::with_capacity(256 * 1024, file), table.columns.len());
-    let mut counts = ScopeCounts { scope: table.name.clone(), ..ScopeCounts::default() };
+    let mut counts = ScopeCounts {
+        scope: table.name.clone(),
+        variables: plan.vars.iter().map(|(v, _)| v.name.clone()).collect(),
+        ..ScopeCounts::default()
+    };
+    let mut values = match &table.values_path {
+        Some(p) => Some(RowBinaryWriter::new(File::create(p).map_err(read_err)?, VALUES_FIXED.len() + plan.vars.len())),
+        None => None,
+    };
+    let mut texts: Vec<Option<String>> = Vec::with_capacity(plan.vars.len());
     let mut row = Vec::new();
     let mut sql_cells = Vec::with_capacity(table.columns.len());
     let mut var_cells = Vec::with_capacity(var_headers.len());
@@ -196,14 +215,26 @@ fn run_scope(
         var_cells.clear();
         errors.clear();
         warnings.clear();
+        texts.clear();
         for (var, col) in &plan.vars {
             let cell = col.and_then(|c| row.get(c)).and_then(|v| v.as_deref());
             let r = resolve(var, cell, ctx);
             var_cells.push(r.value.as_ref().map_or(Cell::Null, |v| value_cell(v, var, ctx)));
+            texts.push(r.value.as_ref().map(|v| v.to_text()));
             errors.extend(r.error);
             warnings.extend(r.warning);
         }
         let valid = errors.is_empty();
+        if let Some(w) = values.as_mut() {
+            let hash = crate::load::row_hash(texts.iter().map(|t| t.as_deref()));
+            let joined = (!errors.is_empty()).then(|| errors.join("\n"));
+            let mut out: Vec<Option<&str>> = Vec::with_capacity(VALUES_FIXED.len() + texts.len());
+            out.push(Some(if valid { "valid" } else { "invalid" }));
+            out.push(Some(&hash));
+            out.push(joined.as_deref());
+            out.extend(texts.iter().map(|t| t.as_deref()));
+            w.write_row(&out).map_err(read_err)?;
+        }
         var_cells.push(Cell::Text(errors.join("\n")));
         var_cells.push(Cell::Text(warnings.join("\n")));
         var_cells.push(Cell::Text(if valid { "valid" } else { "invalid" }.into()));
@@ -230,6 +261,9 @@ fn run_scope(
         {
             return Err(StageError::Stopped);
         }
+    }
+    if let Some(w) = values {
+        w.finish().map_err(read_err)?;
     }
     if observer.progress(&table.name, counts.rows, table.rows) == Flow::Stop {
         return Err(StageError::Stopped);

@@ -33,6 +33,7 @@ fn table(dir: &Scratch, name: &str, columns: &[(&str, &str)], rows: &[Vec<Option
         name: name.into(),
         columns: columns.iter().map(|(c, t)| (c.to_string(), t.to_string())).collect(),
         rows: rows.len() as u64,
+        values_path: Some(dir.0.join(format!("{name}.values"))),
         path,
     }
 }
@@ -98,7 +99,24 @@ fn rows_are_validated_counted_and_reported() {
     let counts = run(&vars, &[t], &Context::default(), &mut report, &mut obs).expect("stage");
     report.finish().expect("finish");
 
-    assert_eq!(counts, vec![ScopeCounts { scope: "products".into(), rows: 3, valid: 2, invalid: 1, with_warnings: 1 }]);
+    assert_eq!(
+        counts,
+        vec![ScopeCounts {
+            scope: "products".into(),
+            variables: vec!["sku".into(), "price".into()],
+            rows: 3,
+            valid: 2,
+            invalid: 1,
+            with_warnings: 1
+        }]
+    );
+    let values = crate::rowbinary::read_rows(&std::fs::read(dir.0.join("products.values")).unwrap(), 5).unwrap();
+    assert_eq!(values[0][0].as_deref(), Some("valid"));
+    assert_eq!(values[0][1], Some(crate::load::row_hash([Some("A1"), Some("16.99")])));
+    assert_eq!(&values[0][3..], &[Some("A1".to_string()), Some("16.99".to_string())]);
+    assert_eq!(values[1][0].as_deref(), Some("invalid"));
+    assert!(values[1][2].as_deref().is_some_and(|e| e.contains("\"sku\"")));
+    assert_eq!(values[2][4], None, "an invalid optional value is NULL");
     assert_eq!(obs.rows.len(), 3);
     assert!(obs.rows[0].2 && obs.rows[0].3.is_empty());
     assert_eq!(obs.rows[1].1, 2);
