@@ -156,6 +156,21 @@ COMMENT ON COLUMN sc.execution_files.size IS 'Length of content in bytes';
 COMMENT ON COLUMN sc.execution_files.created_at IS 'When the file was stored';
 
 ------------------------------------------------------------------------------
+CREATE TABLE sc.row_hashes (
+    connector_id bigint NOT NULL REFERENCES sc.connectors (id) ON DELETE CASCADE,
+    scope        text NOT NULL,
+    hash         text NOT NULL,
+    execution_id bigint NOT NULL,
+    loaded_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (connector_id, scope, hash)
+);
+COMMENT ON TABLE sc.row_hashes IS 'Diff-check store: hashes of rows a connector loaded without error (SPEC §5); a row whose hash is here is unchanged';
+COMMENT ON COLUMN sc.row_hashes.connector_id IS 'Connector whose runs loaded the row; dropping the connector forgets its hashes';
+COMMENT ON COLUMN sc.row_hashes.scope IS 'Output table (scope) of the row';
+COMMENT ON COLUMN sc.row_hashes.hash IS 'SHA-256 (first 16 bytes, hex) over the canonical values of every variable of the scope';
+COMMENT ON COLUMN sc.row_hashes.execution_id IS 'The execution that last loaded a row with this hash';
+COMMENT ON COLUMN sc.row_hashes.loaded_at IS 'When that execution stored it';
+
 CREATE TABLE sc.webhook_events (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     connector_id bigint NOT NULL REFERENCES sc.connectors (id) ON DELETE CASCADE,
@@ -202,6 +217,6 @@ COMMENT ON COLUMN sc.secrets.updated_at IS 'When its value last changed';
 REVOKE ALL ON SCHEMA sc FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA sc FROM PUBLIC;
 GRANT USAGE ON SCHEMA sc TO sc_operator, sc_admin;
-GRANT SELECT ON sc.connectors, sc.executions, sc.execution_rows, sc.execution_files TO sc_operator;
+GRANT SELECT ON sc.connectors, sc.executions, sc.execution_rows, sc.execution_files, sc.row_hashes TO sc_operator;
 GRANT INSERT, UPDATE, DELETE ON sc.connectors TO sc_admin;
 GRANT SELECT ON sc.webhook_events TO sc_admin;

@@ -6,6 +6,7 @@ mod catalog;
 mod error;
 mod exec;
 mod gucs;
+mod load;
 mod runner;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -230,6 +230,10 @@ pub fn set_worker_pid(id: i64, pid: i32) -> ScResult<()> {
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
+    /// `None` once the connector was dropped.
+    pub connector_id: Option<i64>,
+    /// The run's diff_check argument (`None`: the connector's setting).
+    pub diff_check: Option<bool>,
     pub status: String,
     pub api_name: String,
     pub definition: Value,
@@ -249,7 +253,8 @@ pub fn load(id: i64) -> ScResult<Claimed> {
         let rows = client.select(
             "SELECT status, connector_api_name, definition, trigger, run_as::text, dry_run, params,
                     file_name, file_size,
-                    to_char(queued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
+                    to_char(queued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+                    connector_id, diff_check
              FROM sc.executions WHERE id = $1",
             Some(1),
             &[id.into()],
@@ -267,6 +272,8 @@ pub fn load(id: i64) -> ScResult<Claimed> {
                 file_name: row.get::<String>(8)?,
                 file_size: row.get::<i64>(9)?,
                 queued_at: row.get::<String>(10)?,
+                connector_id: row.get::<i64>(11)?,
+                diff_check: row.get::<bool>(12)?,
             });
         }
         Err(ScError::Internal(format!("execution {id} does not exist")))

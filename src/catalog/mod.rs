@@ -4,6 +4,7 @@ pub mod connectors;
 pub mod executions;
 pub mod runs;
 pub mod lifecycle;
+pub mod loads;
 pub mod secrets;
 
 use crate::error::{ScError, ScResult};

@@ -3,6 +3,7 @@
 //! variables → report. Every stage boundary is committed so other sessions
 //! see stage, progress and times; whatever happens, the execution ends with
 //! a final status and its input kept.
+mod load_stage;
 mod outcomes;
 mod reference;
 mod sql_stage;
@@ -85,6 +86,14 @@ impl Execution {
             });
         }
         Ok(())
+    }
+
+    /// Records rows done / total of a load step (published by the next `publish`).
+    fn set_step_progress(&mut self, step: &str, done: u64, total: u64) {
+        let steps = self.progress.entry("steps").or_insert_with(|| json!({}));
+        if let Some(map) = steps.as_object_mut() {
+            map.insert(step.to_owned(), json!({"done": done, "total": total}));
+        }
     }
 
     /// Records rows done / total of a scope (published by the next `publish`).
@@ -199,9 +208,20 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
             json!({"valid": c.valid, "invalid": c.invalid, "with_warnings": c.with_warnings}),
         );
     }
+    let scopes: Vec<load_stage::ScopeValues> = counts
+        .iter()
+        .zip(&tables)
+        .map(|(c, t)| load_stage::ScopeValues {
+            name: c.scope.clone(),
+            variables: c.variables.clone(),
+            rows: c.rows,
+            path: t.values_path.clone().unwrap_or_default(),
+        })
+        .collect();
+    load_stage::run(ex, &scopes, &mut report)?;
     ex.enter("report")?;
-    let status = final_status(&counts);
-    report.summary(&summary_facts(ex, status, None), &summary_counts(&counts)).map_err(|e| e.to_string())?;
+    let status = final_status(ex, &counts);
+    report.summary(&summary_facts(ex, status, None), &summary_counts(ex)).map_err(|e| e.to_string())?;
     report.finish().map_err(|e| e.to_string())?;
     store_file(ex.claimed.id, "report", "report.xlsx", &report_path)?;
     Ok(counts)
@@ -215,8 +235,12 @@ fn observer_stop(ex: &mut Execution) -> Stop {
     }
 }
 
-fn final_status(counts: &[ScopeCounts]) -> &'static str {
-    if counts.iter().any(|c| c.invalid > 0) {
+/// `partial_success` when some row failed validation or a load step.
+fn final_status(ex: &Execution, counts: &[ScopeCounts]) -> &'static str {
+    let step_failed = ex.doc.load_steps.iter().any(|s| {
+        ex.counts.get(&s.name).and_then(|c| c.get("failed")).and_then(Value::as_u64).unwrap_or(0) > 0
+    });
+    if step_failed || counts.iter().any(|c| c.invalid > 0) {
         "partial_success"
     } else {
         "succeeded"
@@ -283,12 +307,15 @@ fn summary_facts(ex: &Execution, status: &str, error: Option<&str>) -> Vec<(Stri
     facts
 }
 
-fn summary_counts(counts: &[ScopeCounts]) -> Vec<(String, String, u64)> {
+/// (step, outcome, rows) for the Summary: variables per scope, then each load step.
+fn summary_counts(ex: &Execution) -> Vec<(String, String, u64)> {
     let mut out = Vec::new();
-    for c in counts {
-        let step = format!("variables ({})", c.scope);
-        out.push((step.clone(), "valid".into(), c.valid));
-        out.push((step, "invalid".into(), c.invalid));
+    for (step, outcomes) in &ex.counts {
+        if let Some(map) = outcomes.as_object() {
+            for (outcome, n) in map {
+                out.push((step.clone(), outcome.clone(), n.as_u64().unwrap_or(0)));
+            }
+        }
     }
     out
 }
@@ -298,7 +325,7 @@ fn finish(ex: &mut Execution, result: Result<Vec<ScopeCounts>, Stop>) {
     ex.close_stage();
     ex.stage = "done".into();
     let (status, error) = match &result {
-        Ok(counts) => (final_status(counts), None),
+        Ok(counts) => (final_status(ex, counts), None),
         Err(Stop::Cancelled) => ("cancelled", Some("cancelled by sc_cancel".to_string())),
         Err(Stop::Failed(m)) => ("failed", Some(m.clone())),
     };

@@ -102,6 +102,28 @@ pub fn tx<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, String
     .execute()
 }
 
+/// Runs `f` in a subtransaction of the current transaction. An ERROR (or an
+/// `Err`) inside rolls the subtransaction back and comes back as `Err`; with
+/// `keep == false` it is rolled back even on success (dry runs).
+pub fn subtx<R>(keep: bool, f: impl FnOnce() -> Result<R, String> + std::panic::UnwindSafe) -> Result<R, String> {
+    // SAFETY: the standard internal-subtransaction protocol (as PL/pgSQL's
+    // exception blocks): remember the memory context and resource owner,
+    // begin, then release or roll back and restore both.
+    let (context, owner) = unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
+    unsafe { pg_sys::BeginInternalSubTransaction(std::ptr::null()) };
+    let result = PgTryBuilder::new(f).catch_others(|e| Err(crate::error::caught_message(&e))).execute();
+    unsafe {
+        if result.is_ok() && keep {
+            pg_sys::ReleaseCurrentSubTransaction();
+        } else {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        }
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+    }
+    result
+}
+
 /// Runs `f` with the current user switched to `role` (privileges and row
 /// level security then apply as for that role); restored afterwards, also
 /// on error (and by PostgreSQL at transaction abort).

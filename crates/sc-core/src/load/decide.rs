@@ -31,46 +31,51 @@ pub enum Decision {
 /// as far as needed). No rules means every row is created.
 pub fn decide(rules: &[MatchRule], mut find: impl FnMut(usize) -> RuleMatch) -> Decision {
     for (i, rule) in rules.iter().enumerate() {
-        let n = i + 1;
-        let m = find(i);
-        let next = match m.count {
-            0 => match rule.no_match() {
-                NoMatchAction::Create => return Decision::Create,
-                NoMatchAction::Skip => return Decision::Skip(format!("no matching record (rule {n}: skip)")),
-                NoMatchAction::NextRule => "no matching record",
-            },
-            1 if m.archived => {
-                let id = m.id.unwrap_or_default();
-                match rule.archived() {
-                    ArchivedAction::Create => return Decision::Create,
-                    ArchivedAction::UnarchiveAndUpdate => return Decision::UnarchiveAndUpdate(id),
-                    ArchivedAction::UnarchiveOnly => return Decision::UnarchiveOnly(id),
-                    ArchivedAction::Skip => {
-                        return Decision::Skip(format!("matched archived record {id} (rule {n}: skip)"))
-                    }
-                    ArchivedAction::NextRule => "matched an archived record",
-                }
-            }
-            1 => {
-                let id = m.id.unwrap_or_default();
-                match rule.one_match() {
-                    OneMatchAction::Update => return Decision::Update(id),
-                    OneMatchAction::Skip => return Decision::Skip(format!("matched record {id} (rule {n}: skip)")),
-                    OneMatchAction::NextRule => "matched one record",
-                }
-            }
-            count => match rule.many_matches() {
-                ManyMatchesAction::Skip => {
-                    return Decision::Skip(format!("{count} records match (rule {n}), so the match is ambiguous"))
-                }
-                ManyMatchesAction::NextRule => "matched several records",
-            },
-        };
-        if n == rules.len() {
-            return Decision::Skip(format!("{next} and no rule is left (rule {n}: next_rule)"));
+        if let Some(d) = apply(rule, i, rules.len(), find(i)) {
+            return d;
         }
     }
     Decision::Create
+}
+
+/// Applies rule `i` (of `count` rules) to what it found; `None` means "go on
+/// with the next rule". Next-rule on the last rule skips the row.
+pub fn apply(rule: &MatchRule, i: usize, count: usize, m: RuleMatch) -> Option<Decision> {
+    let n = i + 1;
+    let next = match m.count {
+        0 => match rule.no_match() {
+            NoMatchAction::Create => return Some(Decision::Create),
+            NoMatchAction::Skip => return Some(Decision::Skip(format!("no matching record (rule {n}: skip)"))),
+            NoMatchAction::NextRule => "no matching record",
+        },
+        1 if m.archived => {
+            let id = m.id.unwrap_or_default();
+            match rule.archived() {
+                ArchivedAction::Create => return Some(Decision::Create),
+                ArchivedAction::UnarchiveAndUpdate => return Some(Decision::UnarchiveAndUpdate(id)),
+                ArchivedAction::UnarchiveOnly => return Some(Decision::UnarchiveOnly(id)),
+                ArchivedAction::Skip => {
+                    return Some(Decision::Skip(format!("matched archived record {id} (rule {n}: skip)")))
+                }
+                ArchivedAction::NextRule => "matched an archived record",
+            }
+        }
+        1 => {
+            let id = m.id.unwrap_or_default();
+            match rule.one_match() {
+                OneMatchAction::Update => return Some(Decision::Update(id)),
+                OneMatchAction::Skip => return Some(Decision::Skip(format!("matched record {id} (rule {n}: skip)"))),
+                OneMatchAction::NextRule => "matched one record",
+            }
+        }
+        found => match rule.many_matches() {
+            ManyMatchesAction::Skip => {
+                return Some(Decision::Skip(format!("{found} records match (rule {n}), so the match is ambiguous")))
+            }
+            ManyMatchesAction::NextRule => "matched several records",
+        },
+    };
+    (n == count).then(|| Decision::Skip(format!("{next} and no rule is left (rule {n}: next_rule)")))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! the SQL; everything decidable without a database is here and unit-tested.
 mod decide;
 
-pub use decide::{decide, Decision, RuleMatch};
+pub use decide::{apply, decide, Decision, RuleMatch};
 
 use sha2::{Digest, Sha256};
 

@@ -1,0 +1,278 @@
+//! The load stage: every load step in order, over its scope in chunks of
+//! `chunk_size`, each chunk its own transaction as the connector's owner;
+//! then the diff-check store. Row outcomes go to `sc.execution_rows` with
+//! the chunk, so a cancel or crash keeps what earlier chunks did.
+use super::{Execution, Stop};
+use crate::catalog::executions::{self, RowRecord};
+use crate::catalog::loads;
+use crate::load::chunk::{self, EntityIds, Outcome};
+use crate::load::plan::{plan, StepPlan};
+use crate::load::values::{Bitmap, ValuesReader};
+use crate::runner::{as_role, subtx, superuser, tx};
+use pgrx::prelude::*;
+use sc_core::report::{Cell, ReportWriter};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Default rows per chunk (SPEC §6).
+const DEFAULT_CHUNK: u32 = 1000;
+/// Hashes looked up or stored per statement.
+const HASH_BATCH: usize = 10_000;
+
+/// A scope's validated values, as the variables stage left them.
+#[derive(Debug, Clone)]
+pub struct ScopeValues {
+    pub name: String,
+    pub variables: Vec<String>,
+    pub rows: u64,
+    pub path: PathBuf,
+}
+
+/// Per-row flags of one scope across its steps.
+#[derive(Default)]
+struct ScopeState {
+    unchanged: Bitmap,
+    /// Rows a step failed or skipped: not remembered by diff checking.
+    not_loaded: Bitmap,
+}
+
+/// Runs every load step; counts per step and outcome go into the execution.
+pub fn run(ex: &mut Execution, scopes: &[ScopeValues], report: &mut ReportWriter) -> Result<(), Stop> {
+    if ex.doc.load_steps.is_empty() {
+        return Ok(());
+    }
+    let owner = owner_oid(&ex.claimed.run_as)?;
+    let plans = plan_steps(ex, scopes, owner)?;
+    let diff = ex.claimed.diff_check.or(ex.doc.settings.diff_check).unwrap_or(false) && ex.claimed.connector_id.is_some();
+    let mut states: BTreeMap<String, ScopeState> = BTreeMap::new();
+    for p in &plans {
+        let scope = scopes.iter().find(|s| s.name == p.scope).expect("planned scope exists");
+        if !states.contains_key(&p.scope) {
+            let mut st = ScopeState::default();
+            if diff {
+                st.unchanged = unchanged_rows(ex, scope)?;
+            }
+            states.insert(p.scope.clone(), st);
+        }
+    }
+    for p in &plans {
+        let scope = scopes.iter().find(|s| s.name == p.scope).expect("planned scope exists");
+        let state = states.get_mut(&p.scope).expect("state per scope");
+        run_step(ex, p, scope, owner, state, report)?;
+    }
+    if diff && !ex.claimed.dry_run {
+        ex.enter("diff_store")?;
+        for (name, state) in &states {
+            let scope = scopes.iter().find(|s| &s.name == name).expect("scope");
+            remember(ex, scope, state)?;
+        }
+    }
+    Ok(())
+}
+
+fn owner_oid(role: &str) -> Result<pg_sys::Oid, Stop> {
+    let role = role.to_owned();
+    tx(move || Spi::get_one_with_args::<pg_sys::Oid>("SELECT (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)", &[role.as_str().into()]))?
+        .ok()
+        .flatten()
+        .ok_or_else(|| Stop::Failed("the connector's owner role no longer exists".into()))
+}
+
+/// Plans every step and checks the owner may do what it needs, before anything is written.
+fn plan_steps(ex: &Execution, scopes: &[ScopeValues], owner: pg_sys::Oid) -> Result<Vec<StepPlan>, Stop> {
+    let doc = ex.doc.clone();
+    let scopes = scopes.to_vec();
+    let run_as = ex.claimed.run_as.clone();
+    tx(move || {
+        as_role(owner, || -> Result<Vec<StepPlan>, String> {
+            let mut plans: Vec<StepPlan> = Vec::new();
+            for step in &doc.load_steps {
+                let scope = match &step.scope {
+                    Some(s) => scopes.iter().find(|x| &x.name == s),
+                    None if scopes.len() == 1 => scopes.first(),
+                    None => None,
+                }
+                .ok_or_else(|| format!("load step \"{}\": its scope is not an output table of the SQL", step.name))?;
+                let earlier: Vec<&str> =
+                    plans.iter().filter(|p| p.scope == scope.name).map(|p| p.name.as_str()).collect();
+                let p = plan(&doc, step, &scope.name, &scope.variables, &earlier)?;
+                let creates = p.raw_rules.is_empty()
+                    || p.raw_rules.iter().any(|r| {
+                        r.no_match() == sc_core::document::NoMatchAction::Create
+                            || r.archived() == sc_core::document::ArchivedAction::Create
+                    });
+                let mut needed = vec!["SELECT"];
+                if creates {
+                    needed.push("INSERT");
+                }
+                if !p.raw_rules.is_empty() {
+                    needed.push("UPDATE");
+                }
+                for privilege in needed {
+                    if !p.table.allowed(owner, privilege).map_err(|e| e.to_string())? {
+                        return Err(format!(
+                            "load step \"{}\": role \"{run_as}\" may not {privilege} {} table {}",
+                            p.name,
+                            if privilege == "INSERT" { "into" } else { "on" },
+                            p.table.name
+                        ));
+                    }
+                }
+                plans.push(p);
+            }
+            Ok(plans)
+        })
+    })?
+    .map_err(Stop::Failed)
+}
+
+/// Diff check: the rows of `scope` whose hash an earlier run loaded.
+fn unchanged_rows(ex: &mut Execution, scope: &ScopeValues) -> Result<Bitmap, Stop> {
+    let mut map = Bitmap::default();
+    let connector = ex.claimed.connector_id.unwrap_or(0);
+    let mut reader = ValuesReader::open(&scope.path, scope.variables.len())?;
+    loop {
+        let rows = reader.next_chunk(HASH_BATCH)?;
+        if rows.is_empty() {
+            break;
+        }
+        let hashes: Vec<String> = rows.iter().filter(|r| r.valid).map(|r| r.hash.clone()).collect();
+        let name = scope.name.clone();
+        let known = tx(move || loads::known_hashes(connector, &name, hashes))?.map_err(|e| e.to_string())?;
+        for r in rows.iter().filter(|r| r.valid && known.contains(&r.hash)) {
+            map.set(r.rn);
+        }
+    }
+    Ok(map)
+}
+
+/// Stores the hashes of rows every step of the scope loaded without error.
+fn remember(ex: &mut Execution, scope: &ScopeValues, state: &ScopeState) -> Result<(), Stop> {
+    let connector = ex.claimed.connector_id.unwrap_or(0);
+    let id = ex.claimed.id;
+    let mut reader = ValuesReader::open(&scope.path, scope.variables.len())?;
+    loop {
+        let rows = reader.next_chunk(HASH_BATCH)?;
+        if rows.is_empty() {
+            break;
+        }
+        let hashes: Vec<String> = rows
+            .iter()
+            .filter(|r| r.valid && !state.unchanged.get(r.rn) && !state.not_loaded.get(r.rn))
+            .map(|r| r.hash.clone())
+            .collect();
+        let name = scope.name.clone();
+        tx(move || loads::store_hashes(connector, &name, id, hashes))?.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// One step over its whole scope, chunk by chunk.
+fn run_step(
+    ex: &mut Execution,
+    p: &StepPlan,
+    scope: &ScopeValues,
+    owner: pg_sys::Oid,
+    state: &mut ScopeState,
+    report: &mut ReportWriter,
+) -> Result<(), Stop> {
+    ex.enter(&format!("load: {}", p.name))?;
+    let chunk_size = ex.doc.settings.chunk_size.unwrap_or(DEFAULT_CHUNK).max(1) as usize;
+    let keep = !ex.claimed.dry_run;
+    let sheet = report
+        .begin_sheet(&format!("{} Upload ({})", p.table.name, scope.name), &["Row", "Outcome", "Record Id", "Errors", "Warnings"])
+        .map_err(|e| e.to_string())?;
+    let mut reader = ValuesReader::open(&scope.path, scope.variables.len())?;
+    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut done = 0u64;
+    let mut hook_failed = false;
+    loop {
+        let rows = reader.next_chunk(chunk_size)?;
+        let (Some(first), Some(last)) = (rows.first().map(|r| r.rn), rows.last().map(|r| r.rn)) else { break };
+        let id = ex.claimed.id;
+        let plan = p.clone();
+        let unchanged = state.unchanged.clone();
+        let result = tx(move || -> Result<(Vec<Outcome>, Option<String>), String> {
+            let mut entity: EntityIds = EntityIds::new();
+            for s in &plan.entity_steps {
+                let ids = loads::entity_ids(id, &plan.scope, s, first, last).map_err(|e| e.to_string())?;
+                entity.insert(s.clone(), ids);
+            }
+            let outcomes = as_role(owner, || chunk::process(&plan, &rows, &entity, &|rn| unchanged.get(rn), keep));
+            let records: Vec<RowRecord> = outcomes
+                .iter()
+                .map(|o| RowRecord {
+                    scope: plan.scope.clone(),
+                    step: plan.name.clone(),
+                    row_number: o.rn,
+                    outcome: o.outcome,
+                    record_id: o.record_id.clone(),
+                    errors: o.errors.clone(),
+                    warnings: o.warnings.clone(),
+                })
+                .collect();
+            as_role(superuser(), || executions::insert_rows(id, &records)).map_err(|e| e.to_string())?;
+            let hook = if keep { after_load(&plan, id, owner, &outcomes) } else { None };
+            Ok((outcomes, hook))
+        })?;
+        let (outcomes, hook_error) = result.map_err(|e| Stop::Failed(format!("load step \"{}\": {e}", p.name)))?;
+        if let (Some(e), false) = (hook_error, hook_failed) {
+            hook_failed = true;
+            ex.warnings.push(format!("load step \"{}\": after_load function failed (the rows stay loaded): {e}", p.name));
+        }
+        for o in &outcomes {
+            *counts.entry(o.outcome).or_insert(0) += 1;
+            if matches!(o.outcome, "failed" | "skipped") {
+                state.not_loaded.set(o.rn);
+            }
+            report
+                .push_row(
+                    &sheet,
+                    &[
+                        Cell::Int(o.rn),
+                        Cell::Text(o.outcome.into()),
+                        o.record_id.clone().map_or(Cell::Null, Cell::Text),
+                        Cell::Text(o.errors.join("\n")),
+                        Cell::Text(o.warnings.join("\n")),
+                    ],
+                )
+                .map_err(|e| e.to_string())?;
+        }
+        done += outcomes.len() as u64;
+        ex.set_step_progress(&p.name, done, scope.rows);
+        ex.counts.insert(p.name.clone(), counts_value(&counts));
+        ex.publish()?;
+    }
+    ex.counts.insert(p.name.clone(), counts_value(&counts));
+    Ok(())
+}
+
+fn counts_value(counts: &BTreeMap<&'static str, u64>) -> Value {
+    let mut m = Map::new();
+    for outcome in ["created", "updated", "unchanged", "skipped", "failed"] {
+        m.insert(outcome.into(), json!(counts.get(outcome).copied().unwrap_or(0)));
+    }
+    Value::Object(m)
+}
+
+/// Calls the step's after-load function with the chunk's created and updated ids.
+fn after_load(p: &StepPlan, id: i64, owner: pg_sys::Oid, outcomes: &[Outcome]) -> Option<String> {
+    let f = p.after_load.as_ref()?;
+    let ids = |kind: &str| -> Vec<Option<String>> {
+        outcomes.iter().filter(|o| o.outcome == kind).map(|o| o.record_id.clone()).collect()
+    };
+    let (created, updated) = (ids("created"), ids("updated"));
+    if created.is_empty() && updated.is_empty() {
+        return None;
+    }
+    let sql = format!("SELECT {f}($1::bigint, $2::text, $3::text[]::{t}[], $4::text[]::{t}[])", t = p.table.pk_type);
+    let step = p.name.clone();
+    as_role(owner, || {
+        subtx(true, move || {
+            Spi::run_with_args(&sql, &[id.into(), step.as_str().into(), created.into(), updated.into()])
+                .map_err(|e| e.to_string())
+        })
+        .err()
+    })
+}

@@ -1,0 +1,202 @@
+//! A load step prepared for running: its tables read from the catalog, its
+//! rules and mappings resolved to value slots and SQL expressions.
+use super::target::{cast, quote_ident, ColumnType, Table};
+use sc_core::document::{Conflict, LoadStep, MapSource, MatchKey, VariableType};
+use sc_core::document::ConnectorDocument;
+
+/// Where a value of a row comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A variable of the scope (index into the values row).
+    Var(usize),
+    /// Variables joined with a separator (NULLs left out; all NULL is NULL).
+    Joined(Vec<usize>, String),
+    /// The record id an earlier step matched or created for the same row.
+    Entity(String),
+    /// Index into the step's lookups.
+    Lookup(usize),
+}
+
+/// One matching rule: key columns (quoted name, type, source) or the primary key.
+#[derive(Debug, Clone)]
+pub struct RulePlan {
+    pub keys: Vec<(String, String, Source)>,
+}
+
+/// One mapping rule.
+#[derive(Debug, Clone)]
+pub struct MapPlan {
+    pub column: String,
+    pub col: ColumnType,
+    pub source: Source,
+    pub conflict: Conflict,
+    /// The source is an array variable (its text is a JSON array).
+    pub from_array: bool,
+    /// The source's text is JSON already (numbers, booleans, arrays).
+    pub json_text: bool,
+}
+
+/// A lookup: find the related row's id by a column.
+#[derive(Debug, Clone)]
+pub struct LookupPlan {
+    pub table: Table,
+    pub column: String,
+    pub column_name: String,
+    pub col_type: String,
+    pub source: Source,
+}
+
+/// Everything needed to run one step.
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    pub name: String,
+    pub scope: String,
+    pub table: Table,
+    pub archived: Option<String>,
+    pub rules: Vec<RulePlan>,
+    pub raw_rules: Vec<sc_core::document::MatchRule>,
+    pub maps: Vec<MapPlan>,
+    pub lookups: Vec<LookupPlan>,
+    /// Earlier steps whose record ids this step uses.
+    pub entity_steps: Vec<String>,
+    /// `regproc` text of the after-load function.
+    pub after_load: Option<String>,
+}
+
+/// Resolves a variable reference of `step`: a scope variable or `<step>.id`.
+fn source_of(doc: &ConnectorDocument, vars: &[String], name: &str, earlier: &[&str]) -> Result<(Source, Option<VariableType>, bool), String> {
+    if let Some(i) = vars.iter().position(|v| v == name) {
+        let var = doc.variable(name);
+        return Ok((Source::Var(i), var.map(|v| v.var_type), var.is_some_and(|v| v.array)));
+    }
+    if let Some(step) = name.strip_suffix(".id") {
+        if earlier.contains(&step) {
+            return Ok((Source::Entity(step.to_owned()), None, false));
+        }
+    }
+    Err(format!("\"{name}\" is neither a variable of this step's scope nor an earlier step's record id (<step>.id)"))
+}
+
+/// Builds the plan of `step` (scope variables `vars`), reading tables as the current role.
+pub fn plan(doc: &ConnectorDocument, step: &LoadStep, scope: &str, vars: &[String], earlier: &[&str]) -> Result<StepPlan, String> {
+    let at = |e: String| format!("load step \"{}\": {e}", step.name);
+    let table = Table::load(&step.table).map_err(|e| at(e.to_string()))?;
+    let archived = match &step.archived_column {
+        Some(c) => {
+            table.column(c).map_err(at)?;
+            Some(quote_ident(c))
+        }
+        None => None,
+    };
+    let mut entity_steps = Vec::new();
+    let mut note_entity = |s: &Source| {
+        if let Source::Entity(step) = s {
+            if !entity_steps.contains(step) {
+                entity_steps.push(step.clone());
+            }
+        }
+    };
+    let mut rules = Vec::new();
+    for rule in &step.match_rules {
+        let keys = match rule.key() {
+            Some(MatchKey::Columns(cols)) => cols
+                .iter()
+                .map(|(col, var)| {
+                    let t = table.column(col).map_err(at)?;
+                    let (src, _, _) = source_of(doc, vars, var, earlier).map_err(at)?;
+                    note_entity(&src);
+                    Ok((quote_ident(col), t.sql.clone(), src))
+                })
+                .collect::<Result<Vec<_>, String>>()?,
+            Some(MatchKey::PrimaryKey(var)) => {
+                let (src, _, _) = source_of(doc, vars, var, earlier).map_err(at)?;
+                note_entity(&src);
+                vec![(table.pk.clone(), table.pk_type.clone(), src)]
+            }
+            None => return Err(at("a matching rule needs either columns or primary_key".into())),
+        };
+        rules.push(RulePlan { keys });
+    }
+    let mut maps = Vec::new();
+    let mut lookups = Vec::new();
+    for m in &step.map_rules {
+        let col = table.column(&m.column).map_err(at)?.clone();
+        let (source, var_type, from_array) = match m.source() {
+            Some(MapSource::Variable(v)) => source_of(doc, vars, v, earlier).map_err(at)?,
+            Some(MapSource::Joined { variables, separator }) => {
+                let idx = variables
+                    .iter()
+                    .map(|v| match source_of(doc, vars, v, earlier).map_err(at)? {
+                        (Source::Var(i), _, _) => Ok(i),
+                        _ => Err(at(format!("joined variable \"{v}\" must be a variable of the scope"))),
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                (Source::Joined(idx, separator.to_owned()), Some(VariableType::String), false)
+            }
+            Some(MapSource::Lookup(l)) => {
+                let lt = Table::load(&l.table).map_err(|e| at(e.to_string()))?;
+                let col_type = lt.column(&l.column).map_err(at)?.sql.clone();
+                let (src, _, _) = source_of(doc, vars, &l.variable, earlier).map_err(at)?;
+                note_entity(&src);
+                lookups.push(LookupPlan {
+                    column: quote_ident(&l.column),
+                    column_name: l.column.clone(),
+                    col_type,
+                    table: lt,
+                    source: src,
+                });
+                (Source::Lookup(lookups.len() - 1), None, false)
+            }
+            None => return Err(at(format!("mapping of column \"{}\" needs one source", m.column))),
+        };
+        note_entity(&source);
+        let json_text = from_array || matches!(var_type, Some(VariableType::Number | VariableType::Boolean));
+        maps.push(MapPlan { column: quote_ident(&m.column), col, source, conflict: m.conflict(), from_array, json_text });
+    }
+    if maps.is_empty() {
+        return Err(at("it maps no column".into()));
+    }
+    let after_load = match &step.after_load {
+        Some(f) => Some(
+            pgrx::Spi::get_one_with_args::<String>("SELECT pg_catalog.to_regproc($1)::text", &[f.as_str().into()])
+                .ok()
+                .flatten()
+                .ok_or_else(|| at(format!("after_load function {f} does not exist")))?,
+        ),
+        None => None,
+    };
+    Ok(StepPlan {
+        name: step.name.clone(),
+        scope: scope.to_owned(),
+        table,
+        archived,
+        rules,
+        raw_rules: step.match_rules.clone(),
+        maps,
+        lookups,
+        entity_steps,
+        after_load,
+    })
+}
+
+impl MapPlan {
+    /// The new value, cast to the column, from text expression `text`.
+    pub fn new_value(&self, text: &str) -> String {
+        cast(text, &self.col, self.from_array, self.json_text)
+    }
+
+    /// The value an update writes, given the current value `old` and the new one.
+    pub fn on_update(&self, old: &str, new: &str) -> String {
+        match self.conflict {
+            Conflict::Overwrite => new.to_owned(),
+            Conflict::OverwriteExceptNull => format!("COALESCE({new}, {old})"),
+            Conflict::OnlyUpdateBlank => {
+                format!("(CASE WHEN {old} IS NULL OR {old}::text IN ('', '{{}}') THEN {new} ELSE {old} END)")
+            }
+            Conflict::AddOptions if self.col.is_array => format!(
+                "(CASE WHEN {new} IS NULL THEN {old} ELSE COALESCE({old}, '{{}}') || ARRAY(SELECT x FROM pg_catalog.unnest({new}) x WHERE x IS NOT NULL AND NOT (x = ANY (COALESCE({old}, '{{}}')))) END)"
+            ),
+            Conflict::AddOptions => format!("COALESCE({new}, {old})"),
+        }
+    }
+}
