@@ -191,7 +191,7 @@ impl MapPlan {
             Conflict::Overwrite => new.to_owned(),
             Conflict::OverwriteExceptNull => format!("COALESCE({new}, {old})"),
             Conflict::OnlyUpdateBlank => {
-                format!("(CASE WHEN {old} IS NULL OR {old}::text IN ('', '{{}}') THEN {new} ELSE {old} END)")
+                format!("(CASE WHEN {old} IS NULL OR {old}::text IN ('', '{{}}') THEN COALESCE({new}, {old}) ELSE {old} END)")
             }
             Conflict::AddOptions if self.col.is_array => format!(
                 "(CASE WHEN {new} IS NULL THEN {old} ELSE COALESCE({old}, '{{}}') || ARRAY(SELECT x FROM pg_catalog.unnest({new}) x WHERE x IS NOT NULL AND NOT (x = ANY (COALESCE({old}, '{{}}')))) END)"

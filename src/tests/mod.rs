@@ -1,6 +1,7 @@
 //! `#[pg_test]`s: the SQL API, its error contract and the grants, inside PostgreSQL.
 mod connectors;
 mod executions;
+mod load;
 mod roles;
 
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
