@@ -93,8 +93,21 @@ pub fn insert(document: &Value, owner: &str) -> ScResult<i64> {
 
 /// Replaces the document (and the columns derived from it) of connector `id`.
 /// `owner` replaces the owner when given.
+///
+/// A changed definition (anything but the status) also empties the
+/// connector's diff-check store: rows remembered under the old definition
+/// say nothing about what the new one would write.
 pub fn replace(id: i64, document: &Value, owner: Option<&str>) -> ScResult<()> {
     let c = Columns::of(document)?;
+    let doc = JsonB(document.clone());
+    crate::runner::as_role(crate::runner::superuser(), || {
+        Spi::run_with_args(
+            "DELETE FROM sc.row_hashes
+              WHERE connector_id = $1
+                AND (SELECT document - 'status' FROM sc.connectors WHERE id = $1) IS DISTINCT FROM ($2::jsonb - 'status')",
+            &[id.into(), doc.into()],
+        )
+    })?;
     Spi::run_with_args(
         "UPDATE sc.connectors
             SET api_name = $2, name = $3, description = $4, type = $5, status = $6, document = $7,

@@ -95,7 +95,7 @@ pub fn wait(c: &mut Client, id: i64) -> String {
 
 /// One column of an execution, as text.
 pub fn field(c: &mut Client, id: i64, column: &str) -> Option<String> {
-    let sql = format!("SELECT {column}::text FROM sc.executions WHERE id = $1");
+    let sql = format!("SELECT ({column})::text FROM sc.executions WHERE id = $1");
     c.query_one(&sql, &[&id]).expect("execution row").get(0)
 }
 

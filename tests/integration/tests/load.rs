@@ -1,0 +1,172 @@
+//! Load steps end to end: two steps into the demo tables, re-runs with and
+//! without diff checking, dry runs, the after-load hook, privileges, and
+//! idempotence after a worker is killed in the middle of a load.
+use sc_integration::*;
+use std::time::Duration;
+
+/// Fresh demo tables (dropped and recreated) and the demo connector with `edit` applied.
+fn demo(c: &mut postgres::Client, edit: impl FnOnce(&mut serde_json::Value)) {
+    c.batch_execute(
+        "DROP TABLE IF EXISTS public.products, public.vendors CASCADE; DROP TABLE IF EXISTS public.hook_calls;
+         CREATE TABLE public.hook_calls (execution_id bigint, step text, created bigint[], updated bigint[]);",
+    )
+    .unwrap();
+    c.batch_execute(SCHEMA).unwrap();
+    c.batch_execute(
+        "CREATE OR REPLACE FUNCTION public.on_products_loaded(execution_id bigint, step text, created bigint[], updated bigint[])
+         RETURNS void LANGUAGE sql AS $$ INSERT INTO public.hook_calls VALUES ($1, $2, $3, $4) $$;",
+    )
+    .unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(DOC).unwrap();
+    edit(&mut doc);
+    // Dropping the tables does not tell the diff store: start this test's connector afresh.
+    c.batch_execute("SET client_min_messages = warning; SELECT sc_drop_connector(api_name) FROM sc.connectors WHERE api_name = 'vendor_products'")
+        .unwrap();
+    save(c, &doc);
+}
+
+fn counts(c: &mut postgres::Client, id: i64, step: &str) -> serde_json::Value {
+    c.query_one("SELECT counts -> $2 FROM sc.executions WHERE id = $1", &[&id, &step]).unwrap().get(0)
+}
+
+fn count(c: &mut postgres::Client, sql: &str) -> i64 {
+    c.query_one(sql, &[]).unwrap().get(0)
+}
+
+#[test]
+fn two_steps_create_then_match_and_diff_check_skips_unchanged_rows() {
+    let mut c = connect_ready();
+    demo(&mut c, |d| {
+        d["settings"]["diff_check"] = true.into();
+        d["settings"]["chunk_size"] = 2.into();
+    });
+    let first = run_file(&mut c, "vendor_products", WORKBOOK, "products.xlsx");
+    assert_eq!(wait(&mut c, first), "succeeded", "{:?}", field(&mut c, first, "error"));
+    assert_eq!(counts(&mut c, first, "vendors")["created"], 3);
+    assert_eq!(counts(&mut c, first, "products")["created"], 5);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.products WHERE vendor_id IS NOT NULL"), 5, "lookups filled");
+    // chunk_size 2: five products load in three chunks, each calling the hook once.
+    assert_eq!(count(&mut c, &format!("SELECT count(*) FROM public.hook_calls WHERE execution_id = {first}")), 3);
+    assert_eq!(
+        count(&mut c, &format!("SELECT sum(cardinality(created))::bigint FROM public.hook_calls WHERE execution_id = {first}")),
+        5
+    );
+    let sheets = {
+        let bytes: Vec<u8> = c.query_one("SELECT sc_report($1)", &[&first]).unwrap().get(0);
+        use calamine::Reader;
+        calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap().sheet_names()
+    };
+    // Sheet names stop at Excel's 31 characters; the Summary lists the full titles.
+    assert!(sheets.iter().any(|s| s.starts_with("public.products Upload (")), "{sheets:?}");
+
+    // Same file, diff check on: every row is unchanged and nothing is written.
+    let second = run_file(&mut c, "vendor_products", WORKBOOK, "products.xlsx");
+    assert_eq!(wait(&mut c, second), "succeeded");
+    assert_eq!(counts(&mut c, second, "products")["unchanged"], 5);
+    assert_eq!(counts(&mut c, second, "vendors")["unchanged"], 3);
+
+    // Diff check off for one run: rows are matched again; nothing new is created.
+    c.batch_execute("UPDATE public.products SET name = 'edited' WHERE sku = 'A-100'").unwrap();
+    let third: i64 = c
+        .query_one("SELECT sc_run('vendor_products', $1, 'products.xlsx', diff_check => false)", &[&WORKBOOK])
+        .unwrap()
+        .get(0);
+    assert_eq!(wait(&mut c, third), "succeeded");
+    let p = counts(&mut c, third, "products");
+    assert_eq!((p["created"].as_u64(), p["updated"].as_u64(), p["unchanged"].as_u64()), (Some(0), Some(1), Some(4)), "{p}");
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.products"), 5);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.products WHERE name = 'Anvil'"), 1, "overwrite restored the name");
+}
+
+#[test]
+fn a_dry_run_changes_neither_entity_tables_nor_the_diff_store() {
+    let mut c = connect_ready();
+    demo(&mut c, |d| d["settings"]["diff_check"] = true.into());
+    let before = count(&mut c, "SELECT count(*) FROM sc.row_hashes");
+    let id: i64 = c
+        .query_one("SELECT sc_run('vendor_products', $1, 'products.xlsx', dry_run => true)", &[&WORKBOOK])
+        .unwrap()
+        .get(0);
+    assert_eq!(wait(&mut c, id), "succeeded", "{:?}", field(&mut c, id, "error"));
+    assert_eq!(counts(&mut c, id, "vendors")["created"], 3, "it reports what each row would become");
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.vendors"), 0);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.products"), 0);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.hook_calls"), 0);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM sc.row_hashes"), before);
+    // Products depend on vendors this run would create: reported as such, not created.
+    let w: Vec<String> = c
+        .query_one(
+            "SELECT warnings FROM sc.execution_rows WHERE execution_id = $1 AND step = 'products' AND row_number = 1",
+            &[&id],
+        )
+        .unwrap()
+        .get(0);
+    assert!(w[0].contains("related record not found"), "{w:?}");
+}
+
+#[test]
+fn a_step_the_owner_cannot_write_fails_the_run_saying_so() {
+    let mut c = connect_ready();
+    demo(&mut c, |_| {});
+    c.batch_execute(
+        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'itest_reader') THEN
+             DROP OWNED BY itest_reader; DROP ROLE itest_reader; END IF; END $$;
+         CREATE ROLE itest_reader; GRANT sc_admin TO itest_reader;
+         GRANT SELECT ON public.vendors, public.products TO itest_reader;
+         GRANT EXECUTE ON FUNCTION public.on_products_loaded(bigint, text, bigint[], bigint[]) TO itest_reader;
+         SET ROLE itest_reader;",
+    )
+    .unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(DOC).unwrap();
+    doc["api_name"] = "itest_readonly".into();
+    let r: serde_json::Value = c.query_one("SELECT sc_import_connector($1, 'replace')", &[&doc]).unwrap().get(0);
+    c.batch_execute("RESET ROLE").unwrap();
+    assert_eq!(r["status"], "needs_attention", "saving already names the missing privilege: {r}");
+    let id = run_file(&mut c, "itest_readonly", WORKBOOK, "products.xlsx");
+    assert_eq!(wait(&mut c, id), "failed");
+    let error = field(&mut c, id, "error").unwrap();
+    assert!(error.contains("role \"itest_reader\" may not INSERT into table public.vendors"), "{error}");
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.vendors"), 0);
+}
+
+#[test]
+fn a_rerun_after_a_worker_is_killed_mid_load_leaves_no_duplicates() {
+    let mut c = connect_ready();
+    c.batch_execute("DROP TABLE IF EXISTS public.bulk; CREATE TABLE public.bulk (id bigserial PRIMARY KEY, sku text, qty int)")
+        .unwrap();
+    let doc = serde_json::json!({
+        "api_name": "itest_bulk", "name": "bulk", "type": "spreadsheet", "status": "operational",
+        "variables": [{"name": "sku", "type": "string", "required": true}, {"name": "qty", "type": "number"}],
+        "load_steps": [{"name": "bulk", "table": "public.bulk", "match": [{"columns": {"sku": "sku"}}],
+                        "map": [{"column": "sku", "variable": "sku"}, {"column": "qty", "variable": "qty"}]}],
+        "settings": {"chunk_size": 500}
+    });
+    save(&mut c, &doc);
+    let rows = 60_000;
+    let mut csv = String::from("sku,qty\n");
+    for i in 0..rows {
+        csv.push_str(&format!("S{i},{}\n", i % 97));
+    }
+    let id = run_file(&mut c, "itest_bulk", csv.as_bytes(), "bulk.csv");
+    let pid = poll(Duration::from_secs(60), || {
+        let done: Option<String> = field(&mut c, id, "progress #>> '{steps,bulk,done}'");
+        done.and_then(|d| d.parse::<i64>().ok()).filter(|d| *d >= 1000).and(field(&mut c, id, "worker_pid"))
+    })
+    .expect("the load gets going");
+    // SAFETY: signalling the test cluster's worker.
+    assert_eq!(unsafe { libc::kill(pid.parse().unwrap(), libc::SIGKILL) }, 0);
+    drop(c);
+    let mut c = reconnect(Duration::from_secs(60));
+    poll(Duration::from_secs(60), || (field(&mut c, id, "status").as_deref() == Some("failed")).then_some(()))
+        .expect("the killed run ends failed");
+    let partial = count(&mut c, "SELECT count(*) FROM public.bulk");
+    assert!(partial > 0 && partial < rows, "committed chunks stay: {partial}");
+
+    let again = run_file(&mut c, "itest_bulk", csv.as_bytes(), "bulk.csv");
+    assert_eq!(wait(&mut c, again), "succeeded", "{:?}", field(&mut c, again, "error"));
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.bulk"), rows);
+    assert_eq!(count(&mut c, "SELECT count(DISTINCT sku) FROM public.bulk"), rows, "no duplicates");
+    let b = counts(&mut c, again, "bulk");
+    assert_eq!(b["created"].as_i64().unwrap() + b["unchanged"].as_i64().unwrap(), rows, "{b}");
+    assert_eq!(b["created"].as_i64().unwrap(), rows - partial, "only the missing rows are created");
+}
