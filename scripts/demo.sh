@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One command from a fresh machine: install everything, build and install the
 # extension, start (or reuse) a local cluster in ./.pgdata, save the bundled
-# connector, run it on the bundled workbook and print the execution summary.
+# connector (two load steps: vendors, then products), run it on the bundled
+# workbook into tables it creates, print the execution summary and the
+# counts per step and outcome, then run it again to show nothing is duplicated.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 PORT=${SC_DEMO_PORT:-5499}
@@ -13,7 +15,7 @@ sc_cluster_stop "$SC_ROOT/.pgdata"
 sc_cluster_start "$SC_ROOT/.pgdata" "$PORT"
 
 say "creating the extension afresh (the demo cluster is scratch space) and the demo tables"
-sc_psql "$PORT" -c "SET client_min_messages = warning; DROP EXTENSION IF EXISTS smartconnector CASCADE"
+sc_psql "$PORT" -c "SET client_min_messages = warning; DROP EXTENSION IF EXISTS smartconnector CASCADE; DROP TABLE IF EXISTS public.products, public.vendors"
 sc_psql "$PORT" -f "$SC_ROOT/examples/vendor_products/schema.sql"
 
 say "saving the connector from examples/vendor_products/connector.json"
@@ -32,11 +34,27 @@ SELECT id, connector_api_name, status, trigger, started_by, engine_version,
        ended_at - started_at AS took, error
 FROM sc.executions WHERE id = :id \gx
 SELECT key AS stage, value AS ms FROM sc.executions, jsonb_each(stage_times) WHERE id = :id ORDER BY value::bigint DESC;
-SELECT key AS scope, value ->> 'valid' AS valid, value ->> 'invalid' AS invalid, value ->> 'with_warnings' AS with_warnings
-FROM sc.executions, jsonb_each(counts) WHERE id = :id ORDER BY key;
-SELECT scope, row_number, outcome, array_to_string(errors || warnings, ' | ') AS messages
-FROM sc.execution_rows WHERE execution_id = :id ORDER BY scope, row_number;
+\echo 'validation per scope:'
+SELECT replace(step, 'variables ', '') AS scope, v ->> 'valid' AS valid, v ->> 'invalid' AS invalid,
+       v ->> 'with_warnings' AS with_warnings
+FROM sc.executions, jsonb_each(counts) AS c(step, v) WHERE id = :id AND step LIKE 'variables (%' ORDER BY 1;
+\echo 'load steps, rows per outcome:'
+SELECT step, v ->> 'created' AS created, v ->> 'updated' AS updated, v ->> 'unchanged' AS unchanged,
+       v ->> 'skipped' AS skipped, v ->> 'failed' AS failed
+FROM sc.executions, jsonb_each(counts) AS c(step, v) WHERE id = :id AND step NOT LIKE 'variables (%' ORDER BY 1;
+SELECT step, scope, row_number, outcome, array_to_string(errors || warnings, ' | ') AS messages
+FROM sc.execution_rows WHERE execution_id = :id AND (errors IS NOT NULL OR warnings IS NOT NULL)
+ORDER BY step, scope, row_number;
 SELECT kind, name, size FROM sc.execution_files WHERE execution_id = :id ORDER BY kind;
+\echo 'the tables it loaded:'
+SELECT * FROM public.vendors ORDER BY id;
+SELECT id, sku, name, price, launched, tags, source, vendor_id FROM public.products ORDER BY id;
+\echo 'the same file again: every row matches, nothing is created'
+SELECT sc_run('vendor_products', decode(:'file', 'base64'), 'products.xlsx') AS id2 \gset
+SELECT sc_wait(:id2) AS status;
+SELECT step, v ->> 'created' AS created, v ->> 'updated' AS updated, v ->> 'unchanged' AS unchanged,
+       v ->> 'skipped' AS skipped, v ->> 'failed' AS failed
+FROM sc.executions, jsonb_each(counts) AS c(step, v) WHERE id = :id2 AND step NOT LIKE 'variables (%' ORDER BY 1;
 SQL
 say "the XLSX report: psql … -c \"COPY (SELECT encode(sc_report(<id>), 'base64')) TO STDOUT\" | base64 -d > report.xlsx"
 say "done. Connect with: psql -h 127.0.0.1 -p $PORT -U postgres   (stop: runuser -u postgres -- $PG_BIN/pg_ctl -D $SC_ROOT/.pgdata stop)"

@@ -357,14 +357,15 @@ pub fn insert_rows(id: i64, rows: &[RowRecord]) -> ScResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    // text[] of JSON arrays: PostgreSQL arrays cannot nest ragged lists.
-    let json_list = |v: &Vec<String>| (!v.is_empty()).then(|| serde_json::to_string(v).unwrap_or_default());
+    // Ragged lists travel as one text per row, messages joined by the record
+    // separator U+001E (which messages never contain), split back in SQL.
+    let joined = |v: &Vec<String>| (!v.is_empty()).then(|| v.join("\u{1e}"));
     Spi::run_with_args(
         "INSERT INTO sc.execution_rows (execution_id, scope, step, row_number, outcome, record_id, errors, warnings)
-         SELECT $1, s, st, n, o, r,
-                (SELECT array_agg(x) FROM jsonb_array_elements_text(e::jsonb) x),
-                (SELECT array_agg(x) FROM jsonb_array_elements_text(w::jsonb) x)
-         FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[])
+         SELECT $1, s, st, n, o, r, pg_catalog.string_to_array(e, E'\\x1e'), pg_catalog.string_to_array(w, E'\\x1e')
+         FROM ROWS FROM (pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::bigint[]),
+                         pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::text[]),
+                         pg_catalog.unnest($8::text[]))
               AS t(s, st, n, o, r, e, w)",
         &[
             id.into(),
@@ -373,8 +374,8 @@ pub fn insert_rows(id: i64, rows: &[RowRecord]) -> ScResult<()> {
             rows.iter().map(|r| r.row_number).collect::<Vec<_>>().into(),
             rows.iter().map(|r| r.outcome.to_string()).collect::<Vec<_>>().into(),
             rows.iter().map(|r| r.record_id.clone()).collect::<Vec<Option<String>>>().into(),
-            rows.iter().map(|r| json_list(&r.errors)).collect::<Vec<Option<String>>>().into(),
-            rows.iter().map(|r| json_list(&r.warnings)).collect::<Vec<Option<String>>>().into(),
+            rows.iter().map(|r| joined(&r.errors)).collect::<Vec<Option<String>>>().into(),
+            rows.iter().map(|r| joined(&r.warnings)).collect::<Vec<Option<String>>>().into(),
         ],
     )?;
     Ok(())

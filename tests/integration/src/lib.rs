@@ -10,10 +10,26 @@ pub fn port() -> u16 {
     port.parse().unwrap_or_else(|_| panic!("SC_TEST_PGPORT={port} is not a port number"))
 }
 
-/// A new connection as `postgres` to database `db`.
+/// A new connection as `postgres` to database `db`, retried for up to 30 s
+/// (a previous test may have left the server in crash recovery).
 pub fn connect_db(db: &str) -> Client {
     let conn = format!("host=127.0.0.1 port={} user=postgres dbname={db} connect_timeout=10", port());
-    Client::connect(&conn, NoTls).unwrap_or_else(|e| panic!("cannot connect to the test cluster ({conn}): {e}"))
+    let mut last = None;
+    poll(Duration::from_secs(30), || match Client::connect(&conn, NoTls) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            last = Some(e.to_string());
+            None
+        }
+    })
+    .unwrap_or_else(|| panic!("cannot connect to the test cluster ({conn}): {}", last.unwrap_or_default()))
+}
+
+/// After killing a backend: waits until the server has thrown out `c` (the
+/// crash restart has begun), so a new connection reaches the restarted server.
+pub fn await_crash_restart(mut c: Client) {
+    poll(Duration::from_secs(30), || c.simple_query("SELECT 1").is_err().then_some(()))
+        .expect("the server restarts after a backend is killed");
 }
 
 /// A new connection as `postgres` to database `postgres`.

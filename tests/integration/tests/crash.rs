@@ -40,7 +40,7 @@ fn sigkill_of_a_worker_fails_its_execution_and_the_server_recovers() {
     assert!(engine_processes() >= 1, "the engine runs");
     // SAFETY: sending a signal to a process of the test cluster.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
-    drop(c);
+    await_crash_restart(c);
     let error = final_error(id);
     assert!(error.contains("restarted"), "{error}");
     let mut c = reconnect(Duration::from_secs(30));

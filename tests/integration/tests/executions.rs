@@ -173,3 +173,45 @@ fn reference_data_reaches_the_sql_and_an_unreadable_one_is_named() {
         "{error}"
     );
 }
+
+/// Restores smartconnector.max_workers when dropped.
+struct MaxWorkers;
+
+impl MaxWorkers {
+    fn set(c: &mut postgres::Client, n: i32) -> MaxWorkers {
+        c.batch_execute(&format!("ALTER SYSTEM SET smartconnector.max_workers = {n}")).unwrap();
+        c.batch_execute("SELECT pg_reload_conf()").unwrap();
+        MaxWorkers
+    }
+}
+
+impl Drop for MaxWorkers {
+    fn drop(&mut self) {
+        let mut c = connect();
+        let _ = c.batch_execute("ALTER SYSTEM RESET smartconnector.max_workers");
+        let _ = c.batch_execute("SELECT pg_reload_conf()");
+    }
+}
+
+#[test]
+fn with_every_worker_busy_a_run_waits_queued_and_starts_later() {
+    let mut c = connect_ready();
+    let slow = "CREATE TABLE output.t ENGINE = Memory AS SELECT toString(sum(number)) AS x FROM numbers(100000000000)";
+    save(&mut c, &scheduler_doc("itest_busy_slow", slow, 1));
+    save(&mut c, &scheduler_doc("itest_busy_fast", "CREATE TABLE output.t ENGINE = Memory AS SELECT '1' AS x", 1));
+    let _restore = MaxWorkers::set(&mut c, 1);
+    poll(Duration::from_secs(10), || {
+        let v: String = c.query_one("SHOW smartconnector.max_workers", &[]).unwrap().get(0);
+        (v == "1").then_some(())
+    })
+    .expect("the setting is reloaded");
+    let slow_id = run(&mut c, "itest_busy_slow");
+    poll(Duration::from_secs(30), || (field(&mut c, slow_id, "stage").as_deref() == Some("sql")).then_some(()))
+        .expect("the slow run holds the only worker");
+    let fast_id = run(&mut c, "itest_busy_fast");
+    // For two seconds (launcher wake-ups included) the second run must stay queued, never fail.
+    let left_queue = poll(Duration::from_secs(2), || (field(&mut c, fast_id, "status").as_deref() != Some("queued")).then_some(()));
+    assert!(left_queue.is_none(), "status became {:?}", field(&mut c, fast_id, "status"));
+    let _: bool = c.query_one("SELECT sc_cancel($1)", &[&slow_id]).unwrap().get(0);
+    assert_eq!(wait(&mut c, fast_id), "succeeded", "it starts once the worker is free");
+}

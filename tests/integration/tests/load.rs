@@ -155,7 +155,7 @@ fn a_rerun_after_a_worker_is_killed_mid_load_leaves_no_duplicates() {
     .expect("the load gets going");
     // SAFETY: signalling the test cluster's worker.
     assert_eq!(unsafe { libc::kill(pid.parse().unwrap(), libc::SIGKILL) }, 0);
-    drop(c);
+    await_crash_restart(c);
     let mut c = reconnect(Duration::from_secs(60));
     poll(Duration::from_secs(60), || (field(&mut c, id, "status").as_deref() == Some("failed")).then_some(()))
         .expect("the killed run ends failed");

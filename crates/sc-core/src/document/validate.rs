@@ -342,6 +342,38 @@ fn check_variables(doc: &ConnectorDocument, out: &mut Vec<Problem>) {
                 )
                 .with_hint("remove output_format or change the type to string"),
             );
+        } else {
+            check_formats_and_value(doc, v, &path, out);
+        }
+    }
+}
+
+/// The type rules' own checks: formats a type can use, and a static value
+/// that parses as the variable's type (with the connector's time zone and
+/// phone region).
+fn check_formats_and_value(doc: &ConnectorDocument, v: &crate::document::Variable, path: &str, out: &mut Vec<Problem>) {
+    use crate::types;
+    let mut format_ok = true;
+    if let Some(f) = v.input_format.as_deref().filter(|f| !f.trim().is_empty()) {
+        if let Err(why) = types::check_input_format(v.var_type, f) {
+            format_ok = false;
+            out.push(Problem::new(field(path, "input_format"), why).with_hint("see docs/decisions.md, Variable types"));
+        }
+    }
+    if let Some(f) = v.output_format.as_deref().filter(|f| !f.trim().is_empty() && *f != "raw") {
+        if let Err(why) = types::check_output_format(v.var_type, f) {
+            format_ok = false;
+            out.push(Problem::new(field(path, "output_format"), why).with_hint("see docs/decisions.md, Variable types"));
+        }
+    }
+    if format_ok && v.value.as_ref().is_some_and(is_scalar) {
+        let ctx = types::Context::from_settings(&doc.settings).unwrap_or_default();
+        let r = types::resolve(v, None, &ctx);
+        if let Some(why) = r.error.or(r.warning) {
+            out.push(
+                Problem::new(field(path, "value"), why)
+                    .with_hint(format!("write a value a {} variable accepts", v.var_type)),
+            );
         }
     }
 }

@@ -401,3 +401,29 @@ fn schedule_syntax() {
     let doc = set(example(), "/settings/schedule", json!("90 seconds"));
     assert_only_problem(&doc, "settings.schedule", "1 to 59 seconds");
 }
+
+// ---- type rules applied on save ----
+
+#[test]
+fn input_format_must_suit_the_type() {
+    // variables[5] is `launched`, a date.
+    let p = problems(&set(example(), "/variables/5/input_format", json!("%Q")));
+    assert!(p.iter().any(|p| p.path == "variables[5].input_format"), "{p:?}");
+    let p = problems(&set(example(), "/variables/4/input_format", json!("DD/MM/YYYY")));
+    assert!(p.iter().any(|p| p.path == "variables[4].input_format"), "a number takes no date layout: {p:?}");
+}
+
+#[test]
+fn output_format_must_suit_the_type() {
+    let p = problems(&set(example(), "/variables/4/output_format", json!("upper")));
+    assert!(p.iter().any(|p| p.path == "variables[4].output_format"), "{p:?}");
+}
+
+#[test]
+fn a_static_value_must_parse_as_its_type() {
+    // variables[8] is `origin`, a static string; make it a number with a value that has no digits.
+    let doc = set(example(), "/variables/8/type", json!("number"));
+    assert_only_problem(&doc, "variables[8].value", "is not a number");
+    let doc = set(set(example(), "/variables/8/type", json!("number")), "/variables/8/value", json!("$16.99"));
+    assert!(problems(&doc).is_empty(), "{:?}", problems(&doc));
+}
