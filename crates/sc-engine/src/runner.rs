@@ -21,6 +21,9 @@ use crate::sql::{split_statements, Statement};
 /// right after start-up (tests of crash handling). Ignored by release builds.
 pub const TEST_ABORT_ENV: &str = "SC_ENGINE_TEST_ABORT";
 
+/// `engine_version` of a pass-through run, which never starts chDB.
+pub const PASS_THROUGH_VERSION: &str = "none (no SQL: the input table passed through without the engine)";
+
 /// Everything one run needs.
 pub struct Run<'a> {
     /// The execution directory.
@@ -96,6 +99,11 @@ impl<'a> Run<'a> {
         };
         let pass_through = statements.is_empty();
         self.progress("starting", 0, None, None);
+        if pass_through {
+            if let Some(manifest) = self.pass_through_without_engine()? {
+                return Ok(manifest);
+            }
+        }
 
         let engine = Engine::load(self.libchdb).map_err(Error::Internal)?;
         // Never closed: closing the last connection shuts chDB down (joining
@@ -172,6 +180,54 @@ impl<'a> Run<'a> {
             statements: statements.len(),
             timings,
         })
+    }
+
+    /// Without SQL, a file's single table is the scope as the readers wrote
+    /// it: chDB is not started at all (the readers still run here, in the
+    /// child). `None` for inputs that need the engine (schedules, prepared tables).
+    fn pass_through_without_engine(&self) -> Result<Option<Manifest>, Error> {
+        let Input::File { path, file_name } = &self.job.input else { return Ok(None) };
+        let start_ms = ms_since(self.started);
+        let t = Instant::now();
+        self.progress("inputs", 0, None, None);
+        let path = job::resolve(self.exec_dir, path);
+        let (tables, warnings) = prepare_inputs(&path, file_name, self.exec_dir)?;
+        let one = match tables.as_slice() {
+            [one] => one.clone(),
+            [] => return Err(Error::User("SQL produced no output tables".into())),
+            many => {
+                return Err(Error::User(format!(
+                    "the input has {} tables, so the connector needs SQL that writes tables into database `output`",
+                    many.len()
+                )))
+            }
+        };
+        if one.columns.is_empty() {
+            return Err(Error::User(format!("table input.{} has no columns", one.name)));
+        }
+        if one.rows > self.job.limits.max_output_rows {
+            return Err(Error::User(format!("SQL output exceeds {} rows", self.job.limits.max_output_rows)));
+        }
+        let inputs_ms = ms_since(t);
+        self.progress("export", one.rows, None, None);
+        let scope = crate::job::Scope {
+            name: one.name.clone(),
+            columns: one
+                .columns
+                .iter()
+                .map(|c| crate::job::Column { name: c.clone(), ch_type: "Nullable(String)".into() })
+                .collect(),
+            rows: one.rows,
+            file: one.file.clone(),
+        };
+        Ok(Some(Manifest {
+            engine_version: PASS_THROUGH_VERSION.into(),
+            scopes: vec![scope],
+            inputs: tables,
+            warnings,
+            statements: 0,
+            timings: Timings { start_ms, inputs_ms, sql_ms: 0, export_ms: 0, total_ms: ms_since(self.started) },
+        }))
     }
 
     fn open_session<'e>(&self, engine: &'e Engine) -> Result<Session<'e>, Error> {

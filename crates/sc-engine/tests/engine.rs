@@ -262,3 +262,24 @@ fn time_limit_when_a_call_ignores_it() {
     );
     assert!(t.elapsed().as_millis() < 2900, "{:?}", t.elapsed());
 }
+
+#[test]
+fn a_file_without_sql_passes_through_without_starting_the_engine() {
+    let dir = exec_dir();
+    std::fs::write(dir.path().join("Carrier Weekly.csv"), "SKU,Amount\na,1.5\nb,\n").unwrap();
+    let mut j = job(None, vec![]);
+    j.input = Input::File { path: "Carrier Weekly.csv".into(), file_name: "Carrier Weekly.csv".into() };
+    let m = ok(run(dir.path(), &j));
+    assert_eq!(m.engine_version, sc_engine::runner::PASS_THROUGH_VERSION);
+    assert_eq!(m.scopes.len(), 1);
+    assert_eq!(m.scopes[0].name, "carrier_weekly_csv");
+    assert_eq!(rows(dir.path(), &m, "carrier_weekly_csv"), strs(&[&[Some("a"), Some("1.5")], &[Some("b"), None]]));
+    assert!(!dir.path().join("engine").exists(), "chDB never started");
+    // The output-rows limit still applies.
+    let mut j = j.clone();
+    j.limits.max_output_rows = 1;
+    match run(dir.path(), &j) {
+        Outcome::UserError(m) => assert_eq!(m, "SQL output exceeds 1 rows"),
+        other => panic!("expected the limit, got {other:?}"),
+    }
+}

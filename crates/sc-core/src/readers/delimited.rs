@@ -39,10 +39,14 @@ pub(crate) fn read_text_table(
 ) -> Result<TableOut, ReadError> {
     let (enc, warning) = detect_encoding(path, file)?;
     let delimiter = sniff_file(path, file, enc, prefer_tab)?;
-    let shape = scan(path, file, enc, delimiter)?;
     if let Some(w) = warning {
         warnings.push(w);
     }
+    if let Some(out) = read_in_one_pass(path, file, enc, delimiter, out_dir, index)? {
+        return Ok(out);
+    }
+    // A row is wider than the header: find the widest, then write again.
+    let shape = scan(path, file, enc, delimiter)?;
     let columns = header_columns(shape.header, shape.width);
     let mut out = TableOut::create(out_dir, index, file, columns)?;
     write_rows(path, file, enc, delimiter, &mut out)?;
@@ -158,6 +162,64 @@ fn field_str<'a>(file: &str, rec: &csv::ByteRecord, field: &'a [u8]) -> Result<&
     })
 }
 
+fn too_wide(file: &str, rec: &csv::ByteRecord, used: usize) -> ReadError {
+    ReadError::Row {
+        file: file.to_owned(),
+        row: rec.position().map_or(0, |p| p.line()),
+        detail: format!("{used} columns, more than the limit of {MAX_COLUMNS}"),
+    }
+}
+
+/// The usual case in one pass: the table is as wide as its header, rows are
+/// written as they are parsed. `None` (nothing kept) as soon as a row turns
+/// out wider than the header; the caller then measures the widest row first.
+fn read_in_one_pass(
+    path: &Path,
+    file: &str,
+    enc: TextEncoding,
+    delimiter: u8,
+    out_dir: &Path,
+    index: usize,
+) -> Result<Option<TableOut>, ReadError> {
+    let source = open_text(path, enc).map_err(|e| ReadError::io(file, e))?;
+    let mut rdr = reader(source, delimiter);
+    let mut rec = csv::ByteRecord::new();
+    let mut out: Option<TableOut> = None;
+    while rdr.read_byte_record(&mut rec).map_err(|e| csv_error(file, e))? {
+        let used = used_width(rec.iter().map(|f| !is_blank_bytes(f)));
+        if used == 0 {
+            continue;
+        }
+        if used > MAX_COLUMNS {
+            return Err(too_wide(file, &rec, used));
+        }
+        let Some(o) = out.as_mut() else {
+            let mut header = Vec::with_capacity(used);
+            for f in rec.iter().take(used) {
+                header.push(Some(field_str(file, &rec, f)?.to_owned()));
+            }
+            out = Some(TableOut::create(out_dir, index, file, header_columns(header, used))?);
+            continue;
+        };
+        let width = o.width();
+        if used > width {
+            return Ok(None);
+        }
+        let mut row: Vec<Option<&str>> = Vec::with_capacity(width);
+        for i in 0..width {
+            match rec.get(i) {
+                Some(f) if !f.is_empty() => row.push(Some(field_str(file, &rec, f)?)),
+                _ => row.push(None),
+            }
+        }
+        o.write(&row)?;
+    }
+    match out {
+        Some(o) => Ok(Some(o)),
+        None => Err(ReadError::Empty { file: file.to_owned() }),
+    }
+}
+
 fn scan(path: &Path, file: &str, enc: TextEncoding, delimiter: u8) -> Result<Shape, ReadError> {
     let source = open_text(path, enc).map_err(|e| ReadError::io(file, e))?;
     let mut rdr = reader(source, delimiter);
@@ -170,11 +232,7 @@ fn scan(path: &Path, file: &str, enc: TextEncoding, delimiter: u8) -> Result<Sha
             continue;
         }
         if used > MAX_COLUMNS {
-            return Err(ReadError::Row {
-                file: file.to_owned(),
-                row: rec.position().map_or(0, |p| p.line()),
-                detail: format!("{used} columns, more than the limit of {MAX_COLUMNS}"),
-            });
+            return Err(too_wide(file, &rec, used));
         }
         if header.is_none() {
             let mut cells = Vec::with_capacity(used);

@@ -11,8 +11,9 @@
 //!   sheet name. Hidden sheets are read like visible ones.
 //! * The table spans from the leftmost to the rightmost column holding data
 //!   in any row, so a table that starts in column C starts there.
-//! * XLSX and XLSB sheets are streamed cell by cell (twice: shape, then
-//!   rows), so memory does not grow with the sheet; XLS and ODS sheets are
+//! * XLSX and XLSB sheets are streamed cell by cell, so memory does not grow
+//!   with the sheet: once when no data lies outside the header row's columns
+//!   (the usual case), else twice (shape, then rows); XLS and ODS sheets are
 //!   loaded one at a time by calamine. Streamed cells must come in row order
 //!   (as every spreadsheet program writes them); a file that stores them out
 //!   of order is rejected with a message asking to re-save it.
@@ -80,13 +81,21 @@ pub(crate) fn read_workbook(
             warnings.push(format!("{at}: skipped, it is not a worksheet ({:?})", sheet.typ));
             continue;
         }
-        let Some(shape) = shape(&mut book, &at)? else {
-            warnings.push(format!("{at}: skipped, it has no data (no table page_idx_{index})"));
-            continue;
+        let out = match read_in_one_pass(&mut book, &at, out_dir, index, warnings)? {
+            OnePass::Done(out) => out,
+            OnePass::Empty => {
+                warnings.push(format!("{at}: skipped, it has no data (no table page_idx_{index})"));
+                continue;
+            }
+            OnePass::Wider => {
+                // Data outside the header's columns: measure the sheet, then write it.
+                let Some(shape) = shape(&mut book, &at)? else { continue };
+                let columns = header_columns(shape.header.clone(), shape.width());
+                let mut out = TableOut::create(out_dir, index, file, columns)?;
+                write_rows(&mut book, &at, &shape, &mut out, warnings)?;
+                out
+            }
         };
-        let columns = header_columns(shape.header.clone(), shape.width());
-        let mut out = TableOut::create(out_dir, index, file, columns)?;
-        write_rows(&mut book, &at, &shape, &mut out, warnings)?;
         let name = if single { table_name_from_file(file) } else { table_name_from_sheet(&sheet.name, index) };
         tables.push(out.finish(name, format!("{file}!{}", sheet.name))?);
     }
@@ -134,14 +143,15 @@ impl SheetRef<'_> {
 }
 
 /// Calls `f(row, col, value)` for every stored cell of the sheet, in row
-/// order, failing if the file stores cells out of order.
+/// order, failing if the file stores cells out of order; `f` returning
+/// `Ok(false)` stops the visit early.
 fn visit(
     book: &mut Book,
     at: &SheetRef<'_>,
-    f: &mut dyn FnMut(u32, u32, CellValue) -> Result<(), ReadError>,
+    f: &mut dyn FnMut(u32, u32, CellValue) -> Result<bool, ReadError>,
 ) -> Result<(), ReadError> {
     let mut last: Option<(u32, u32)> = None;
-    let mut ordered = |row: u32, col: u32, value: CellValue| -> Result<(), ReadError> {
+    let mut ordered = |row: u32, col: u32, value: CellValue| -> Result<bool, ReadError> {
         if last.is_some_and(|prev| prev >= (row, col)) {
             return Err(at.error(format!(
                 "cells are stored out of order (cell {}{}); open and re-save the file",
@@ -157,14 +167,18 @@ fn visit(
             let mut cells = b.worksheet_cells_reader(at.sheet).map_err(|e| at.error(e))?;
             while let Some(cell) = cells.next_cell().map_err(|e| at.error(e))? {
                 let (row, col) = cell.get_position();
-                ordered(row, col, from_data_ref(cell.get_value()))?;
+                if !ordered(row, col, from_data_ref(cell.get_value()))? {
+                    break;
+                }
             }
         }
         Book::Xlsb(b) => {
             let mut cells = b.worksheet_cells_reader(at.sheet).map_err(|e| at.error(e))?;
             while let Some(cell) = cells.next_cell().map_err(|e| at.error(e))? {
                 let (row, col) = cell.get_position();
-                ordered(row, col, from_data_ref(cell.get_value()))?;
+                if !ordered(row, col, from_data_ref(cell.get_value()))? {
+                    break;
+                }
             }
         }
         Book::Xls(b) => visit_range(b.worksheet_range(at.sheet).map_err(|e| at.error(e))?, &mut ordered)?,
@@ -175,13 +189,13 @@ fn visit(
 
 fn visit_range(
     range: calamine::Range<calamine::Data>,
-    f: &mut dyn FnMut(u32, u32, CellValue) -> Result<(), ReadError>,
+    f: &mut dyn FnMut(u32, u32, CellValue) -> Result<bool, ReadError>,
 ) -> Result<(), ReadError> {
     let (row0, col0) = range.start().unwrap_or((0, 0));
     for (r, cells) in range.rows().enumerate() {
         for (c, d) in cells.iter().enumerate() {
-            if *d != calamine::Data::Empty {
-                f(row0 + r as u32, col0 + c as u32, from_data(d))?;
+            if *d != calamine::Data::Empty && !f(row0 + r as u32, col0 + c as u32, from_data(d))? {
+                return Ok(());
             }
         }
     }
@@ -209,7 +223,7 @@ fn shape(book: &mut Book, at: &SheetRef<'_>) -> Result<Option<Shape>, ReadError>
     let (mut first_col, mut last_col) = (u32::MAX, 0u32);
     visit(book, at, &mut |row, col, value| {
         if !value.is_data() {
-            return Ok(());
+            return Ok(true);
         }
         first_col = first_col.min(col);
         last_col = last_col.max(col);
@@ -219,7 +233,7 @@ fn shape(book: &mut Book, at: &SheetRef<'_>) -> Result<Option<Shape>, ReadError>
                 header_cells.push((col, s));
             }
         }
-        Ok(())
+        Ok(true)
     })?;
     let Some(header_row) = header_row else { return Ok(None) };
     if (last_col - first_col) as usize >= MAX_COLUMNS {
@@ -236,6 +250,53 @@ fn shape(book: &mut Book, at: &SheetRef<'_>) -> Result<Option<Shape>, ReadError>
     Ok(Some(Shape { header_row, header, first_col, last_col }))
 }
 
+/// Assembles the rows below the header from a stream of cells and writes them.
+struct RowSink<'s> {
+    shape: &'s Shape,
+    current: Option<u32>,
+    cells: Vec<Option<String>>,
+    has_data: bool,
+}
+
+impl<'s> RowSink<'s> {
+    fn new(shape: &'s Shape) -> Self {
+        RowSink { shape, current: None, cells: vec![None; shape.width()], has_data: false }
+    }
+
+    fn flush(&mut self, out: &mut TableOut) -> Result<(), ReadError> {
+        if std::mem::take(&mut self.has_data) {
+            let row: Vec<Option<&str>> = self.cells.iter().map(|c| c.as_deref()).collect();
+            out.write(&row)?;
+        }
+        self.cells.iter_mut().for_each(|c| *c = None);
+        Ok(())
+    }
+
+    /// Takes one cell below the header inside the column span.
+    fn cell(&mut self, row: u32, col: u32, value: CellValue, out: &mut TableOut) -> Result<(), ReadError> {
+        if self.current != Some(row) {
+            self.flush(out)?;
+            self.current = Some(row);
+        }
+        self.has_data |= value.is_data();
+        if let CellValue::Text(s) = value {
+            self.cells[(col - self.shape.first_col) as usize] = Some(s);
+        }
+        Ok(())
+    }
+}
+
+fn formula_error_warning(at: &SheetRef<'_>, row: u32, col: u32, value: &CellValue) -> Option<String> {
+    match value {
+        CellValue::Error(code) => Some(format!(
+            "{at}, cell {}{}: formula error {code} was read as NULL",
+            column_letters(col),
+            u64::from(row) + 1
+        )),
+        _ => None,
+    }
+}
+
 /// Second pass: writes every data row below the header.
 fn write_rows(
     book: &mut Book,
@@ -244,38 +305,123 @@ fn write_rows(
     out: &mut TableOut,
     warnings: &mut Warnings,
 ) -> Result<(), ReadError> {
-    let width = shape.width();
-    let mut current: Option<u32> = None;
-    let mut cells: Vec<Option<String>> = vec![None; width];
-    let mut has_data = false;
-    let mut flush = |cells: &mut Vec<Option<String>>, has_data: &mut bool| -> Result<(), ReadError> {
-        if std::mem::take(has_data) {
-            let row: Vec<Option<&str>> = cells.iter().map(|c| c.as_deref()).collect();
-            out.write(&row)?;
-        }
-        cells.iter_mut().for_each(|c| *c = None);
-        Ok(())
-    };
+    let mut sink = RowSink::new(shape);
     visit(book, at, &mut |row, col, value| {
-        if let CellValue::Error(code) = &value {
-            warnings.push(format!(
-                "{at}, cell {}{}: formula error {code} was read as NULL",
-                column_letters(col),
-                u64::from(row) + 1
-            ));
+        if let Some(w) = formula_error_warning(at, row, col, &value) {
+            warnings.push(w);
         }
         if row <= shape.header_row || col < shape.first_col || col > shape.last_col {
-            return Ok(());
+            return Ok(true);
+        }
+        sink.cell(row, col, value, out)?;
+        Ok(true)
+    })?;
+    sink.flush(out)
+}
+
+/// How the one-pass read of a sheet ended.
+enum OnePass {
+    Done(TableOut),
+    /// No cell holds data.
+    Empty,
+    /// Data lies outside the header's columns: the two-pass read is needed.
+    Wider,
+}
+
+/// The usual case in one pass: the table spans the header row's columns and
+/// rows are written as they are parsed. As soon as a data cell lies left or
+/// right of the header, it gives up (`Wider`) and nothing it wrote is kept;
+/// its warnings are only handed over on success.
+fn read_in_one_pass(
+    book: &mut Book,
+    at: &SheetRef<'_>,
+    out_dir: &Path,
+    index: usize,
+    warnings: &mut Warnings,
+) -> Result<OnePass, ReadError> {
+    let mut header_row: Option<u32> = None;
+    let mut header_cells: Vec<(u32, String)> = Vec::new();
+    let (mut first_col, mut last_col) = (u32::MAX, 0u32);
+    let mut table: Option<(Shape, TableOut)> = None;
+    let mut current: Option<u32> = None;
+    let mut row_cells: Vec<Option<String>> = Vec::new();
+    let mut has_data = false;
+    let mut wider = false;
+    let mut found: Vec<String> = Vec::new();
+    let open = |header_row: u32, header_cells: &mut Vec<(u32, String)>, first_col: u32, last_col: u32| -> Result<(Shape, TableOut), ReadError> {
+        if (last_col - first_col) as usize >= MAX_COLUMNS {
+            return Err(at.error(format!(
+                "data spans columns {} to {}, more than the limit of {MAX_COLUMNS} columns",
+                column_letters(first_col),
+                column_letters(last_col)
+            )));
+        }
+        let mut header = vec![None; (last_col - first_col) as usize + 1];
+        for (col, s) in header_cells.drain(..) {
+            header[(col - first_col) as usize] = Some(s);
+        }
+        let shape = Shape { header_row, header, first_col, last_col };
+        let out = TableOut::create(out_dir, index, at.file, header_columns(shape.header.clone(), shape.width()))?;
+        Ok((shape, out))
+    };
+    visit(book, at, &mut |row, col, value| {
+        if let Some(w) = formula_error_warning(at, row, col, &value) {
+            found.push(w);
+        }
+        if table.is_none() {
+            match header_row {
+                None if !value.is_data() => return Ok(true),
+                Some(h) if h == row => {}
+                None => header_row = Some(row),
+                Some(h) => table = Some(open(h, &mut header_cells, first_col, last_col)?),
+            }
+            if table.is_none() {
+                if value.is_data() {
+                    first_col = first_col.min(col);
+                    last_col = last_col.max(col);
+                    if let CellValue::Text(s) = value {
+                        header_cells.push((col, s));
+                    }
+                }
+                return Ok(true);
+            }
+        }
+        let (shape, out) = table.as_mut().expect("opened above");
+        if col < shape.first_col || col > shape.last_col {
+            if value.is_data() {
+                wider = true;
+                return Ok(false);
+            }
+            return Ok(true);
         }
         if current != Some(row) {
-            flush(&mut cells, &mut has_data)?;
+            if std::mem::take(&mut has_data) {
+                let r: Vec<Option<&str>> = row_cells.iter().map(|c| c.as_deref()).collect();
+                out.write(&r)?;
+            }
+            row_cells = vec![None; shape.width()];
             current = Some(row);
         }
         has_data |= value.is_data();
         if let CellValue::Text(s) = value {
-            cells[(col - shape.first_col) as usize] = Some(s);
+            row_cells[(col - shape.first_col) as usize] = Some(s);
         }
-        Ok(())
+        Ok(true)
     })?;
-    flush(&mut cells, &mut has_data)
+    if wider {
+        return Ok(OnePass::Wider);
+    }
+    let (_, mut out) = match (table, header_row) {
+        (Some(t), _) => t,
+        (None, Some(h)) => open(h, &mut header_cells, first_col, last_col)?,
+        (None, None) => return Ok(OnePass::Empty),
+    };
+    if has_data {
+        let r: Vec<Option<&str>> = row_cells.iter().map(|c| c.as_deref()).collect();
+        out.write(&r)?;
+    }
+    for w in found {
+        warnings.push(w);
+    }
+    Ok(OnePass::Done(out))
 }
