@@ -141,18 +141,20 @@ CREATE TABLE sc.execution_files (
     execution_id bigint NOT NULL REFERENCES sc.executions (id) ON DELETE CASCADE,
     kind         text NOT NULL CHECK (kind IN ('input', 'sql_output', 'report')),
     name         text NOT NULL,
+    part         integer NOT NULL DEFAULT 0 CHECK (part >= 0),
     content      bytea NOT NULL,
     size         bigint NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (execution_id, kind, name)
+    PRIMARY KEY (execution_id, kind, name, part)
 );
 ALTER TABLE sc.execution_files ALTER COLUMN content SET STORAGE EXTERNAL;
 COMMENT ON TABLE sc.execution_files IS 'Files of an execution: its input, the SQL output and the XLSX report';
 COMMENT ON COLUMN sc.execution_files.execution_id IS 'The execution';
 COMMENT ON COLUMN sc.execution_files.kind IS 'input, sql_output or report';
 COMMENT ON COLUMN sc.execution_files.name IS 'File name (the input keeps the name it was given)';
-COMMENT ON COLUMN sc.execution_files.content IS 'File bytes';
-COMMENT ON COLUMN sc.execution_files.size IS 'Length of content in bytes';
+COMMENT ON COLUMN sc.execution_files.part IS 'Large files are stored in parts of 8 MiB (0, 1, …); the file is their concatenation in part order';
+COMMENT ON COLUMN sc.execution_files.content IS 'File bytes (of this part)';
+COMMENT ON COLUMN sc.execution_files.size IS 'Length of content (this part) in bytes';
 COMMENT ON COLUMN sc.execution_files.created_at IS 'When the file was stored';
 
 ------------------------------------------------------------------------------

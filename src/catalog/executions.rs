@@ -47,22 +47,39 @@ pub fn insert(e: &NewExecution<'_>) -> ScResult<i64> {
     .ok_or_else(|| ScError::Internal("INSERT … RETURNING id gave no row".into()))
 }
 
-/// Stores one artifact of an execution (replacing one of the same kind and name).
+/// Stores one artifact of an execution in one part (replacing it).
 pub fn store_file(id: i64, kind: &str, name: &str, content: &[u8]) -> ScResult<()> {
+    store_part(id, kind, name, 0, content)
+}
+
+/// Stores part `part` of an artifact (replacing it).
+pub fn store_part(id: i64, kind: &str, name: &str, part: i32, content: &[u8]) -> ScResult<()> {
     Spi::run_with_args(
-        "INSERT INTO sc.execution_files (execution_id, kind, name, content, size)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (execution_id, kind, name) DO UPDATE SET content = EXCLUDED.content, size = EXCLUDED.size",
-        &[id.into(), kind.into(), name.into(), content.into(), (content.len() as i64).into()],
+        "INSERT INTO sc.execution_files (execution_id, kind, name, part, content, size)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (execution_id, kind, name, part) DO UPDATE SET content = EXCLUDED.content, size = EXCLUDED.size",
+        &[id.into(), kind.into(), name.into(), part.into(), content.into(), (content.len() as i64).into()],
     )?;
     Ok(())
 }
 
-/// The first artifact of `kind` (by name), if any.
+/// Removes the parts of an artifact from `from_part` on (before it is rewritten).
+pub fn drop_parts(id: i64, kind: &str, name: &str, from_part: i32) -> ScResult<()> {
+    Spi::run_with_args(
+        "DELETE FROM sc.execution_files WHERE execution_id = $1 AND kind = $2 AND name = $3 AND part >= $4",
+        &[id.into(), kind.into(), name.into(), from_part.into()],
+    )?;
+    Ok(())
+}
+
+/// The whole first artifact of `kind` (by name), its parts joined, if any.
 pub fn read_file(id: i64, kind: &str) -> ScResult<Option<(String, Vec<u8>)>> {
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT name, content FROM sc.execution_files WHERE execution_id = $1 AND kind = $2 ORDER BY name LIMIT 1",
+            "SELECT name, string_agg(content, ''::bytea ORDER BY part) FROM sc.execution_files
+             WHERE execution_id = $1 AND kind = $2 AND name = (SELECT min(name) FROM sc.execution_files
+                                                             WHERE execution_id = $1 AND kind = $2)
+             GROUP BY name",
             None,
             &[id.into(), kind.into()],
         )?;
@@ -73,6 +90,39 @@ pub fn read_file(id: i64, kind: &str) -> ScResult<Option<(String, Vec<u8>)>> {
         }
         Ok(None)
     })
+}
+
+/// Name, and (part, size) of every part, of the first artifact of `kind`.
+pub fn file_parts(id: i64, kind: &str) -> ScResult<Option<(String, Vec<(i32, i64)>)>> {
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT name, part, size FROM sc.execution_files
+             WHERE execution_id = $1 AND kind = $2 AND name = (SELECT min(name) FROM sc.execution_files
+                                                             WHERE execution_id = $1 AND kind = $2)
+             ORDER BY part",
+            None,
+            &[id.into(), kind.into()],
+        )?;
+        let mut name = None;
+        let mut parts = Vec::new();
+        for row in rows {
+            name = row.get::<String>(1)?;
+            parts.push((row.get::<i32>(2)?.unwrap_or(0), row.get::<i64>(3)?.unwrap_or(0)));
+        }
+        Ok(name.map(|n| (n, parts)))
+    })
+}
+
+/// Bytes `offset .. offset + len` of one part (only those are fetched: the
+/// column is stored uncompressed, so PostgreSQL reads just the slices needed).
+pub fn read_slice(id: i64, kind: &str, part: i32, offset: i64, len: i64) -> ScResult<Vec<u8>> {
+    Ok(Spi::get_one_with_args::<Vec<u8>>(
+        "SELECT substring(content FROM $4::int + 1 FOR $5::int) FROM sc.execution_files
+         WHERE execution_id = $1 AND kind = $2 AND part = $3
+           AND name = (SELECT min(name) FROM sc.execution_files WHERE execution_id = $1 AND kind = $2)",
+        &[id.into(), kind.into(), part.into(), offset.into(), len.into()],
+    )?
+    .unwrap_or_default())
 }
 
 /// The status of an execution, read with a fresh snapshot; `None` if it does not exist.

@@ -17,11 +17,15 @@ use sc_core::document::{parse_document, ConnectorDocument};
 use sc_core::report::ReportWriter;
 use sc_core::stage::{OutputTable, ScopeCounts, StageError};
 use serde_json::{json, Map, Value};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Artifacts larger than this are not stored (bytea tops out at 1 GB).
+/// Artifacts larger than this are not stored (`sc_report` returns one bytea,
+/// which tops out at 1 GB).
 const MAX_ARTIFACT: u64 = 512 << 20;
+/// Artifacts are stored and read in parts of this many bytes.
+const PART: usize = 8 << 20;
 
 /// How a pipeline stopped early.
 #[derive(Debug)]
@@ -247,10 +251,11 @@ fn final_status(ex: &Execution, counts: &[ScopeCounts]) -> &'static str {
     }
 }
 
-/// Writes the stored input file into the execution directory.
+/// Copies the stored input file into the execution directory, a slice at a
+/// time (each in its own transaction), so the worker never holds it whole.
 fn write_input(ex: &mut Execution) -> Result<Option<(PathBuf, String)>, Stop> {
     let id = ex.claimed.id;
-    let Some((name, bytes)) = tx(move || executions::read_file(id, "input"))?.map_err(|e| e.to_string())? else {
+    let Some((name, parts)) = tx(move || executions::file_parts(id, "input"))?.map_err(|e| e.to_string())? else {
         return Ok(None);
     };
     let input_dir = ex.dir.join("input");
@@ -258,7 +263,19 @@ fn write_input(ex: &mut Execution) -> Result<Option<(PathBuf, String)>, Stop> {
     // The stored name is the user's file name; only its last component is used on disk.
     let safe = Path::new(&name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input".into());
     let path = input_dir.join(&safe);
-    std::fs::write(&path, bytes).map_err(|e| format!("cannot write the input file: {e}"))?;
+    let mut file = std::fs::File::create(&path).map_err(|e| format!("cannot write the input file: {e}"))?;
+    for (part, size) in parts {
+        let mut offset = 0i64;
+        while offset < size {
+            let len = (size - offset).min(PART as i64);
+            let bytes = tx(move || executions::read_slice(id, "input", part, offset, len))?.map_err(|e| e.to_string())?;
+            if bytes.is_empty() {
+                break;
+            }
+            std::io::Write::write_all(&mut file, &bytes).map_err(|e| format!("cannot write the input file: {e}"))?;
+            offset += bytes.len() as i64;
+        }
+    }
     Ok(Some((path, name)))
 }
 
@@ -273,13 +290,32 @@ fn store_sql_output(ex: &mut Execution, tables: &[OutputTable]) -> Result<(), St
     store_file(ex.claimed.id, "sql_output", "sql_output.zip", &path)
 }
 
+/// Stores a file of the execution directory as an artifact, in parts of
+/// [`PART`] bytes, each part in its own transaction: memory stays at one part.
 fn store_file(id: i64, kind: &'static str, name: &'static str, path: &Path) -> Result<(), Stop> {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if size > MAX_ARTIFACT {
         return Err(Stop::Failed(format!("the {kind} is {size} bytes, more than can be stored")));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    tx(move || executions::store_file(id, kind, name, &bytes))?.map_err(|e| Stop::Failed(e.to_string()))
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    tx(move || executions::drop_parts(id, kind, name, 0))?.map_err(|e| e.to_string())?;
+    let mut part = 0i32;
+    loop {
+        let mut buf = Vec::with_capacity(PART);
+        std::io::Read::take(&mut file, PART as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if buf.is_empty() && part > 0 {
+            break;
+        }
+        let last = buf.len() < PART;
+        tx(move || executions::store_part(id, kind, name, part, &buf))?.map_err(|e| Stop::Failed(e.to_string()))?;
+        part += 1;
+        if last {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn summary_facts(ex: &Execution, status: &str, error: Option<&str>) -> Vec<(String, String)> {
