@@ -215,3 +215,28 @@ fn with_every_worker_busy_a_run_waits_queued_and_starts_later() {
     let _: bool = c.query_one("SELECT sc_cancel($1)", &[&slow_id]).unwrap().get(0);
     assert_eq!(wait(&mut c, fast_id), "succeeded", "it starts once the worker is free");
 }
+
+#[test]
+fn files_larger_than_a_part_round_trip() {
+    let mut c = connect_ready();
+    save(&mut c, &passthrough_doc("itest_big", "a"));
+    // 200,000 rows of hex digits: about 20 MB, poorly compressible, so the
+    // input (read back in 8 MiB slices) and the report (stored in 8 MiB parts) span several.
+    let mut csv = String::from("a,b,c\n");
+    for i in 0u64..200_000 {
+        let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        csv.push_str(&format!("{h:016x}{i:016x},{:032x},{:032x}\n", h.rotate_left(17) as u128 * 31, (h ^ i) as u128 * 7));
+    }
+    let id = run_file(&mut c, "itest_big", csv.as_bytes(), "big.csv");
+    assert_eq!(wait(&mut c, id), "succeeded", "{:?}", field(&mut c, id, "error"));
+    assert_eq!(field(&mut c, id, "counts #>> '{variables (big_csv),valid}'").as_deref(), Some("200000"));
+    let parts: i64 = c
+        .query_one("SELECT count(*) FROM sc.execution_files WHERE execution_id = $1 AND kind = 'report'", &[&id])
+        .unwrap()
+        .get(0);
+    assert!(parts > 1, "the report spans {parts} part(s)");
+    let mut wb = report_sheets(&mut c, id);
+    let sql = wb.worksheet_range("SQL Output (big_csv)").unwrap();
+    assert_eq!(sql.height(), 200_001, "every row, plus the header");
+    assert_eq!(sql.get((1, 0)), Some(&Data::String(csv.lines().nth(1).unwrap().split(',').next().unwrap().to_string())));
+}
