@@ -261,4 +261,16 @@ mod tests {
         assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["failed", "unchanged", "created"]);
         assert_eq!(out[0].errors, vec!["invalid row: variable \"code\" is required but blank".to_string()]);
     }
+
+    #[pg_test]
+    fn joined_variables_skip_nulls_and_use_the_separator() {
+        Spi::run("CREATE TABLE j (id serial PRIMARY KEY, full_name text)").unwrap();
+        let vars = [("first", "string"), ("last", "string")];
+        let step = json!({"name": "s", "table": "j",
+            "map": [{"column": "full_name", "variables": ["first", "last"], "separator": ", "}]});
+        let out = run_step(&vars, step, &[&[Some("Ada"), Some("Lovelace")], &[None, Some("Hopper")], &[None, None]], true);
+        assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["created", "created", "created"]);
+        let names = Spi::get_one::<String>("SELECT string_agg(coalesce(full_name, 'NULL'), '|' ORDER BY id) FROM j").unwrap();
+        assert_eq!(names.as_deref(), Some("Ada, Lovelace|Hopper|NULL"));
+    }
 }
