@@ -402,25 +402,33 @@ pub struct RowRecord {
     pub warnings: Vec<String>,
 }
 
-/// Writes a batch of row outcomes with one statement (arrays unnested server-side).
+/// Writes a batch of row outcomes, one statement per run of rows with the
+/// same scope and step (arrays unnested server-side; scope and step travel once).
 pub fn insert_rows(id: i64, rows: &[RowRecord]) -> ScResult<()> {
-    if rows.is_empty() {
-        return Ok(());
+    let mut start = 0;
+    while start < rows.len() {
+        let (scope, step) = (&rows[start].scope, &rows[start].step);
+        let len = rows[start..].iter().take_while(|r| &r.scope == scope && &r.step == step).count();
+        insert_group(id, scope, step, &rows[start..start + len])?;
+        start += len;
     }
+    Ok(())
+}
+
+fn insert_group(id: i64, scope: &str, step: &str, rows: &[RowRecord]) -> ScResult<()> {
     // Ragged lists travel as one text per row, messages joined by the record
     // separator U+001E (which messages never contain), split back in SQL.
     let joined = |v: &Vec<String>| (!v.is_empty()).then(|| v.join("\u{1e}"));
     Spi::run_with_args(
         "INSERT INTO sc.execution_rows (execution_id, scope, step, row_number, outcome, record_id, errors, warnings)
-         SELECT $1, s, st, n, o, r, pg_catalog.string_to_array(e, E'\\x1e'), pg_catalog.string_to_array(w, E'\\x1e')
-         FROM ROWS FROM (pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::bigint[]),
-                         pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::text[]),
-                         pg_catalog.unnest($8::text[]))
-              AS t(s, st, n, o, r, e, w)",
+         SELECT $1, $2, $3, n, o, r, pg_catalog.string_to_array(e, E'\\x1e'), pg_catalog.string_to_array(w, E'\\x1e')
+         FROM ROWS FROM (pg_catalog.unnest($4::bigint[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]),
+                         pg_catalog.unnest($7::text[]), pg_catalog.unnest($8::text[]))
+              AS t(n, o, r, e, w)",
         &[
             id.into(),
-            rows.iter().map(|r| r.scope.clone()).collect::<Vec<_>>().into(),
-            rows.iter().map(|r| r.step.clone()).collect::<Vec<_>>().into(),
+            scope.into(),
+            step.into(),
             rows.iter().map(|r| r.row_number).collect::<Vec<_>>().into(),
             rows.iter().map(|r| r.outcome.to_string()).collect::<Vec<_>>().into(),
             rows.iter().map(|r| r.record_id.clone()).collect::<Vec<Option<String>>>().into(),
