@@ -35,7 +35,7 @@ SELECT id, connector_api_name, status, trigger, started_by, engine_version,
 FROM sc.executions WHERE id = :id \gx
 SELECT key AS stage, value AS ms FROM sc.executions, jsonb_each(stage_times) WHERE id = :id ORDER BY value::bigint DESC;
 \echo 'validation per scope:'
-SELECT replace(step, 'variables ', '') AS scope, v ->> 'valid' AS valid, v ->> 'invalid' AS invalid,
+SELECT substring(step FROM 'variables \((.*)\)') AS scope, v ->> 'valid' AS valid, v ->> 'invalid' AS invalid,
        v ->> 'with_warnings' AS with_warnings
 FROM sc.executions, jsonb_each(counts) AS c(step, v) WHERE id = :id AND step LIKE 'variables (%' ORDER BY 1;
 \echo 'load steps, rows per outcome:'
