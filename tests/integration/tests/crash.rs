@@ -17,9 +17,18 @@ fn start_slow(c: &mut postgres::Client, api_name: &str) -> (i64, i32) {
     (id, pid)
 }
 
+/// Processes running the installed engine binary (read from /proc, no tools needed).
 fn engine_processes() -> usize {
-    let out = Command::new("pgrep").args(["-f", "smartconnector/sc-engine"]).output().expect("pgrep");
-    String::from_utf8_lossy(&out.stdout).lines().count()
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains("smartconnector/sc-engine"))
+                .unwrap_or(false)
+        })
+        .count()
 }
 
 fn final_error(id: i64) -> String {
