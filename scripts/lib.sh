@@ -14,12 +14,24 @@ sc_install_extension() {
   say "building and installing the extension (cargo pgrx install)"
   local log="$SC_ROOT/target/sc-install.log"
   mkdir -p "$SC_ROOT/target"
+  # cargo pgrx install overwrites the library in place; a running server that
+  # has it mapped would crash. Renaming it first gives the new build a new
+  # file, and running servers keep the old one until they restart.
+  local libdir
+  libdir=$(/usr/bin/pg_config --pkglibdir)
+  if [ -f "$libdir/smartconnector.so" ]; then
+    mv -f "$libdir/smartconnector.so" "$libdir/smartconnector.so.old"
+  fi
   (cd "$SC_ROOT" && cargo pgrx install --pg-config /usr/bin/pg_config --release >"$log" 2>&1) \
-    || { tail -30 "$log" >&2; die "cargo pgrx install failed (full log: $log)"; }
+    || { tail -30 "$log" >&2
+         [ -f "$libdir/smartconnector.so" ] || mv -f "$libdir/smartconnector.so.old" "$libdir/smartconnector.so" 2>/dev/null
+         die "cargo pgrx install failed (full log: $log)"; }
   say "building and installing the engine process (sc-engine)"
   (cd "$SC_ROOT" && cargo build --release -q -p sc-engine --bin sc-engine) \
     || die "cargo build -p sc-engine failed (run it in $SC_ROOT to see why)"
+  rm -f "$libdir/smartconnector.so.old"
   install -d -m 755 /usr/local/lib/smartconnector
+  # install(1) removes the old file before writing, so a running engine keeps its own copy.
   install -m 755 "$SC_ROOT/target/release/sc-engine" /usr/local/lib/smartconnector/sc-engine
 }
 
