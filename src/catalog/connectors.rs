@@ -100,7 +100,7 @@ pub fn insert(document: &Value, owner: &str) -> ScResult<i64> {
 pub fn replace(id: i64, document: &Value, owner: Option<&str>) -> ScResult<()> {
     let c = Columns::of(document)?;
     let doc = JsonB(document.clone());
-    crate::runner::as_role(crate::runner::superuser(), || {
+    crate::runner::as_superuser(|| {
         Spi::run_with_args(
             "DELETE FROM sc.row_hashes
               WHERE connector_id = $1

@@ -6,7 +6,7 @@
 use super::executions::{self, NewExecution, FINAL};
 use super::{connectors, current_role, require_role};
 use crate::error::{ScError, ScResult};
-use crate::runner::{self, as_role, superuser, LAUNCHER_TYPE};
+use crate::runner::{self, as_superuser, LAUNCHER_TYPE};
 use pgrx::prelude::*;
 use sc_core::document::{parse_document, ConnectorType};
 use serde_json::Value;
@@ -43,7 +43,7 @@ pub fn start(req: &RunRequest<'_>) -> ScResult<i64> {
     }
     let started_by = current_role()?;
     let trigger = trigger()?;
-    let (id, launcher) = as_role(superuser(), || queue(req, &started_by, &trigger))?;
+    let (id, launcher) = as_superuser(|| queue(req, &started_by, &trigger))?;
     runner::wake_launcher_on_commit(launcher.unwrap_or(0));
     Ok(id)
 }
@@ -190,7 +190,7 @@ type libc_long = std::os::raw::c_long;
 /// `sc_cancel`: true if the execution was queued or running.
 pub fn cancel(id: i64) -> ScResult<bool> {
     require_role(OPERATOR, "cancelling an execution")?;
-    as_role(superuser(), || executions::request_cancel(id))?.ok_or(ScError::ExecutionNotFound(id))
+    as_superuser(|| executions::request_cancel(id))?.ok_or(ScError::ExecutionNotFound(id))
 }
 
 /// `sc_report`: the XLSX report of an ended execution.

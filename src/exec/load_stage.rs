@@ -8,7 +8,7 @@ use crate::catalog::loads;
 use crate::load::chunk::{self, EntityIds, Outcome};
 use crate::load::plan::{plan, StepPlan};
 use crate::load::values::{Bitmap, ValuesReader};
-use crate::runner::{as_role, subtx, superuser, tx};
+use crate::runner::{as_role, as_superuser, subtx, tx};
 use pgrx::prelude::*;
 use sc_core::report::{Cell, ReportWriter};
 use serde_json::{json, Map, Value};
@@ -199,6 +199,8 @@ fn run_step(
                 let ids = loads::entity_ids(id, &plan.scope, s, first, last).map_err(|e| e.to_string())?;
                 entity.insert(s.clone(), ids);
             }
+            // Deferred constraints are checked per statement, so a bad row fails alone, not the chunk's commit.
+            Spi::run("SET CONSTRAINTS ALL IMMEDIATE").map_err(|e| e.to_string())?;
             let outcomes = as_role(owner, || chunk::process(&plan, &rows, &entity, &|rn| unchanged.get(rn), keep));
             let records: Vec<RowRecord> = outcomes
                 .iter()
@@ -212,7 +214,7 @@ fn run_step(
                     warnings: o.warnings.clone(),
                 })
                 .collect();
-            as_role(superuser(), || executions::insert_rows(id, &records)).map_err(|e| e.to_string())?;
+            as_superuser(|| executions::insert_rows(id, &records)).map_err(|e| e.to_string())?;
             let hook = if keep { after_load(&plan, id, owner, &outcomes) } else { None };
             Ok((outcomes, hook))
         })?;

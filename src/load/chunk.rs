@@ -46,6 +46,15 @@ struct Pending {
     values: Vec<Option<String>>,
 }
 
+/// Why a row's value could not be resolved.
+#[derive(Debug, Clone)]
+enum Unresolved {
+    /// The related record is missing or ambiguous: the row is `skipped`.
+    Skip(String),
+    /// The lookup itself failed (a cast, a privilege): the row is `failed`.
+    Fail(String),
+}
+
 fn text_arg(v: Vec<Option<String>>) -> DatumWithOid<'static> {
     v.into()
 }
@@ -62,8 +71,35 @@ fn query_texts(sql: &str, args: Vec<DatumWithOid<'static>>) -> Result<Vec<Option
     })
 }
 
-/// Resolves one source for one row; `Err` is the skip reason.
-fn value_of(src: &Source, row: &Row, step: &StepPlan, entity: &EntityIds, lookups: &[HashMap<String, Result<String, String>>]) -> Result<Option<String>, String> {
+/// What a lookup or matching query found for one key: (key or row, count, id if one, archived).
+type Found = (String, i64, Option<String>, bool);
+
+/// Runs a query answering (key text, count, min id text, archived) rows.
+fn query_found(sql: &str, args: Vec<DatumWithOid<'static>>) -> Result<Vec<Found>, String> {
+    Spi::connect_mut(|client| {
+        let rows = client.update(sql, None, &args).map_err(|e| e.to_string())?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let e = |e: pgrx::spi::Error| e.to_string();
+            out.push((
+                row.get::<String>(1).map_err(e)?.unwrap_or_default(),
+                row.get::<i64>(2).map_err(e)?.unwrap_or(0),
+                row.get::<String>(3).map_err(e)?,
+                row.get::<bool>(4).map_err(e)?.unwrap_or(false),
+            ));
+        }
+        Ok(out)
+    })
+}
+
+/// Resolves one source for one row.
+fn value_of(
+    src: &Source,
+    row: &Row,
+    step: &StepPlan,
+    entity: &EntityIds,
+    lookups: &[HashMap<String, Result<String, Unresolved>>],
+) -> Result<Option<String>, Unresolved> {
     Ok(match src {
         Source::Var(i) => row.vals.get(*i).cloned().flatten(),
         Source::Joined(idx, sep) => {
@@ -73,31 +109,37 @@ fn value_of(src: &Source, row: &Row, step: &StepPlan, entity: &EntityIds, lookup
         Source::Entity(s) => match entity.get(s).and_then(|m| m.get(&row.rn)) {
             Some((_, Some(id))) => Some(id.clone()),
             Some((outcome, None)) if outcome == "created" => {
-                return Err(format!("related record not found: step \"{s}\" would create it (dry run)"))
+                return Err(Unresolved::Skip(format!("related record not found: step \"{s}\" would create it (dry run)")))
             }
-            Some((outcome, None)) => return Err(format!("related record not found: step \"{s}\" {outcome} this row")),
-            None => return Err(format!("related record not found: step \"{s}\" has no record for this row")),
+            Some((outcome, None)) => {
+                return Err(Unresolved::Skip(format!("related record not found: step \"{s}\" {outcome} this row")))
+            }
+            None => return Err(Unresolved::Skip(format!("related record not found: step \"{s}\" has no record for this row"))),
         },
         Source::Lookup(l) => {
             let plan = &step.lookups[*l];
-            let key = value_of(&plan.source, row, step, entity, lookups)?;
-            match key {
+            match value_of(&plan.source, row, step, entity, lookups)? {
                 None => None,
-                Some(k) => match lookups[*l].get(&k) {
+                Some(k) => match lookups.get(*l).and_then(|m| m.get(&k)) {
                     Some(Ok(id)) => Some(id.clone()),
-                    Some(Err(reason)) => return Err(reason.clone()),
-                    None => return Err(format!("related record not found: no {} with {} = {k}", plan.table.name, plan.column_name)),
+                    Some(Err(why)) => return Err(why.clone()),
+                    None => {
+                        return Err(Unresolved::Skip(format!(
+                            "related record not found: no {} with {} = {k}",
+                            plan.table.name, plan.column_name
+                        )))
+                    }
                 },
             }
         }
     })
 }
 
-/// Looks every distinct key of lookup `l` up in one query (row by row if that fails).
-fn resolve_lookup(step: &StepPlan, l: usize, keys: Vec<String>) -> HashMap<String, Result<String, String>> {
+/// Looks every distinct key of lookup `l` up in one query (key by key if that fails).
+fn resolve_lookup(step: &StepPlan, l: usize, keys: Vec<String>) -> HashMap<String, Result<String, Unresolved>> {
     let plan = &step.lookups[l];
     let sql = format!(
-        "SELECT u.k || E'\\x1f' || count(l.{pk})::text || E'\\x1f' || coalesce(min(l.{pk}::text), '')
+        "SELECT u.k, count(l.{pk}), min(l.{pk}::text), false
          FROM pg_catalog.unnest($1::text[]) AS u(k) LEFT JOIN {table} l ON l.{col} = (u.k)::{ty} GROUP BY u.k",
         pk = plan.table.pk,
         table = plan.table.sql_name,
@@ -105,45 +147,49 @@ fn resolve_lookup(step: &StepPlan, l: usize, keys: Vec<String>) -> HashMap<Strin
         ty = plan.col_type
     );
     let mut out = HashMap::new();
-    let mut record = |line: Option<String>| {
-        let line = line.unwrap_or_default();
-        let mut parts = line.rsplitn(3, '\x1f');
-        let (id, n, k) = (parts.next().unwrap_or(""), parts.next().unwrap_or("0"), parts.next().unwrap_or(""));
-        let n: u64 = n.parse().unwrap_or(0);
-        match n {
-            0 => {}
-            1 => {
-                out.insert(k.to_owned(), Ok(id.to_owned()));
-            }
-            n => {
-                out.insert(
-                    k.to_owned(),
-                    Err(format!("related record is ambiguous: {n} rows of {} have {} = {k}", plan.table.name, plan.column_name)),
-                );
+    let record = |found: Vec<Found>, out: &mut HashMap<String, Result<String, Unresolved>>| {
+        for (k, n, id, _) in found {
+            match n {
+                0 => {}
+                1 => {
+                    out.insert(k, Ok(id.unwrap_or_default()));
+                }
+                n => {
+                    let why = format!(
+                        "related record is ambiguous: {n} rows of {} have {} = {k}",
+                        plan.table.name, plan.column_name
+                    );
+                    out.insert(k, Err(Unresolved::Skip(why)));
+                }
             }
         }
     };
-    let mut failed = Vec::new();
-    let all = keys.iter().cloned().map(Some).collect::<Vec<_>>();
+    let all: Vec<Option<String>> = keys.iter().cloned().map(Some).collect();
     let sql2 = sql.clone();
-    match subtx(true, move || query_texts(&sql2, vec![text_arg(all)])) {
-        Ok(lines) => lines.into_iter().for_each(&mut record),
+    match subtx(true, move || query_found(&sql2, vec![text_arg(all)])) {
+        Ok(found) => record(found, &mut out),
         Err(_) => {
             for k in keys {
-                let sql2 = sql.clone();
-                let kk = k.clone();
-                match subtx(true, move || query_texts(&sql2, vec![text_arg(vec![Some(kk)])])) {
-                    Ok(lines) => lines.into_iter().for_each(&mut record),
-                    Err(e) => failed.push((k, format!("lookup in {} failed: {e}", plan.table.name))),
+                let (sql2, kk) = (sql.clone(), k.clone());
+                match subtx(true, move || query_found(&sql2, vec![text_arg(vec![Some(kk)])])) {
+                    Ok(found) => record(found, &mut out),
+                    Err(e) => {
+                        out.insert(k, Err(Unresolved::Fail(format!("lookup in {} failed: {e}", plan.table.name))));
+                    }
                 }
             }
         }
     }
-    drop(record);
-    for (k, e) in failed {
-        out.insert(k, Err(e));
-    }
     out
+}
+
+/// The SQL of "is this record archived" for `t`.
+fn archived_expr(step: &StepPlan) -> String {
+    match &step.archived {
+        Some((a, true)) => format!("coalesce(bool_or(t.{a} IS TRUE), false)"),
+        Some((a, false)) => format!("coalesce(bool_or(t.{a} IS NOT NULL), false)"),
+        None => "false".into(),
+    }
 }
 
 /// Evaluates rule `i` for `rows` (rn, key texts) in one query.
@@ -157,12 +203,12 @@ fn match_rule(step: &StepPlan, i: usize, rows: &[(i64, Vec<Option<String>>)]) ->
         types.push("text[]".into());
         on.push(format!("t.{col} = (c.k{k})::{ty}"));
     }
-    let archived = step.archived.as_ref().map(|a| format!("coalesce(bool_or(t.{a}), false)")).unwrap_or_else(|| "false".into());
     let params: Vec<String> = types.iter().enumerate().map(|(n, t)| format!("${}::{t}", n + 1)).collect();
     let sql = format!(
-        "SELECT c.rn::text || E'\\x1f' || count(t.{pk})::text || E'\\x1f' || coalesce(min(t.{pk}::text), '') || E'\\x1f' || ({archived})::text
+        "SELECT c.rn::text, count(t.{pk}), min(t.{pk}::text), {archived}
          FROM {from} AS c({cols}) LEFT JOIN {table} t ON {on} GROUP BY c.rn",
         pk = step.table.pk,
+        archived = archived_expr(step),
         from = rows_from(&params),
         cols = cols.join(", "),
         table = step.table.sql_name,
@@ -172,17 +218,13 @@ fn match_rule(step: &StepPlan, i: usize, rows: &[(i64, Vec<Option<String>>)]) ->
     for k in 0..rule.keys.len() {
         args.push(text_arg(rows.iter().map(|(_, keys)| keys[k].clone()).collect()));
     }
-    let lines = query_texts(&sql, args)?;
     let mut out = HashMap::new();
-    for line in lines.into_iter().flatten() {
-        let p: Vec<&str> = line.split('\x1f').collect();
-        if let [rn, n, id, arch] = p.as_slice() {
-            let count: u64 = n.parse().unwrap_or(0);
-            out.insert(
-                rn.parse().unwrap_or(0),
-                RuleMatch { count, id: (count == 1).then(|| id.to_string()), archived: count == 1 && *arch == "true" },
-            );
-        }
+    for (rn, n, id, archived) in query_found(&sql, args)? {
+        let count = n.max(0) as u64;
+        out.insert(
+            rn.parse().map_err(|_| format!("matching returned row {rn:?}"))?,
+            RuleMatch { count, id: if count == 1 { id } else { None }, archived: count == 1 && archived },
+        );
     }
     Ok(out)
 }
@@ -192,8 +234,7 @@ fn match_rule(step: &StepPlan, i: usize, rows: &[(i64, Vec<Option<String>>)]) ->
 fn decide_rows(step: &StepPlan, ready: Vec<(i64, Vec<Option<String>>, Vec<Vec<Option<String>>>)>) -> (Vec<Pending>, Vec<Outcome>) {
     let mut pending = Vec::new();
     let mut done = Vec::new();
-    // (rn, mapped values, key texts per rule)
-    let mut at_rule: Vec<(i64, Vec<Option<String>>, Vec<Vec<Option<String>>>)> = ready;
+    let mut at_rule = ready;
     if step.rules.is_empty() {
         for (rn, values, _) in at_rule {
             pending.push(Pending { rn, decision: Decision::Create, values });
@@ -225,7 +266,12 @@ fn decide_rows(step: &StepPlan, ready: Vec<(i64, Vec<Option<String>>, Vec<Vec<Op
         };
         let mut next = Vec::new();
         for (rn, values, keys) in at_rule {
-            let Some(m) = found.get(&rn).cloned() else { continue };
+            let Some(m) = found.get(&rn).cloned() else {
+                if !done.iter().any(|o| o.rn == rn) {
+                    done.push(Outcome::new(rn, "failed", None, Some(format!("matching rule {} gave no answer", i + 1))));
+                }
+                continue;
+            };
             match apply(&step.raw_rules[i], i, step.rules.len(), m) {
                 Some(Decision::Skip(reason)) => done.push(Outcome::new(rn, "skipped", None, None).with_warning(reason)),
                 Some(decision) => pending.push(Pending { rn, decision, values }),
@@ -244,7 +290,7 @@ impl Outcome {
     }
 }
 
-/// Processes one chunk; returns one outcome per row.
+/// Processes one chunk; returns one outcome per row, in row order.
 pub fn process(step: &StepPlan, rows: &[Row], entity: &EntityIds, unchanged: &dyn Fn(i64) -> bool, keep: bool) -> Vec<Outcome> {
     let mut out = Vec::with_capacity(rows.len());
     let mut live = Vec::new();
@@ -269,33 +315,60 @@ pub fn process(step: &StepPlan, rows: &[Row], entity: &EntityIds, unchanged: &dy
         keys.dedup();
         lookups.push(if keys.is_empty() { HashMap::new() } else { resolve_lookup(step, l, keys) });
     }
-    // Values and keys per row; a missing relation skips the row.
+    // Values and keys per row; a missing relation skips the row, a failed lookup fails it.
     let mut ready = Vec::new();
     for row in live {
-        let values: Result<Vec<Option<String>>, String> =
+        let values: Result<Vec<Option<String>>, Unresolved> =
             step.maps.iter().map(|m| value_of(&m.source, row, step, entity, &lookups)).collect();
-        let keys: Result<Vec<Vec<Option<String>>>, String> = step
+        let keys: Result<Vec<Vec<Option<String>>>, Unresolved> = step
             .rules
             .iter()
             .map(|r| r.keys.iter().map(|(_, _, s)| value_of(s, row, step, entity, &lookups)).collect())
             .collect();
         match (values, keys) {
             (Ok(v), Ok(k)) => ready.push((row.rn, v, k)),
-            (Err(reason), _) | (_, Err(reason)) => out.push(Outcome::new(row.rn, "skipped", None, None).with_warning(reason)),
+            (Err(Unresolved::Skip(why)), _) | (_, Err(Unresolved::Skip(why))) => {
+                out.push(Outcome::new(row.rn, "skipped", None, None).with_warning(why))
+            }
+            (Err(Unresolved::Fail(why)), _) | (_, Err(Unresolved::Fail(why))) => {
+                out.push(Outcome::new(row.rn, "failed", None, Some(why)))
+            }
         }
     }
-    let (pending, done) = decide_rows(step, ready);
-    out.extend(done);
-    let written = write(step, pending, keep);
-    out.extend(written.into_iter().map(|mut o| {
-        if !keep && o.outcome == "created" {
-            // A dry run's ids were rolled back with the rows.
-            o.record_id = None;
-        }
-        o
-    }));
+    // Rows are decided and written as if one after the other: a row whose
+    // keys repeat an earlier row's waits until that row is written, then is
+    // matched again (so two rows with one new key create one record, not two).
+    while !ready.is_empty() {
+        let (now, later) = first_of_each_key(step, ready);
+        let (pending, done) = decide_rows(step, now);
+        out.extend(done);
+        out.extend(write(step, pending, keep).into_iter().map(|mut o| {
+            if !keep && o.outcome == "created" {
+                // A dry run's ids were rolled back with the rows.
+                o.record_id = None;
+            }
+            o
+        }));
+        ready = later;
+    }
     out.sort_by_key(|o| o.rn);
     out
+}
+
+type Ready = (i64, Vec<Option<String>>, Vec<Vec<Option<String>>>);
+
+/// Splits rows into the first row of each distinct key (all rules' key
+/// values together; rows with a NULL key never match, so never wait) and
+/// the rows repeating an earlier key.
+fn first_of_each_key(step: &StepPlan, rows: Vec<Ready>) -> (Vec<Ready>, Vec<Ready>) {
+    if step.rules.is_empty() {
+        return (rows, Vec::new());
+    }
+    let mut seen = HashSet::new();
+    rows.into_iter().partition(|(_, _, keys)| {
+        let complete = keys.iter().any(|k| k.iter().all(Option::is_some));
+        !complete || seen.insert(keys.clone())
+    })
 }
 
 /// Creates and updates the decided rows: set-based, or row by row if that fails.
@@ -364,6 +437,10 @@ fn create(step: &StepPlan, rows: &[&Pending]) -> Result<Vec<Outcome>, String> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    // The ids come back in `rn` order: pair them with the rows in that order.
+    let mut rows = rows.to_vec();
+    rows.sort_by_key(|p| p.rn);
+    let rows = rows.as_slice();
     let n = step.maps.len();
     let cols: Vec<String> = (0..n).map(|i| format!("v{i}")).collect();
     let params: Vec<String> = std::iter::once("$1::bigint[]".to_string()).chain((0..n).map(|i| format!("${}::text[]", i + 2))).collect();
@@ -402,8 +479,9 @@ fn update(step: &StepPlan, rows: &[&Pending]) -> Result<Vec<Outcome>, String> {
         olds.push(old);
         news.push(new);
     }
-    if let Some(a) = &step.archived {
-        let new = format!("(CASE WHEN c.unarchive THEN false ELSE t.{a} END)");
+    if let Some((a, boolean)) = &step.archived {
+        let cleared = if *boolean { "false" } else { "NULL" };
+        let new = format!("(CASE WHEN c.unarchive THEN {cleared} ELSE t.{a} END)");
         sets.push(format!("{a} = {new}"));
         olds.push(format!("t.{a}"));
         news.push(new);

@@ -52,7 +52,9 @@ pub struct StepPlan {
     pub name: String,
     pub scope: String,
     pub table: Table,
-    pub archived: Option<String>,
+    /// The archived column (quoted) and whether it is boolean (else a date
+    /// or time: archived when not NULL).
+    pub archived: Option<(String, bool)>,
     pub rules: Vec<RulePlan>,
     pub raw_rules: Vec<sc_core::document::MatchRule>,
     pub maps: Vec<MapPlan>,
@@ -83,8 +85,8 @@ pub fn plan(doc: &ConnectorDocument, step: &LoadStep, scope: &str, vars: &[Strin
     let table = Table::load(&step.table).map_err(|e| at(e.to_string()))?;
     let archived = match &step.archived_column {
         Some(c) => {
-            table.column(c).map_err(at)?;
-            Some(quote_ident(c))
+            let t = table.column(c).map_err(at)?;
+            Some((quote_ident(c), t.sql == "boolean"))
         }
         None => None,
     };

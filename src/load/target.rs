@@ -6,7 +6,10 @@ use crate::error::{ScError, ScResult};
 use pgrx::prelude::*;
 use std::collections::HashMap;
 
-/// A column's SQL type, as `format_type` spells it, and whether it is an array.
+/// A column's SQL type without its modifier (`character varying`, not
+/// `character varying(3)`: an explicit cast to the latter would silently cut
+/// the text; storing into the column applies the modifier as an assignment,
+/// which fails the row instead), and whether it is an array.
 #[derive(Debug, Clone)]
 pub struct ColumnType {
     pub sql: String,
@@ -49,7 +52,7 @@ impl Table {
         let mut columns = HashMap::new();
         Spi::connect(|client| -> ScResult<()> {
             let rows = client.select(
-                "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod),
+                "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, NULL),
                         t.typcategory = 'A', a.atttypid IN ('json'::regtype, 'jsonb'::regtype)
                  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
                  WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped",

@@ -24,6 +24,9 @@ pub const WORKER_GONE: &str = "the execution's worker process ended unexpectedly
 pub extern "C-unwind" fn sc_launcher_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     BackgroundWorker::connect_worker_to_spi(Some(&database()), None);
+    if let Err(e) = super::pin_search_path() {
+        warning!("smartconnector launcher: cannot set its search_path: {e}");
+    }
     let mut recovered = false;
     let mut workers: HashMap<i64, DynamicBackgroundWorker> = HashMap::new();
     loop {
@@ -45,6 +48,10 @@ pub extern "C-unwind" fn sc_launcher_main(_arg: pg_sys::Datum) {
             break;
         }
     }
+    // Exit code 1, not 0: a launcher stopped by pg_terminate_backend is
+    // restarted by the postmaster (exit 0 would unregister it for good).
+    // SAFETY: the normal way for a background worker to end.
+    unsafe { pg_sys::proc_exit(1) };
 }
 
 fn installed() -> bool {

@@ -23,5 +23,8 @@ pub extern "C-unwind" fn sc_worker_main(arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     BackgroundWorker::connect_worker_to_spi(Some(&database()), None);
     let id = arg.value() as i64;
+    if let Err(e) = super::pin_search_path() {
+        warning!("smartconnector: execution {id}: cannot set the worker's search_path: {e}");
+    }
     crate::exec::run(id);
 }

@@ -273,4 +273,65 @@ mod tests {
         let names = Spi::get_one::<String>("SELECT string_agg(coalesce(full_name, 'NULL'), '|' ORDER BY id) FROM j").unwrap();
         assert_eq!(names.as_deref(), Some("Ada, Lovelace|Hopper|NULL"));
     }
+
+    #[pg_test]
+    fn record_ids_pair_with_their_rows_whichever_rule_created_them() {
+        things();
+        // Row 1 matches two records by code, falls to rule 2 (no match by name) and is created there;
+        // row 2 is created by rule 1. They reach the INSERT in rule order, not row order.
+        let step = json!({"name": "s", "table": "things",
+            "match": [{"columns": {"code": "code"}, "many_matches": "next_rule"}, {"columns": {"name": "name"}}],
+            "map": [{"column": "code", "variable": "code"}, {"column": "name", "variable": "name"}]});
+        let out = run_step(VARS, step, &[&[Some("dup"), Some("first")], &[Some("fresh"), Some("second")]], true);
+        assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["created", "created"]);
+        for (o, name) in out.iter().zip(["first", "second"]) {
+            let id: i64 = o.record_id.as_deref().unwrap().parse().unwrap();
+            let stored = Spi::get_one_with_args::<String>("SELECT name FROM things WHERE id = $1", &[id.into()]).unwrap();
+            assert_eq!(stored.as_deref(), Some(name), "row {} got the id of another row", o.rn);
+        }
+    }
+
+    #[pg_test]
+    fn a_key_repeated_in_one_chunk_creates_one_record() {
+        things();
+        let out = run_step(VARS, step_with(json!({"columns": {"code": "code"}})), &[&[Some("k"), Some("A")], &[Some("k"), Some("B")], &[None, Some("C")], &[None, Some("D")]], true);
+        assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["created", "updated", "created", "created"]);
+        assert_eq!(out[0].record_id, out[1].record_id, "the second row matched the first row's record");
+        assert_eq!(Spi::get_one::<String>("SELECT name FROM things WHERE code = 'k'").unwrap().as_deref(), Some("B"));
+    }
+
+    #[pg_test]
+    fn a_value_too_long_fails_the_row_instead_of_being_cut() {
+        Spi::run("CREATE TABLE short (id serial PRIMARY KEY, code varchar(3) UNIQUE)").unwrap();
+        Spi::run("INSERT INTO short (code) VALUES ('ABC')").unwrap();
+        let step = json!({"name": "s", "table": "short", "match": [{"columns": {"code": "code"}}],
+                          "map": [{"column": "code", "variable": "code"}]});
+        let out = run_step(&[("code", "string")], step, &[&[Some("ABCD")]], true);
+        assert_eq!(out[0].outcome, "failed", "ABCD must not match or become ABC: {:?}", out[0]);
+        assert!(out[0].errors[0].contains("value too long"), "{:?}", out[0].errors);
+    }
+
+    #[pg_test]
+    fn a_timestamp_archived_column_means_archived_when_set() {
+        Spi::run(
+            "CREATE TABLE t_arch (id int PRIMARY KEY, code text, archived_at timestamptz);
+             INSERT INTO t_arch VALUES (1, 'gone', now()), (2, 'here', NULL);",
+        )
+        .unwrap();
+        let step = json!({"name": "s", "table": "t_arch", "archived_column": "archived_at",
+            "match": [{"columns": {"code": "code"}, "archived": "unarchive_only"}],
+            "map": [{"column": "code", "variable": "code"}]});
+        let out = run_step(&[("code", "string")], step, &[&[Some("gone")], &[Some("here")]], true);
+        assert_eq!(summary(&out), vec![("updated", Some("1".into())), ("unchanged", Some("2".into()))]);
+        assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM t_arch WHERE archived_at IS NULL").unwrap(), Some(2));
+    }
+
+    #[pg_test]
+    fn a_lookup_that_cannot_run_fails_the_row() {
+        Spi::run("CREATE TABLE lv (id int PRIMARY KEY, num int); CREATE TABLE lp (id serial PRIMARY KEY, v int REFERENCES lv);").unwrap();
+        let step = json!({"name": "s", "table": "lp", "map": [{"column": "v", "lookup": {"table": "lv", "column": "num", "variable": "k"}}]});
+        let out = run_step(&[("k", "string")], step, &[&[Some("not a number")]], true);
+        assert_eq!(out[0].outcome, "failed");
+        assert!(out[0].errors[0].starts_with("lookup in lv failed: invalid input syntax for type integer"), "{:?}", out[0].errors);
+    }
 }
