@@ -227,8 +227,30 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
     let status = final_status(ex, &counts);
     report.summary(&summary_facts(ex, status, None), &summary_counts(ex)).map_err(|e| e.to_string())?;
     report.finish().map_err(|e| e.to_string())?;
-    store_file(ex.claimed.id, "report", "report.xlsx", &report_path)?;
+    let size = std::fs::metadata(&report_path).map(|m| m.len()).unwrap_or(0);
+    if size > MAX_ARTIFACT {
+        // The rows are loaded; a report too big to keep must not turn that into a failure.
+        ex.warnings.push(format!(
+            "the full report ({size} bytes) is larger than the {MAX_ARTIFACT} bytes that can be stored; \
+             this Summary is kept instead (per-row outcomes are in sc.execution_rows)"
+        ));
+        store_summary_report(ex, status, None);
+    } else {
+        store_file(ex.claimed.id, "report", "report.xlsx", &report_path)?;
+    }
     Ok(counts)
+}
+
+/// Writes and stores a report with only the Summary sheet (best effort).
+fn store_summary_report(ex: &Execution, status: &str, error: Option<&str>) {
+    let path = ex.dir.join("report-summary.xlsx");
+    let written = ReportWriter::create(&path).and_then(|mut r| {
+        r.summary(&summary_facts(ex, status, error), &summary_counts(ex))?;
+        r.finish()
+    });
+    if written.is_ok() {
+        let _ = store_file(ex.claimed.id, "report", "report.xlsx", &path);
+    }
 }
 
 /// Why the observer stopped the stage: a cancel or a shutdown.
@@ -366,14 +388,7 @@ fn finish(ex: &mut Execution, result: Result<Vec<ScopeCounts>, Stop>) {
         Err(Stop::Failed(m)) => ("failed", Some(m.clone())),
     };
     if result.is_err() {
-        let path = ex.dir.join("report-summary.xlsx");
-        let written = ReportWriter::create(&path).and_then(|mut r| {
-            r.summary(&summary_facts(ex, status, error.as_deref()), &[])?;
-            r.finish()
-        });
-        if written.is_ok() {
-            let _ = store_file(ex.claimed.id, "report", "report.xlsx", &path);
-        }
+        store_summary_report(ex, status, error.as_deref());
     }
     let id = ex.claimed.id;
     log!("smartconnector: execution {id} ended {status}{}", error.as_deref().map(|e| format!(": {e}")).unwrap_or_default());
