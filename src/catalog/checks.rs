@@ -324,7 +324,12 @@ fn resolve(name: &str) -> ScResult<Option<Table>> {
         }
         Ok::<_, ScError>(())
     })?;
-    let mut primary_key = Vec::new();
+    let primary_key = primary_key_columns(oid)?;
+    Ok(Some(Table { oid, display, columns, primary_key }))
+}
+
+/// The columns of table `oid`'s primary key (empty without one).
+pub fn primary_key_columns(oid: Oid) -> ScResult<Vec<String>> {
     Spi::connect(|client| {
         let rows = client.select(
             "SELECT a.attname::text FROM pg_catalog.pg_index i
@@ -333,12 +338,10 @@ fn resolve(name: &str) -> ScResult<Option<Table>> {
             None,
             &[oid.into()],
         )?;
+        let mut out = Vec::new();
         for row in rows {
-            if let Some(n) = row.get::<String>(1)? {
-                primary_key.push(n);
-            }
+            out.extend(row.get::<String>(1)?);
         }
-        Ok::<_, ScError>(())
-    })?;
-    Ok(Some(Table { oid, display, columns, primary_key }))
+        Ok(out)
+    })
 }

@@ -63,20 +63,20 @@ pub fn store_part(id: i64, kind: &str, name: &str, part: i32, content: &[u8]) ->
     Ok(())
 }
 
-/// Removes the parts of an artifact from `from_part` on (before it is rewritten).
-pub fn drop_parts(id: i64, kind: &str, name: &str, from_part: i32) -> ScResult<()> {
+/// Removes every part of an artifact (before it is rewritten).
+pub fn drop_file(id: i64, kind: &str, name: &str) -> ScResult<()> {
     Spi::run_with_args(
-        "DELETE FROM sc.execution_files WHERE execution_id = $1 AND kind = $2 AND name = $3 AND part >= $4",
-        &[id.into(), kind.into(), name.into(), from_part.into()],
+        "DELETE FROM sc.execution_files WHERE execution_id = $1 AND kind = $2 AND name = $3",
+        &[id.into(), kind.into(), name.into()],
     )?;
     Ok(())
 }
 
 /// The whole first artifact of `kind` (by name), its parts joined, if any.
-pub fn read_file(id: i64, kind: &str) -> ScResult<Option<(String, Vec<u8>)>> {
+pub fn read_file(id: i64, kind: &str) -> ScResult<Option<Vec<u8>>> {
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT name, string_agg(content, ''::bytea ORDER BY part) FROM sc.execution_files
+            "SELECT string_agg(content, ''::bytea ORDER BY part) FROM sc.execution_files
              WHERE execution_id = $1 AND kind = $2 AND name = (SELECT min(name) FROM sc.execution_files
                                                              WHERE execution_id = $1 AND kind = $2)
              GROUP BY name",
@@ -84,9 +84,7 @@ pub fn read_file(id: i64, kind: &str) -> ScResult<Option<(String, Vec<u8>)>> {
             &[id.into(), kind.into()],
         )?;
         for row in rows {
-            let name = row.get::<String>(1)?.unwrap_or_default();
-            let content = row.get::<Vec<u8>>(2)?.unwrap_or_default();
-            return Ok(Some((name, content)));
+            return Ok(Some(row.get::<Vec<u8>>(1)?.unwrap_or_default()));
         }
         Ok(None)
     })
@@ -113,14 +111,14 @@ pub fn file_parts(id: i64, kind: &str) -> ScResult<Option<(String, Vec<(i32, i64
     })
 }
 
-/// Bytes `offset .. offset + len` of one part (only those are fetched: the
-/// column is stored uncompressed, so PostgreSQL reads just the slices needed).
-pub fn read_slice(id: i64, kind: &str, part: i32, offset: i64, len: i64) -> ScResult<Vec<u8>> {
+/// Bytes `offset .. offset + len` of one part of an artifact (only those are
+/// fetched: the column is stored uncompressed, so PostgreSQL reads just the
+/// slices needed).
+pub fn read_slice(id: i64, kind: &str, name: &str, part: i32, offset: i64, len: i64) -> ScResult<Vec<u8>> {
     Ok(Spi::get_one_with_args::<Vec<u8>>(
-        "SELECT substring(content FROM $4::int + 1 FOR $5::int) FROM sc.execution_files
-         WHERE execution_id = $1 AND kind = $2 AND part = $3
-           AND name = (SELECT min(name) FROM sc.execution_files WHERE execution_id = $1 AND kind = $2)",
-        &[id.into(), kind.into(), part.into(), offset.into(), len.into()],
+        "SELECT substring(content FROM $5::int + 1 FOR $6::int) FROM sc.execution_files
+         WHERE execution_id = $1 AND kind = $2 AND name = $3 AND part = $4",
+        &[id.into(), kind.into(), name.into(), part.into(), offset.into(), len.into()],
     )?
     .unwrap_or_default())
 }

@@ -197,7 +197,7 @@ pub fn cancel(id: i64) -> ScResult<bool> {
 pub fn report(id: i64) -> ScResult<Vec<u8>> {
     require_role(OPERATOR, "downloading a report")?;
     match executions::read_file(id, "report")? {
-        Some((_, bytes)) => Ok(bytes),
+        Some(bytes) => Ok(bytes),
         None => {
             let status = executions::status(id)?.ok_or(ScError::ExecutionNotFound(id))?;
             Err(ScError::NotReady {

@@ -290,7 +290,9 @@ fn write_input(ex: &mut Execution) -> Result<Option<(PathBuf, String)>, Stop> {
         let mut offset = 0i64;
         while offset < size {
             let len = (size - offset).min(PART as i64);
-            let bytes = tx(move || executions::read_slice(id, "input", part, offset, len))?.map_err(|e| e.to_string())?;
+            let file_name = name.clone();
+            let bytes = tx(move || executions::read_slice(id, "input", &file_name, part, offset, len))?
+                .map_err(|e| e.to_string())?;
             if bytes.is_empty() {
                 break;
             }
@@ -320,7 +322,7 @@ fn store_file(id: i64, kind: &'static str, name: &'static str, path: &Path) -> R
         return Err(Stop::Failed(format!("the {kind} is {size} bytes, more than can be stored")));
     }
     let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    tx(move || executions::drop_parts(id, kind, name, 0))?.map_err(|e| e.to_string())?;
+    tx(move || executions::drop_file(id, kind, name))?.map_err(|e| e.to_string())?;
     let mut part = 0i32;
     loop {
         let mut buf = Vec::with_capacity(PART);

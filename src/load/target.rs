@@ -72,20 +72,7 @@ impl Table {
             }
             Ok(())
         })?;
-        let pk = Spi::connect(|client| -> ScResult<Vec<String>> {
-            let rows = client.select(
-                "SELECT a.attname::text FROM pg_catalog.pg_index i
-                 JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-                 WHERE i.indrelid = $1 AND i.indisprimary",
-                None,
-                &[oid.into()],
-            )?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.extend(row.get::<String>(1)?);
-            }
-            Ok(out)
-        })?;
+        let pk = crate::catalog::checks::primary_key_columns(oid)?;
         let [pk] = pk.as_slice() else {
             return Err(ScError::Internal(format!(
                 "table {name} needs a single-column primary key (record ids are its values)"

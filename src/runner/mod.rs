@@ -13,7 +13,7 @@ pub mod worker;
 use pgrx::bgworkers::{BackgroundWorkerBuilder, BgWorkerStartTime};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// `backend_type` of the launcher in `pg_stat_activity`.
@@ -23,8 +23,6 @@ pub const WORKER_TYPE: &str = "smartconnector worker";
 
 /// Set in the postmaster when the library is preloaded; inherited by every backend.
 static PRELOADED: AtomicBool = AtomicBool::new(false);
-/// The launcher's pid as seen by this backend (looked up by `sc_run`).
-static LAUNCHER_PID: AtomicI32 = AtomicI32::new(0);
 
 /// Called from `_PG_init`: registers the launcher when preloading.
 pub fn init() {
@@ -48,17 +46,16 @@ pub fn preloaded() -> bool {
     PRELOADED.load(Ordering::Relaxed)
 }
 
-/// Remembers the launcher's pid and arranges for it to be woken when the
-/// current transaction commits.
+/// Arranges for the launcher (`launcher_pid`) to be woken when the current
+/// transaction commits.
 pub fn wake_launcher_on_commit(launcher_pid: i32) {
-    LAUNCHER_PID.store(launcher_pid, Ordering::Relaxed);
-    pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, || {
-        let pid = LAUNCHER_PID.load(Ordering::Relaxed);
-        if pid > 0 {
-            // SAFETY: kill(2) on a pid of our own cluster; SIGUSR1 only sets its latch.
-            unsafe {
-                libc_kill(pid, pg_sys::SIGUSR1 as i32);
-            }
+    if launcher_pid <= 0 {
+        return; // not running (yet): its backstop poll finds the execution
+    }
+    pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, move || {
+        // SAFETY: kill(2) on a pid of our own cluster; SIGUSR1 only sets its latch.
+        unsafe {
+            libc_kill(launcher_pid, pg_sys::SIGUSR1 as i32);
         }
     });
 }

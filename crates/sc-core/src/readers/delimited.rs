@@ -162,6 +162,24 @@ fn field_str<'a>(file: &str, rec: &csv::ByteRecord, field: &'a [u8]) -> Result<&
     })
 }
 
+/// The first `used` fields of the header record.
+fn header_cells(file: &str, rec: &csv::ByteRecord, used: usize) -> Result<Vec<Option<String>>, ReadError> {
+    rec.iter().take(used).map(|f| Ok(Some(field_str(file, rec, f)?.to_owned()))).collect()
+}
+
+/// Writes one data record at the table's width (missing and empty fields are NULL).
+fn write_record(file: &str, rec: &csv::ByteRecord, out: &mut TableOut) -> Result<(), ReadError> {
+    let width = out.width();
+    let mut row: Vec<Option<&str>> = Vec::with_capacity(width);
+    for i in 0..width {
+        match rec.get(i) {
+            Some(f) if !f.is_empty() => row.push(Some(field_str(file, rec, f)?)),
+            _ => row.push(None),
+        }
+    }
+    out.write(&row)
+}
+
 fn too_wide(file: &str, rec: &csv::ByteRecord, used: usize) -> ReadError {
     ReadError::Row {
         file: file.to_owned(),
@@ -194,25 +212,14 @@ fn read_in_one_pass(
             return Err(too_wide(file, &rec, used));
         }
         let Some(o) = out.as_mut() else {
-            let mut header = Vec::with_capacity(used);
-            for f in rec.iter().take(used) {
-                header.push(Some(field_str(file, &rec, f)?.to_owned()));
-            }
+            let header = header_cells(file, &rec, used)?;
             out = Some(TableOut::create(out_dir, index, file, header_columns(header, used))?);
             continue;
         };
-        let width = o.width();
-        if used > width {
+        if used > o.width() {
             return Ok(None);
         }
-        let mut row: Vec<Option<&str>> = Vec::with_capacity(width);
-        for i in 0..width {
-            match rec.get(i) {
-                Some(f) if !f.is_empty() => row.push(Some(field_str(file, &rec, f)?)),
-                _ => row.push(None),
-            }
-        }
-        o.write(&row)?;
+        write_record(file, &rec, o)?;
     }
     match out {
         Some(o) => Ok(Some(o)),
@@ -235,11 +242,7 @@ fn scan(path: &Path, file: &str, enc: TextEncoding, delimiter: u8) -> Result<Sha
             return Err(too_wide(file, &rec, used));
         }
         if header.is_none() {
-            let mut cells = Vec::with_capacity(used);
-            for f in rec.iter().take(used) {
-                cells.push(Some(field_str(file, &rec, f)?.to_owned()));
-            }
-            header = Some(cells);
+            header = Some(header_cells(file, &rec, used)?);
         }
         width = width.max(used);
     }
@@ -254,7 +257,6 @@ fn write_rows(path: &Path, file: &str, enc: TextEncoding, delimiter: u8, out: &m
     let mut rdr = reader(source, delimiter);
     let mut rec = csv::ByteRecord::new();
     let mut seen_header = false;
-    let width = out.width();
     while rdr.read_byte_record(&mut rec).map_err(|e| csv_error(file, e))? {
         if rec.iter().all(is_blank_bytes) {
             continue;
@@ -263,14 +265,7 @@ fn write_rows(path: &Path, file: &str, enc: TextEncoding, delimiter: u8, out: &m
             seen_header = true;
             continue;
         }
-        let mut row: Vec<Option<&str>> = Vec::with_capacity(width);
-        for i in 0..width {
-            match rec.get(i) {
-                Some(f) if !f.is_empty() => row.push(Some(field_str(file, &rec, f)?)),
-                _ => row.push(None),
-            }
-        }
-        out.write(&row)?;
+        write_record(file, &rec, out)?;
     }
     Ok(())
 }

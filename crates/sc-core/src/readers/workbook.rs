@@ -211,6 +211,29 @@ struct Shape {
 }
 
 impl Shape {
+    /// The shape of a table whose header is `header_cells` (column, text) on
+    /// `header_row` and whose data spans `first_col..=last_col`.
+    fn new(
+        at: &SheetRef<'_>,
+        header_row: u32,
+        header_cells: Vec<(u32, String)>,
+        first_col: u32,
+        last_col: u32,
+    ) -> Result<Shape, ReadError> {
+        if (last_col - first_col) as usize >= MAX_COLUMNS {
+            return Err(at.error(format!(
+                "data spans columns {} to {}, more than the limit of {MAX_COLUMNS} columns",
+                column_letters(first_col),
+                column_letters(last_col)
+            )));
+        }
+        let mut header = vec![None; (last_col - first_col) as usize + 1];
+        for (col, s) in header_cells {
+            header[(col - first_col) as usize] = Some(s);
+        }
+        Ok(Shape { header_row, header, first_col, last_col })
+    }
+
     fn width(&self) -> usize {
         (self.last_col - self.first_col) as usize + 1
     }
@@ -236,31 +259,20 @@ fn shape(book: &mut Book, at: &SheetRef<'_>) -> Result<Option<Shape>, ReadError>
         Ok(true)
     })?;
     let Some(header_row) = header_row else { return Ok(None) };
-    if (last_col - first_col) as usize >= MAX_COLUMNS {
-        return Err(at.error(format!(
-            "data spans columns {} to {}, more than the limit of {MAX_COLUMNS} columns",
-            column_letters(first_col),
-            column_letters(last_col)
-        )));
-    }
-    let mut header = vec![None; (last_col - first_col) as usize + 1];
-    for (col, s) in header_cells {
-        header[(col - first_col) as usize] = Some(s);
-    }
-    Ok(Some(Shape { header_row, header, first_col, last_col }))
+    Shape::new(at, header_row, header_cells, first_col, last_col).map(Some)
 }
 
 /// Assembles the rows below the header from a stream of cells and writes them.
-struct RowSink<'s> {
-    shape: &'s Shape,
+struct RowSink {
+    first_col: u32,
     current: Option<u32>,
     cells: Vec<Option<String>>,
     has_data: bool,
 }
 
-impl<'s> RowSink<'s> {
-    fn new(shape: &'s Shape) -> Self {
-        RowSink { shape, current: None, cells: vec![None; shape.width()], has_data: false }
+impl RowSink {
+    fn new(shape: &Shape) -> Self {
+        RowSink { first_col: shape.first_col, current: None, cells: vec![None; shape.width()], has_data: false }
     }
 
     fn flush(&mut self, out: &mut TableOut) -> Result<(), ReadError> {
@@ -280,7 +292,7 @@ impl<'s> RowSink<'s> {
         }
         self.has_data |= value.is_data();
         if let CellValue::Text(s) = value {
-            self.cells[(col - self.shape.first_col) as usize] = Some(s);
+            self.cells[(col - self.first_col) as usize] = Some(s);
         }
         Ok(())
     }
@@ -342,27 +354,14 @@ fn read_in_one_pass(
     let mut header_row: Option<u32> = None;
     let mut header_cells: Vec<(u32, String)> = Vec::new();
     let (mut first_col, mut last_col) = (u32::MAX, 0u32);
-    let mut table: Option<(Shape, TableOut)> = None;
-    let mut current: Option<u32> = None;
-    let mut row_cells: Vec<Option<String>> = Vec::new();
-    let mut has_data = false;
+    let mut table: Option<(Shape, TableOut, RowSink)> = None;
     let mut wider = false;
     let mut found: Vec<String> = Vec::new();
-    let open = |header_row: u32, header_cells: &mut Vec<(u32, String)>, first_col: u32, last_col: u32| -> Result<(Shape, TableOut), ReadError> {
-        if (last_col - first_col) as usize >= MAX_COLUMNS {
-            return Err(at.error(format!(
-                "data spans columns {} to {}, more than the limit of {MAX_COLUMNS} columns",
-                column_letters(first_col),
-                column_letters(last_col)
-            )));
-        }
-        let mut header = vec![None; (last_col - first_col) as usize + 1];
-        for (col, s) in header_cells.drain(..) {
-            header[(col - first_col) as usize] = Some(s);
-        }
-        let shape = Shape { header_row, header, first_col, last_col };
+    let open = |header_row: u32, header_cells: &mut Vec<(u32, String)>, first_col: u32, last_col: u32| {
+        let shape = Shape::new(at, header_row, std::mem::take(header_cells), first_col, last_col)?;
         let out = TableOut::create(out_dir, index, at.file, header_columns(shape.header.clone(), shape.width()))?;
-        Ok((shape, out))
+        let sink = RowSink::new(&shape);
+        Ok::<_, ReadError>((shape, out, sink))
     };
     visit(book, at, &mut |row, col, value| {
         if let Some(w) = formula_error_warning(at, row, col, &value) {
@@ -386,7 +385,7 @@ fn read_in_one_pass(
                 return Ok(true);
             }
         }
-        let (shape, out) = table.as_mut().expect("opened above");
+        let (shape, out, sink) = table.as_mut().expect("opened above");
         if col < shape.first_col || col > shape.last_col {
             if value.is_data() {
                 wider = true;
@@ -394,32 +393,18 @@ fn read_in_one_pass(
             }
             return Ok(true);
         }
-        if current != Some(row) {
-            if std::mem::take(&mut has_data) {
-                let r: Vec<Option<&str>> = row_cells.iter().map(|c| c.as_deref()).collect();
-                out.write(&r)?;
-            }
-            row_cells = vec![None; shape.width()];
-            current = Some(row);
-        }
-        has_data |= value.is_data();
-        if let CellValue::Text(s) = value {
-            row_cells[(col - shape.first_col) as usize] = Some(s);
-        }
+        sink.cell(row, col, value, out)?;
         Ok(true)
     })?;
     if wider {
         return Ok(OnePass::Wider);
     }
-    let (_, mut out) = match (table, header_row) {
+    let (_, mut out, mut sink) = match (table, header_row) {
         (Some(t), _) => t,
         (None, Some(h)) => open(h, &mut header_cells, first_col, last_col)?,
         (None, None) => return Ok(OnePass::Empty),
     };
-    if has_data {
-        let r: Vec<Option<&str>> = row_cells.iter().map(|c| c.as_deref()).collect();
-        out.write(&r)?;
-    }
+    sink.flush(&mut out)?;
     for w in found {
         warnings.push(w);
     }
