@@ -113,20 +113,38 @@ COMMENT ON COLUMN sc.executions.worker_pid IS 'PID of the background worker runn
 COMMENT ON COLUMN sc.executions.cancel_requested IS 'Set by sc_cancel; the worker stops at the next chunk boundary';
 
 ------------------------------------------------------------------------------
-CREATE TABLE sc.execution_rows (
+CREATE TABLE sc.execution_row_batches (
     execution_id bigint NOT NULL REFERENCES sc.executions (id) ON DELETE CASCADE,
     scope        text NOT NULL,
-    row_number   bigint NOT NULL,
     step         text NOT NULL DEFAULT '',
-    outcome      text NOT NULL
-                 CHECK (outcome IN ('valid', 'invalid', 'created', 'updated', 'skipped', 'unchanged', 'failed')),
-    record_id    text,
+    first_row    bigint NOT NULL,
+    last_row     bigint NOT NULL,
+    row_numbers  bigint[] NOT NULL,
+    outcomes     text[] NOT NULL
+                 CHECK (outcomes <@ ARRAY['valid', 'invalid', 'created', 'updated', 'skipped', 'unchanged', 'failed']::text[]),
+    record_ids   text[],
     errors       text[],
     warnings     text[],
-    PRIMARY KEY (execution_id, scope, step, row_number)
+    PRIMARY KEY (execution_id, scope, step, first_row)
 );
-CREATE INDEX execution_rows_outcome_idx ON sc.execution_rows (execution_id, step, outcome);
-COMMENT ON TABLE sc.execution_rows IS 'Per-row outcome of one execution: validation (step = '''') and each load step';
+COMMENT ON TABLE sc.execution_row_batches IS 'Storage of sc.execution_rows: the outcomes of one chunk (or batch) of rows as parallel arrays, one table row per chunk and step; read sc.execution_rows instead';
+COMMENT ON COLUMN sc.execution_row_batches.first_row IS 'Lowest row number of the batch';
+COMMENT ON COLUMN sc.execution_row_batches.last_row IS 'Highest row number of the batch';
+COMMENT ON COLUMN sc.execution_row_batches.record_ids IS 'Record id per row; NULL when no row of the batch has one';
+COMMENT ON COLUMN sc.execution_row_batches.errors IS 'Per row: its errors joined by U+001E, NULL when none; NULL when no row of the batch has any';
+COMMENT ON COLUMN sc.execution_row_batches.warnings IS 'Per row: its warnings joined by U+001E, as errors';
+
+-- One row per row and step, unnested from the batches (writing one table row
+-- per chunk instead of per row is what keeps outcome recording cheap).
+CREATE VIEW sc.execution_rows AS
+SELECT b.execution_id, b.scope, r.row_number, b.step, r.outcome, r.record_id,
+       pg_catalog.string_to_array(r.errors, E'\x1e') AS errors,
+       pg_catalog.string_to_array(r.warnings, E'\x1e') AS warnings
+FROM sc.execution_row_batches b
+CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(b.row_numbers), pg_catalog.unnest(b.outcomes),
+                              pg_catalog.unnest(b.record_ids), pg_catalog.unnest(b.errors),
+                              pg_catalog.unnest(b.warnings)) AS r(row_number, outcome, record_id, errors, warnings);
+COMMENT ON VIEW sc.execution_rows IS 'Per-row outcome of one execution: validation (step = '''') and each load step';
 COMMENT ON COLUMN sc.execution_rows.execution_id IS 'The execution';
 COMMENT ON COLUMN sc.execution_rows.scope IS 'Output table (scope) the row belongs to';
 COMMENT ON COLUMN sc.execution_rows.row_number IS '1-based row number within the scope';
@@ -158,20 +176,35 @@ COMMENT ON COLUMN sc.execution_files.size IS 'Length of content (this part) in b
 COMMENT ON COLUMN sc.execution_files.created_at IS 'When the file was stored';
 
 ------------------------------------------------------------------------------
-CREATE TABLE sc.row_hashes (
-    connector_id bigint NOT NULL REFERENCES sc.connectors (id) ON DELETE CASCADE,
-    scope        text NOT NULL,
-    hash         text NOT NULL,
-    execution_id bigint NOT NULL,
-    loaded_at    timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (connector_id, scope, hash)
+-- Unlogged: a cache. After a crash it is empty and the next run matches every
+-- row again (load steps are idempotent), which costs time, never data.
+-- A hash index: diff checking only asks "is this hash here", one probe per
+-- row, and inserting into it costs less than into a b-tree. No uniqueness:
+-- a run stores only hashes it did not find, so a hash is repeated only when
+-- a file holds the same row twice or two runs of a connector overlap.
+CREATE UNLOGGED TABLE sc.row_hashes (
+    connector_id bigint NOT NULL,
+    scope        text COLLATE "C" NOT NULL,
+    hash         bytea NOT NULL CHECK (octet_length(hash) = 16),
+    execution_id bigint NOT NULL
 );
-COMMENT ON TABLE sc.row_hashes IS 'Diff-check store: hashes of rows a connector loaded without error (SPEC §5); a row whose hash is here is unchanged';
-COMMENT ON COLUMN sc.row_hashes.connector_id IS 'Connector whose runs loaded the row; dropping the connector forgets its hashes';
+CREATE INDEX row_hashes_hash_idx ON sc.row_hashes USING hash (hash);
+COMMENT ON TABLE sc.row_hashes IS 'Diff-check store: hashes of rows a connector loaded without error (SPEC §5); a row whose hash is here is unchanged. Unlogged: a crash empties it, which only makes the next run match every row';
+COMMENT ON COLUMN sc.row_hashes.connector_id IS 'Connector whose runs loaded the row; deleting the connector deletes its hashes (trigger on sc.connectors)';
 COMMENT ON COLUMN sc.row_hashes.scope IS 'Output table (scope) of the row';
-COMMENT ON COLUMN sc.row_hashes.hash IS 'SHA-256 (first 16 bytes, hex) over the canonical values of every variable of the scope';
-COMMENT ON COLUMN sc.row_hashes.execution_id IS 'The execution that last loaded a row with this hash';
-COMMENT ON COLUMN sc.row_hashes.loaded_at IS 'When that execution stored it';
+COMMENT ON COLUMN sc.row_hashes.hash IS 'SHA-256 (first 16 bytes) over the canonical values of every variable of the scope';
+COMMENT ON COLUMN sc.row_hashes.execution_id IS 'The execution that stored this hash';
+
+-- No foreign key to sc.connectors (checking it for every stored hash cost
+-- more than the insert): a deleted connector takes its hashes with it here.
+CREATE FUNCTION sc.forget_row_hashes() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM sc.row_hashes h USING gone g WHERE h.connector_id = g.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER connectors_forget_row_hashes AFTER DELETE ON sc.connectors
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION sc.forget_row_hashes();
 
 CREATE TABLE sc.webhook_events (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -219,6 +252,6 @@ COMMENT ON COLUMN sc.secrets.updated_at IS 'When its value last changed';
 REVOKE ALL ON SCHEMA sc FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA sc FROM PUBLIC;
 GRANT USAGE ON SCHEMA sc TO sc_operator, sc_admin;
-GRANT SELECT ON sc.connectors, sc.executions, sc.execution_rows, sc.execution_files, sc.row_hashes TO sc_operator;
+GRANT SELECT ON sc.connectors, sc.executions, sc.execution_rows, sc.execution_row_batches, sc.execution_files, sc.row_hashes TO sc_operator;
 GRANT INSERT, UPDATE, DELETE ON sc.connectors TO sc_admin;
 GRANT SELECT ON sc.webhook_events TO sc_admin;

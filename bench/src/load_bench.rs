@@ -192,6 +192,25 @@ fn main() {
     let v2 = csv(rows, 2);
     println!("{rows} rows x 10 columns ({} MB CSV), chunk_size {chunk}, 2 load steps\n", v0.len() / 1_000_000);
 
+    if let Some(dir) = args.iter().position(|a| a == "--dump").and_then(|i| args.get(i + 1)) {
+        // Profiling aid: the three inputs as files, for sc_run(pg_read_binary_file(...)).
+        for (n, v) in [&v0, &v1, &v2].into_iter().enumerate() {
+            std::fs::write(format!("{dir}/bench_v{n}.csv"), v).expect("write the bench CSV");
+        }
+        return;
+    }
+    if args.iter().any(|a| a == "--quick") {
+        // Iteration aid, not the recorded benchmark: baseline, first load, unchanged re-run.
+        let base_first = baseline(&mut c, &v0);
+        let first = sc_run(&mut c, &v0, true);
+        let unchanged = sc_run(&mut c, &v0, true);
+        println!("baseline {base_first:.1} s; first {:.1} s; unchanged {:.1} s", first.seconds, unchanged.seconds);
+        println!("unchanged re-run vs first run: {:.1}x faster; first run vs baseline: {:.2}x", first.seconds / unchanged.seconds, base_first / first.seconds);
+        for (name, r) in [("first", &first), ("unchanged", &unchanged)] {
+            println!("{name}: stage ms {} worker {} MiB engine {} MiB", r.stage_times, r.worker_kib / 1024, r.engine_kib / 1024);
+        }
+        return;
+    }
     let base_first = baseline(&mut c, &v0);
     let base_second = baseline(&mut c, &v1);
     let first = sc_run(&mut c, &v0, true);

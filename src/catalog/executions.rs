@@ -414,24 +414,29 @@ pub fn insert_rows(id: i64, rows: &[RowRecord]) -> ScResult<()> {
 }
 
 fn insert_group(id: i64, scope: &str, step: &str, rows: &[RowRecord]) -> ScResult<()> {
-    // Ragged lists travel as one text per row, messages joined by the record
-    // separator U+001E (which messages never contain), split back in SQL.
+    // One table row per batch: parallel arrays, a column left NULL when no
+    // row has a value in it. Ragged message lists travel as one text per
+    // row, joined by the record separator U+001E (which messages never
+    // contain); the sc.execution_rows view splits them back.
     let joined = |v: &Vec<String>| (!v.is_empty()).then(|| v.join("\u{1e}"));
+    let column = |values: Vec<Option<String>>| values.iter().any(Option::is_some).then_some(values);
+    let first = rows.iter().map(|r| r.row_number).min().unwrap_or(0);
+    let last = rows.iter().map(|r| r.row_number).max().unwrap_or(0);
     Spi::run_with_args(
-        "INSERT INTO sc.execution_rows (execution_id, scope, step, row_number, outcome, record_id, errors, warnings)
-         SELECT $1, $2, $3, n, o, r, pg_catalog.string_to_array(e, E'\\x1e'), pg_catalog.string_to_array(w, E'\\x1e')
-         FROM ROWS FROM (pg_catalog.unnest($4::bigint[]), pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]),
-                         pg_catalog.unnest($7::text[]), pg_catalog.unnest($8::text[]))
-              AS t(n, o, r, e, w)",
+        "INSERT INTO sc.execution_row_batches
+           (execution_id, scope, step, first_row, last_row, row_numbers, outcomes, record_ids, errors, warnings)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
             id.into(),
             scope.into(),
             step.into(),
+            first.into(),
+            last.into(),
             rows.iter().map(|r| r.row_number).collect::<Vec<_>>().into(),
             rows.iter().map(|r| r.outcome.to_string()).collect::<Vec<_>>().into(),
-            rows.iter().map(|r| r.record_id.clone()).collect::<Vec<Option<String>>>().into(),
-            rows.iter().map(|r| joined(&r.errors)).collect::<Vec<Option<String>>>().into(),
-            rows.iter().map(|r| joined(&r.warnings)).collect::<Vec<Option<String>>>().into(),
+            column(rows.iter().map(|r| r.record_id.clone()).collect()).into(),
+            column(rows.iter().map(|r| joined(&r.errors)).collect()).into(),
+            column(rows.iter().map(|r| joined(&r.warnings)).collect()).into(),
         ],
     )?;
     Ok(())

@@ -8,8 +8,11 @@ use std::collections::{HashMap, HashSet};
 pub fn entity_ids(id: i64, scope: &str, step: &str, from: i64, to: i64) -> ScResult<HashMap<i64, (String, Option<String>)>> {
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT row_number, outcome, record_id FROM sc.execution_rows
-             WHERE execution_id = $1 AND scope = $2 AND step = $3 AND row_number BETWEEN $4 AND $5",
+            "SELECT r.n, r.o, r.id FROM sc.execution_row_batches b
+             CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(b.row_numbers), pg_catalog.unnest(b.outcomes),
+                                           pg_catalog.unnest(b.record_ids)) AS r(n, o, id)
+             WHERE b.execution_id = $1 AND b.scope = $2 AND b.step = $3 AND b.first_row <= $5 AND b.last_row >= $4
+               AND r.n BETWEEN $4 AND $5",
             None,
             &[id.into(), scope.into(), step.into(), from.into(), to.into()],
         )?;
@@ -24,32 +27,35 @@ pub fn entity_ids(id: i64, scope: &str, step: &str, from: i64, to: i64) -> ScRes
     })
 }
 
-/// Which of `hashes` an earlier run of the connector loaded for `scope`.
-pub fn known_hashes(connector_id: i64, scope: &str, hashes: Vec<String>) -> ScResult<HashSet<String>> {
+/// Which of `hashes` (16 bytes each) an earlier run of the connector loaded
+/// for `scope`: one probe of the hash index per hash (a join would scan the
+/// whole store for every batch).
+pub fn known_hashes(connector_id: i64, scope: &str, hashes: Vec<Vec<u8>>) -> ScResult<HashSet<Vec<u8>>> {
     Spi::connect(|client| {
         let rows = client.select(
-            "SELECT h.hash FROM pg_catalog.unnest($3::text[]) AS h(hash)
-             WHERE EXISTS (SELECT 1 FROM sc.row_hashes r WHERE r.connector_id = $1 AND r.scope = $2 AND r.hash = h.hash)",
+            "SELECT u.h FROM pg_catalog.unnest($3::bytea[]) AS u(h)
+             CROSS JOIN LATERAL (SELECT FROM sc.row_hashes r
+                                 WHERE r.hash = u.h AND r.connector_id = $1 AND r.scope = $2 LIMIT 1) AS found",
             None,
             &[connector_id.into(), scope.into(), hashes.into()],
         )?;
         let mut out = HashSet::new();
         for row in rows {
-            out.extend(row.get::<String>(1)?);
+            out.extend(row.get::<Vec<u8>>(1)?);
         }
         Ok(out)
     })
 }
 
-/// Remembers hashes of rows loaded without error.
-pub fn store_hashes(connector_id: i64, scope: &str, execution_id: i64, hashes: Vec<String>) -> ScResult<()> {
+/// Remembers hashes of rows loaded without error (the caller passes only
+/// hashes the run did not find in the store).
+pub fn store_hashes(connector_id: i64, scope: &str, execution_id: i64, hashes: Vec<Vec<u8>>) -> ScResult<()> {
     if hashes.is_empty() {
         return Ok(());
     }
     Spi::run_with_args(
         "INSERT INTO sc.row_hashes (connector_id, scope, hash, execution_id)
-         SELECT $1, $2, h, $3 FROM pg_catalog.unnest($4::text[]) AS h
-         ON CONFLICT (connector_id, scope, hash) DO UPDATE SET execution_id = EXCLUDED.execution_id, loaded_at = now()",
+         SELECT $1, $2, h, $3 FROM pg_catalog.unnest($4::bytea[]) AS h",
         &[connector_id.into(), scope.into(), execution_id.into(), hashes.into()],
     )?;
     Ok(())

@@ -7,7 +7,7 @@ use crate::catalog::executions::{self, RowRecord};
 use crate::catalog::loads;
 use crate::load::chunk::{self, EntityIds, Outcome};
 use crate::load::plan::{plan, StepPlan};
-use crate::load::values::{Bitmap, ValuesReader};
+use crate::load::values::{Bitmap, HashesReader, ValuesReader};
 use crate::runner::{as_role, as_superuser, subtx, tx};
 use pgrx::prelude::*;
 use sc_core::report::{Cell, ReportWriter};
@@ -46,6 +46,9 @@ pub fn run(ex: &mut Execution, scopes: &[ScopeValues], report: &mut ReportWriter
     let plans = plan_steps(ex, scopes, owner)?;
     let diff = ex.claimed.diff_check.or(ex.doc.settings.diff_check).unwrap_or(false) && ex.claimed.connector_id.is_some();
     let mut states: BTreeMap<String, ScopeState> = BTreeMap::new();
+    if diff {
+        ex.enter("diff_check")?;
+    }
     for p in &plans {
         let scope = scopes.iter().find(|s| s.name == p.scope).expect("planned scope exists");
         if !states.contains_key(&p.scope) {
@@ -131,17 +134,19 @@ fn plan_steps(ex: &Execution, scopes: &[ScopeValues], owner: pg_sys::Oid) -> Res
 fn unchanged_rows(ex: &mut Execution, scope: &ScopeValues) -> Result<Bitmap, Stop> {
     let mut map = Bitmap::default();
     let connector = ex.claimed.connector_id.unwrap_or(0);
-    let mut reader = ValuesReader::open(&scope.path, scope.variables.len())?;
+    let mut reader = HashesReader::open(&scope.path)?;
     loop {
         let rows = reader.next_chunk(HASH_BATCH)?;
         if rows.is_empty() {
             break;
         }
-        let hashes: Vec<String> = rows.iter().filter(|r| r.valid).map(|r| r.hash.clone()).collect();
+        let hashes = rows.iter().filter(|(_, valid, _)| *valid).map(|(_, _, h)| h.clone()).collect();
         let name = scope.name.clone();
         let known = tx(move || loads::known_hashes(connector, &name, hashes))?.map_err(|e| e.to_string())?;
-        for r in rows.iter().filter(|r| r.valid && known.contains(&r.hash)) {
-            map.set(r.rn);
+        for (rn, valid, h) in &rows {
+            if *valid && known.contains(h) {
+                map.set(*rn);
+            }
         }
     }
     Ok(map)
@@ -151,16 +156,16 @@ fn unchanged_rows(ex: &mut Execution, scope: &ScopeValues) -> Result<Bitmap, Sto
 fn remember(ex: &mut Execution, scope: &ScopeValues, state: &ScopeState) -> Result<(), Stop> {
     let connector = ex.claimed.connector_id.unwrap_or(0);
     let id = ex.claimed.id;
-    let mut reader = ValuesReader::open(&scope.path, scope.variables.len())?;
+    let mut reader = HashesReader::open(&scope.path)?;
     loop {
         let rows = reader.next_chunk(HASH_BATCH)?;
         if rows.is_empty() {
             break;
         }
-        let hashes: Vec<String> = rows
-            .iter()
-            .filter(|r| r.valid && !state.unchanged.get(r.rn) && !state.not_loaded.get(r.rn))
-            .map(|r| r.hash.clone())
+        let hashes: Vec<Vec<u8>> = rows
+            .into_iter()
+            .filter(|(rn, valid, _)| *valid && !state.unchanged.get(*rn) && !state.not_loaded.get(*rn))
+            .map(|(_, _, h)| h)
             .collect();
         let name = scope.name.clone();
         tx(move || loads::store_hashes(connector, &name, id, hashes))?.map_err(|e| e.to_string())?;

@@ -10,6 +10,7 @@ mod sql_stage;
 pub mod workdir;
 
 use crate::catalog::executions::{self, Claimed, Ending};
+use crate::runner::background::Background;
 use crate::runner::tx;
 use outcomes::RowsObserver;
 use pgrx::prelude::*;
@@ -181,8 +182,13 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
     for t in &tables {
         ex.set_scope_progress(&t.name, 0, t.rows);
     }
-    ex.enter("sql_output")?;
-    store_sql_output(ex, &tables)?;
+    // Packaging the SQL output is pure Rust: it runs on a thread of its own
+    // while this one validates, and is stored once validation is done.
+    let zip_path = ex.dir.join("sql_output.zip");
+    let packaging = {
+        let (tables, path) = (tables.clone(), zip_path.clone());
+        Background::spawn("sql_output", move || sc_core::artifacts::write_sql_output_zip(&tables, &path))?
+    };
     ex.enter("variables")?;
     let report_path = ex.dir.join("report.xlsx");
     let mut report = ReportWriter::create_with(
@@ -206,6 +212,9 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
         Err(e) => return Err(Stop::Failed(e.to_string())),
     };
     flushed?;
+    ex.enter("sql_output")?;
+    let size = packaging.join()?.map_err(|e| format!("cannot package the SQL output: {e}"))?;
+    store_sql_output(ex, &zip_path, size)?;
     for c in &counts {
         ex.counts.insert(
             format!("variables ({})", c.scope),
@@ -303,15 +312,12 @@ fn write_input(ex: &mut Execution) -> Result<Option<(PathBuf, String)>, Stop> {
     Ok(Some((path, name)))
 }
 
-fn store_sql_output(ex: &mut Execution, tables: &[OutputTable]) -> Result<(), Stop> {
-    let path = ex.dir.join("sql_output.zip");
-    let size = sc_core::artifacts::write_sql_output_zip(tables, &path)
-        .map_err(|e| format!("cannot package the SQL output: {e}"))?;
+fn store_sql_output(ex: &mut Execution, path: &Path, size: u64) -> Result<(), Stop> {
     if size > MAX_ARTIFACT {
         ex.warnings.push(format!("the SQL output ({size} bytes zipped) is too large to keep; the report still shows it"));
         return Ok(());
     }
-    store_file(ex.claimed.id, "sql_output", "sql_output.zip", &path)
+    store_file(ex.claimed.id, "sql_output", "sql_output.zip", path)
 }
 
 /// Stores a file of the execution directory as an artifact, in parts of

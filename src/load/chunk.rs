@@ -15,7 +15,6 @@ use std::collections::{HashMap, HashSet};
 pub struct Row {
     pub rn: i64,
     pub valid: bool,
-    pub hash: String,
     pub errors: Option<String>,
     pub vals: Vec<Option<String>>,
 }
@@ -138,14 +137,19 @@ fn value_of(
 /// Looks every distinct key of lookup `l` up in one query (key by key if that fails).
 fn resolve_lookup(step: &StepPlan, l: usize, keys: Vec<String>) -> HashMap<String, Result<String, Unresolved>> {
     let plan = &step.lookups[l];
-    let sql = format!(
-        "SELECT u.k, count(l.{pk}), min(l.{pk}::text), false
-         FROM pg_catalog.unnest($1::text[]) AS u(k) LEFT JOIN {table} l ON l.{col} = (u.k)::{ty} GROUP BY u.k",
-        pk = plan.table.pk,
-        table = plan.table.sql_name,
-        col = plan.column,
-        ty = plan.col_type
-    );
+    let (pk, table, col, ty) = (&plan.table.pk, &plan.table.sql_name, &plan.column, &plan.col_type);
+    // As in matching: probe the index key by key when there is one (counts stay exact for the message).
+    let sql = if plan.indexed {
+        format!(
+            "SELECT u.k, m.n, m.id, false FROM pg_catalog.unnest($1::text[]) AS u(k)
+             CROSS JOIN LATERAL (SELECT count(l.{pk}) AS n, min(l.{pk}::text) AS id FROM {table} l WHERE l.{col} = (u.k)::{ty}) m"
+        )
+    } else {
+        format!(
+            "SELECT u.k, count(l.{pk}), min(l.{pk}::text), false
+             FROM pg_catalog.unnest($1::text[]) AS u(k) LEFT JOIN {table} l ON l.{col} = (u.k)::{ty} GROUP BY u.k"
+        )
+    };
     let mut out = HashMap::new();
     let record = |found: Vec<Found>, out: &mut HashMap<String, Result<String, Unresolved>>| {
         for (k, n, id, _) in found {
@@ -204,16 +208,23 @@ fn match_rule(step: &StepPlan, i: usize, rows: &[(i64, Vec<Option<String>>)]) ->
         on.push(format!("t.{col} = (c.k{k})::{ty}"));
     }
     let params: Vec<String> = types.iter().enumerate().map(|(n, t)| format!("${}::{t}", n + 1)).collect();
-    let sql = format!(
-        "SELECT c.rn::text, count(t.{pk}), min(t.{pk}::text), {archived}
-         FROM {from} AS c({cols}) LEFT JOIN {table} t ON {on} GROUP BY c.rn",
-        pk = step.table.pk,
-        archived = archived_expr(step),
-        from = rows_from(&params),
-        cols = cols.join(", "),
-        table = step.table.sql_name,
-        on = on.join(" AND "),
-    );
+    let (pk, archived, from, cols) = (&step.table.pk, archived_expr(step), rows_from(&params), cols.join(", "));
+    let (table, on) = (&step.table.sql_name, on.join(" AND "));
+    // With an index, each row's key is probed through it: a nested loop the
+    // planner cannot turn into a scan of the whole table per chunk (which it
+    // prefers for a join with thousands of keys). Without one, a hash join.
+    let sql = if rule.indexed {
+        format!(
+            "SELECT c.rn::text, m.n, m.id, m.archived FROM {from} AS c({cols})
+             CROSS JOIN LATERAL (SELECT count(t.{pk}) AS n, min(t.{pk}::text) AS id, {archived} AS archived
+                                 FROM {table} t WHERE {on}) m"
+        )
+    } else {
+        format!(
+            "SELECT c.rn::text, count(t.{pk}), min(t.{pk}::text), {archived}
+             FROM {from} AS c({cols}) LEFT JOIN {table} t ON {on} GROUP BY c.rn"
+        )
+    };
     let mut args: Vec<DatumWithOid<'static>> = vec![rows.iter().map(|(rn, _)| *rn).collect::<Vec<i64>>().into()];
     for k in 0..rule.keys.len() {
         args.push(text_arg(rows.iter().map(|(_, keys)| keys[k].clone()).collect()));

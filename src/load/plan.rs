@@ -21,6 +21,9 @@ pub enum Source {
 #[derive(Debug, Clone)]
 pub struct RulePlan {
     pub keys: Vec<(String, String, Source)>,
+    /// An index leads with one of the key columns, so each row's key is
+    /// probed through it; otherwise a chunk is matched by one join.
+    pub indexed: bool,
 }
 
 /// One mapping rule.
@@ -44,6 +47,8 @@ pub struct LookupPlan {
     pub column_name: String,
     pub col_type: String,
     pub source: Source,
+    /// An index leads with the column (see [`RulePlan::indexed`]).
+    pub indexed: bool,
 }
 
 /// Everything needed to run one step.
@@ -117,7 +122,12 @@ pub fn plan(doc: &ConnectorDocument, step: &LoadStep, scope: &str, vars: &[Strin
             }
             None => return Err(at("a matching rule needs either columns or primary_key".into())),
         };
-        rules.push(RulePlan { keys });
+        let names: Vec<String> = match rule.key() {
+            Some(MatchKey::Columns(cols)) => cols.iter().map(|(col, _)| col.clone()).collect(),
+            _ => vec![table.pk_name.clone()],
+        };
+        let indexed = table.index_leads_with(&names).map_err(|e| at(e.to_string()))?;
+        rules.push(RulePlan { keys, indexed });
     }
     let mut maps = Vec::new();
     let mut lookups = Vec::new();
@@ -140,7 +150,9 @@ pub fn plan(doc: &ConnectorDocument, step: &LoadStep, scope: &str, vars: &[Strin
                 let col_type = lt.column(&l.column).map_err(at)?.sql.clone();
                 let (src, _, _) = source_of(doc, vars, &l.variable, earlier).map_err(at)?;
                 note_entity(&src);
+                let indexed = lt.index_leads_with(std::slice::from_ref(&l.column)).map_err(|e| at(e.to_string()))?;
                 lookups.push(LookupPlan {
+                    indexed,
                     column: quote_ident(&l.column),
                     column_name: l.column.clone(),
                     col_type,

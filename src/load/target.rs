@@ -28,6 +28,8 @@ pub struct Table {
     pub oid: pg_sys::Oid,
     /// Primary key column (quoted) and its type.
     pub pk: String,
+    /// The primary key column's name, unquoted.
+    pub pk_name: String,
     pub pk_type: String,
     pub columns: HashMap<String, ColumnType>,
 }
@@ -79,7 +81,7 @@ impl Table {
             )));
         };
         let pk_type = columns.get(pk).map(|c| c.sql.clone()).unwrap_or_else(|| "text".into());
-        Ok(Table { name: name.to_owned(), sql_name, oid, pk: quote_ident(pk), pk_type, columns })
+        Ok(Table { name: name.to_owned(), sql_name, oid, pk: quote_ident(pk), pk_name: pk.clone(), pk_type, columns })
     }
 
     /// A column's type; an error names the table and column.
@@ -87,6 +89,18 @@ impl Table {
         self.columns
             .get(name)
             .ok_or_else(|| format!("table {} has no column \"{name}\"", self.name))
+    }
+
+    /// Whether a valid, non-partial plain index has one of `columns` as its first key.
+    pub fn index_leads_with(&self, columns: &[String]) -> ScResult<bool> {
+        Ok(Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a
+                              ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                            WHERE i.indrelid = $1 AND i.indisvalid AND i.indpred IS NULL
+                              AND a.attname::text = ANY($2))",
+            &[self.oid.into(), columns.to_vec().into()],
+        )?
+        .unwrap_or(false))
     }
 
     /// Whether `role` holds `privilege` (INSERT, UPDATE, SELECT) on the table.

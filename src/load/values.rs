@@ -2,7 +2,7 @@
 //! chunk, and a row bitmap for per-row flags of a whole scope.
 use super::chunk::Row;
 use sc_core::rowbinary::RowReader;
-use sc_core::stage::VALUES_FIXED;
+use sc_core::stage::{HASH_RECORD, VALUES_FIXED};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
@@ -33,12 +33,43 @@ impl ValuesReader {
             }
             let mut it = std::mem::take(&mut self.buf).into_iter();
             let status = it.next().flatten().unwrap_or_default();
-            let hash = it.next().flatten().unwrap_or_default();
             let errors = it.next().flatten();
-            rows.push(Row { rn: self.next_rn, valid: status == "valid", hash, errors, vals: it.collect() });
+            rows.push(Row { rn: self.next_rn, valid: status == "valid", errors, vals: it.collect() });
             self.next_rn += 1;
         }
         Ok(rows)
+    }
+}
+
+/// Streams (row number, valid, hash) of one scope from its hashes file
+/// ([`sc_core::stage::hashes_path`]), without reading the values.
+pub struct HashesReader {
+    reader: BufReader<File>,
+    next_rn: i64,
+}
+
+impl HashesReader {
+    pub fn open(values: &Path) -> Result<HashesReader, String> {
+        let path = sc_core::stage::hashes_path(values);
+        let file = File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        Ok(HashesReader { reader: BufReader::with_capacity(256 * 1024, file), next_rn: 1 })
+    }
+
+    /// Up to `n` more rows; empty at the end.
+    pub fn next_chunk(&mut self, n: usize) -> Result<Vec<(i64, bool, Vec<u8>)>, String> {
+        use std::io::Read;
+        let mut out = Vec::with_capacity(n);
+        let mut record = [0u8; HASH_RECORD];
+        while out.len() < n {
+            match self.reader.read_exact(&mut record) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(format!("cannot read the row hashes: {e}")),
+            }
+            out.push((self.next_rn, record[0] == 1, record[1..].to_vec()));
+            self.next_rn += 1;
+        }
+        Ok(out)
     }
 }
 

@@ -7,6 +7,7 @@
 //! each connector's `max_concurrency` and starts a dynamic worker for each,
 //! with itself as the notify process, so a worker's end wakes it as well.
 //! A slow backstop poll covers lost signals.
+pub mod background;
 pub mod launcher;
 pub mod worker;
 

@@ -124,4 +124,73 @@ mod tests {
         assert_eq!(err.sql_error_code(), PgSqlErrorCode::ERRCODE_QUERY_CANCELED);
         assert!(err.message().contains("is still queued"), "{}", err.message());
     }
+
+    #[pg_test]
+    fn row_outcomes_read_back_one_row_per_row_and_step() {
+        use crate::catalog::executions::{insert_rows, RowRecord};
+        create("operational");
+        let id = run_sql("SELECT sc_run('vendor_products', $1, 'products.xlsx')");
+        let rec = |step: &str, n: i64, outcome: &'static str, record: Option<&str>, errors: &[&str], warnings: &[&str]| RowRecord {
+            scope: "products".into(),
+            step: step.into(),
+            row_number: n,
+            outcome,
+            record_id: record.map(str::to_owned),
+            errors: errors.iter().map(|e| e.to_string()).collect(),
+            warnings: warnings.iter().map(|e| e.to_string()).collect(),
+        };
+        insert_rows(
+            id,
+            &[
+                rec("", 2, "invalid", None, &["sku: required", "price: not a number"], &[]),
+                rec("products", 1, "created", Some("10"), &[], &[]),
+                rec("products", 2, "failed", None, &["duplicate key"], &["name: blank"]),
+                rec("products", 3, "unchanged", Some("12"), &[], &[]),
+            ],
+        )
+        .unwrap();
+        // Batches without any id or message store no array for them.
+        insert_rows(id, &[rec("products", 4, "skipped", None, &[], &[])]).unwrap();
+        let rows: Vec<String> = Spi::connect(|c| {
+            c.select(
+                &format!(
+                    "SELECT concat_ws('|', step, row_number, outcome, record_id, errors::text, warnings::text)
+                     FROM sc.execution_rows WHERE execution_id = {id} ORDER BY step, row_number"
+                ),
+                None,
+                &[],
+            )
+            .unwrap()
+            .map(|r| r.get::<String>(1).unwrap().unwrap())
+            .collect()
+        });
+        assert_eq!(
+            rows,
+            [
+                "|2|invalid|{\"sku: required\",\"price: not a number\"}",
+                "products|1|created|10",
+                "products|2|failed|{\"duplicate key\"}|{\"name: blank\"}",
+                "products|3|unchanged|12",
+                "products|4|skipped",
+            ]
+        );
+        assert_eq!(
+            count(&format!("SELECT count(*) FROM sc.execution_row_batches WHERE execution_id = {id} AND record_ids IS NULL")),
+            2
+        );
+    }
+
+    #[pg_test]
+    fn deleting_a_connector_forgets_its_row_hashes() {
+        create("operational");
+        let connector = Spi::get_one::<i64>("SELECT id FROM sc.connectors WHERE api_name = 'vendor_products'").unwrap().unwrap();
+        Spi::run_with_args(
+            "INSERT INTO sc.row_hashes (connector_id, scope, hash, execution_id) VALUES ($1, 's', '\\x00112233445566778899aabbccddeeff', 1), (-1, 's', '\\x00112233445566778899aabbccddeeff', 1)",
+            &[connector.into()],
+        )
+        .unwrap();
+        Spi::run("SELECT sc_drop_connector('vendor_products')").unwrap();
+        assert_eq!(count("SELECT count(*) FROM sc.row_hashes WHERE connector_id > 0"), 0);
+        assert_eq!(count("SELECT count(*) FROM sc.row_hashes"), 1, "other connectors' hashes stay");
+    }
 }

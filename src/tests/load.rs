@@ -36,7 +36,6 @@ mod tests {
             .map(|(i, v)| Row {
                 rn: i as i64 + 1,
                 valid: true,
-                hash: String::new(),
                 errors: None,
                 vals: v.iter().map(|x| x.map(str::to_owned)).collect(),
             })
@@ -52,6 +51,24 @@ mod tests {
 
     fn summary(o: &[Outcome]) -> Vec<(&'static str, Option<String>)> {
         o.iter().map(|o| (o.outcome, o.record_id.clone())).collect()
+    }
+
+    /// Matching and lookups take another plan when an index leads with the
+    /// key column: tests that match run both ways.
+    fn both_ways(test: fn()) {
+        for indexed in [false, true] {
+            crate::runner::subtx(false, || -> Result<(), String> {
+                if indexed {
+                    Spi::run("CREATE INDEX ON things (code); CREATE INDEX ON things (name)").unwrap();
+                }
+                let d = doc(VARS, step_with(json!({"columns": {"code": "code"}})));
+                let p = plan(&d, &d.load_steps[0], "s", &["code".into(), "name".into()], &[]).expect("plan");
+                assert_eq!(p.rules[0].indexed, indexed, "the plan sees the index");
+                test();
+                Ok(())
+            })
+            .unwrap();
+        }
     }
 
     fn things() {
@@ -76,6 +93,10 @@ mod tests {
     #[pg_test]
     fn every_matching_action() {
         things();
+        both_ways(every_matching_action_once);
+    }
+
+    fn every_matching_action_once() {
         let data: &[&[Option<&str>]] = &[&[Some("none"), Some("N")], &[Some("one"), Some("One!")], &[Some("dup"), Some("D")], &[Some("old"), Some("Old!")]];
         let cases: Vec<(Value, [&str; 4])> = vec![
             (json!({"columns": {"code": "code"}}), ["created", "updated", "skipped", "created"]),
@@ -100,6 +121,10 @@ mod tests {
     #[pg_test]
     fn next_rule_falls_through_and_several_matches_name_the_count() {
         things();
+        both_ways(next_rule_once);
+    }
+
+    fn next_rule_once() {
         let step = json!({"name": "s", "table": "things",
             "match": [{"columns": {"code": "code"}, "no_match": "next_rule", "many_matches": "next_rule"},
                       {"columns": {"name": "name"}, "no_match": "skip"}],
@@ -176,6 +201,19 @@ mod tests {
              CREATE TABLE p (id serial PRIMARY KEY, sku text, vendor_id int REFERENCES v);",
         )
         .unwrap();
+        for indexed in [false, true] {
+            crate::runner::subtx(false, || -> Result<(), String> {
+                if indexed {
+                    Spi::run("CREATE INDEX ON v (code)").unwrap();
+                }
+                lookups_once();
+                Ok(())
+            })
+            .unwrap();
+        }
+    }
+
+    fn lookups_once() {
         let vars = [("sku", "string"), ("vendor", "string")];
         let step = json!({"name": "s", "table": "p", "map": [{"column": "sku", "variable": "sku"},
             {"column": "vendor_id", "lookup": {"table": "v", "column": "code", "variable": "vendor"}}]});

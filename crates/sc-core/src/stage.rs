@@ -8,7 +8,7 @@
 //! [`Observer`], which can also stop the stage (cancel).
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use crate::document::Variable;
@@ -34,9 +34,19 @@ pub struct OutputTable {
 
 /// Leading columns of a values file, before one column per variable of the
 /// scope (canonical text, NULL for no value): `status` (`valid` or
-/// `invalid`), `hash` (the diff-check hash, [`crate::load::row_hash`]) and
-/// `errors` (newline-separated, NULL when none).
-pub const VALUES_FIXED: [&str; 3] = ["status", "hash", "errors"];
+/// `invalid`) and `errors` (newline-separated, NULL when none). Row hashes
+/// are in a file of their own ([`HASH_RECORD`]).
+pub const VALUES_FIXED: [&str; 2] = ["status", "errors"];
+
+/// Bytes per row of a scope's hashes file, written next to its values file
+/// ([`hashes_path`]): 1 when the row is valid (0 if not), then its 16-byte
+/// row hash. Diff checking reads it instead of the whole values file.
+pub const HASH_RECORD: usize = 17;
+
+/// Where the hashes file of the values file at `values` is.
+pub fn hashes_path(values: &std::path::Path) -> PathBuf {
+    values.with_extension("hashes")
+}
 
 /// The outcome of one row of one scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,7 +199,10 @@ fn run_scope(
         ..ScopeCounts::default()
     };
     let mut values = match &table.values_path {
-        Some(p) => Some(RowBinaryWriter::new(File::create(p).map_err(read_err)?, VALUES_FIXED.len() + plan.vars.len())),
+        Some(p) => Some((
+            RowBinaryWriter::new(File::create(p).map_err(read_err)?, VALUES_FIXED.len() + plan.vars.len()),
+            BufWriter::with_capacity(64 * 1024, File::create(hashes_path(p)).map_err(read_err)?),
+        )),
         None => None,
     };
     let mut texts: Vec<Option<String>> = Vec::with_capacity(plan.vars.len());
@@ -225,12 +238,12 @@ fn run_scope(
             warnings.extend(r.warning);
         }
         let valid = errors.is_empty();
-        if let Some(w) = values.as_mut() {
-            let hash = crate::load::row_hash(texts.iter().map(|t| t.as_deref()));
+        if let Some((w, hashes)) = values.as_mut() {
+            let bytes = crate::load::row_hash(texts.iter().map(|t| t.as_deref()));
+            hashes.write_all(&[u8::from(valid)]).and_then(|()| hashes.write_all(&bytes)).map_err(read_err)?;
             let joined = (!errors.is_empty()).then(|| errors.join("\n"));
             let mut out: Vec<Option<&str>> = Vec::with_capacity(VALUES_FIXED.len() + texts.len());
             out.push(Some(if valid { "valid" } else { "invalid" }));
-            out.push(Some(&hash));
             out.push(joined.as_deref());
             out.extend(texts.iter().map(|t| t.as_deref()));
             w.write_row(&out).map_err(read_err)?;
@@ -262,8 +275,9 @@ fn run_scope(
             return Err(StageError::Stopped);
         }
     }
-    if let Some(w) = values {
+    if let Some((w, hashes)) = values {
         w.finish().map_err(read_err)?;
+        hashes.into_inner().map_err(|e| read_err(e.into_error()))?;
     }
     if observer.progress(&table.name, counts.rows, table.rows) == Flow::Stop {
         return Err(StageError::Stopped);

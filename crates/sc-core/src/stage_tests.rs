@@ -110,13 +110,17 @@ fn rows_are_validated_counted_and_reported() {
             with_warnings: 1
         }]
     );
-    let values = crate::rowbinary::read_rows(&std::fs::read(dir.0.join("products.values")).unwrap(), 5).unwrap();
+    let values = crate::rowbinary::read_rows(&std::fs::read(dir.0.join("products.values")).unwrap(), 4).unwrap();
     assert_eq!(values[0][0].as_deref(), Some("valid"));
-    assert_eq!(values[0][1], Some(crate::load::row_hash([Some("A1"), Some("16.99")])));
-    assert_eq!(&values[0][3..], &[Some("A1".to_string()), Some("16.99".to_string())]);
+    assert_eq!(&values[0][2..], &[Some("A1".to_string()), Some("16.99".to_string())]);
     assert_eq!(values[1][0].as_deref(), Some("invalid"));
-    assert!(values[1][2].as_deref().is_some_and(|e| e.contains("\"sku\"")));
-    assert_eq!(values[2][4], None, "an invalid optional value is NULL");
+    assert!(values[1][1].as_deref().is_some_and(|e| e.contains("\"sku\"")));
+    assert_eq!(values[2][3], None, "an invalid optional value is NULL");
+    let hashes = std::fs::read(dir.0.join("products.hashes")).unwrap();
+    assert_eq!(hashes.len(), 3 * HASH_RECORD, "one record per row");
+    assert_eq!(hashes[0], 1, "valid");
+    assert_eq!(hashes[1..17], crate::load::row_hash([Some("A1"), Some("16.99")]));
+    assert_eq!(hashes[HASH_RECORD], 0, "the second row is invalid");
     assert_eq!(obs.rows.len(), 3);
     assert!(obs.rows[0].2 && obs.rows[0].3.is_empty());
     assert_eq!(obs.rows[1].1, 2);
