@@ -209,12 +209,16 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
                 Ok(()) => observer_stop(ex),
             })
         }
-        Err(e) => return Err(Stop::Failed(e.to_string())),
+        Err(e) => {
+            // A run that fails validation (say, a variable naming a column the
+            // SQL does not produce) keeps its SQL output, which shows why.
+            let _ = store_sql_output(ex, packaging, &zip_path);
+            return Err(Stop::Failed(e.to_string()));
+        }
     };
     flushed?;
     ex.enter("sql_output")?;
-    let size = packaging.join()?.map_err(|e| format!("cannot package the SQL output: {e}"))?;
-    store_sql_output(ex, &zip_path, size)?;
+    store_sql_output(ex, packaging, &zip_path)?;
     for c in &counts {
         ex.counts.insert(
             format!("variables ({})", c.scope),
@@ -312,7 +316,9 @@ fn write_input(ex: &mut Execution) -> Result<Option<(PathBuf, String)>, Stop> {
     Ok(Some((path, name)))
 }
 
-fn store_sql_output(ex: &mut Execution, path: &Path, size: u64) -> Result<(), Stop> {
+/// Waits for the SQL output's packaging and stores it.
+fn store_sql_output(ex: &mut Execution, packaging: Background<std::io::Result<u64>>, path: &Path) -> Result<(), Stop> {
+    let size = packaging.join()?.map_err(|e| format!("cannot package the SQL output: {e}"))?;
     if size > MAX_ARTIFACT {
         ex.warnings.push(format!("the SQL output ({size} bytes zipped) is too large to keep; the report still shows it"));
         return Ok(());
