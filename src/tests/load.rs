@@ -54,22 +54,29 @@ mod tests {
     }
 
     /// Matching and lookups take another plan when an index leads with the
-    /// key column: tests that match run both ways.
-    fn both_ways(test: fn()) {
+    /// key column: tests that match run both ways, without and with `index`
+    /// (rolled back after each), checking that the plan sees the index.
+    fn both_ways(index: &str, sees_index: fn() -> bool, test: fn()) {
         for indexed in [false, true] {
             crate::runner::subtx(false, || -> Result<(), String> {
                 if indexed {
-                    Spi::run("CREATE INDEX ON things (code); CREATE INDEX ON things (name)").unwrap();
+                    Spi::run(index).unwrap();
                 }
-                let d = doc(VARS, step_with(json!({"columns": {"code": "code"}})));
-                let p = plan(&d, &d.load_steps[0], "s", &["code".into(), "name".into()], &[]).expect("plan");
-                assert_eq!(p.rules[0].indexed, indexed, "the plan sees the index");
+                assert_eq!(sees_index(), indexed, "the plan sees the index");
                 test();
                 Ok(())
             })
             .unwrap();
         }
     }
+
+    /// Whether a rule matching `things` by code is planned through an index.
+    fn things_code_indexed() -> bool {
+        let d = doc(VARS, step_with(json!({"columns": {"code": "code"}})));
+        plan(&d, &d.load_steps[0], "s", &["code".into(), "name".into()], &[]).expect("plan").rules[0].indexed
+    }
+
+    const THINGS_INDEXES: &str = "CREATE INDEX ON things (code); CREATE INDEX ON things (name)";
 
     fn things() {
         Spi::run(
@@ -93,7 +100,7 @@ mod tests {
     #[pg_test]
     fn every_matching_action() {
         things();
-        both_ways(every_matching_action_once);
+        both_ways(THINGS_INDEXES, things_code_indexed, every_matching_action_once);
     }
 
     fn every_matching_action_once() {
@@ -121,7 +128,7 @@ mod tests {
     #[pg_test]
     fn next_rule_falls_through_and_several_matches_name_the_count() {
         things();
-        both_ways(next_rule_once);
+        both_ways(THINGS_INDEXES, things_code_indexed, next_rule_once);
     }
 
     fn next_rule_once() {
@@ -201,22 +208,23 @@ mod tests {
              CREATE TABLE p (id serial PRIMARY KEY, sku text, vendor_id int REFERENCES v);",
         )
         .unwrap();
-        for indexed in [false, true] {
-            crate::runner::subtx(false, || -> Result<(), String> {
-                if indexed {
-                    Spi::run("CREATE INDEX ON v (code)").unwrap();
-                }
-                lookups_once();
-                Ok(())
-            })
-            .unwrap();
-        }
+        both_ways("CREATE INDEX ON v (code)", || plan_lookup().lookups[0].indexed, lookups_once);
+    }
+
+    const LOOKUP_VARS: [(&str, &str); 2] = [("sku", "string"), ("vendor", "string")];
+
+    fn lookup_step() -> Value {
+        json!({"name": "s", "table": "p", "map": [{"column": "sku", "variable": "sku"},
+            {"column": "vendor_id", "lookup": {"table": "v", "column": "code", "variable": "vendor"}}]})
+    }
+
+    fn plan_lookup() -> crate::load::plan::StepPlan {
+        let d = doc(&LOOKUP_VARS, lookup_step());
+        plan(&d, &d.load_steps[0], "s", &["sku".into(), "vendor".into()], &[]).expect("plan")
     }
 
     fn lookups_once() {
-        let vars = [("sku", "string"), ("vendor", "string")];
-        let step = json!({"name": "s", "table": "p", "map": [{"column": "sku", "variable": "sku"},
-            {"column": "vendor_id", "lookup": {"table": "v", "column": "code", "variable": "vendor"}}]});
+        let (vars, step) = (LOOKUP_VARS, lookup_step());
         let out = run_step(&vars, step, &[&[Some("a"), Some("ACME")], &[Some("b"), Some("NOPE")], &[Some("c"), Some("TWIN")], &[Some("d"), None]], true);
         assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["created", "skipped", "skipped", "created"]);
         assert_eq!(out[1].warnings, vec!["related record not found: no v with code = NOPE".to_string()]);
