@@ -127,6 +127,17 @@ CREATE TABLE sc.execution_row_batches (
     warnings     text[],
     PRIMARY KEY (execution_id, scope, step, first_row)
 );
+-- lz4 where the server has it: these arrays are compressed on every chunk's
+-- insert, and pglz cost several times lz4's time for a similar size.
+DO $$
+BEGIN
+    ALTER TABLE sc.execution_row_batches
+        ALTER COLUMN row_numbers SET COMPRESSION lz4, ALTER COLUMN outcomes SET COMPRESSION lz4,
+        ALTER COLUMN record_ids SET COMPRESSION lz4, ALTER COLUMN errors SET COMPRESSION lz4,
+        ALTER COLUMN warnings SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    NULL; -- a server built without lz4 keeps its default (pglz)
+END $$;
 COMMENT ON TABLE sc.execution_row_batches IS 'Storage of sc.execution_rows: the outcomes of one chunk (or batch) of rows as parallel arrays, one table row per chunk and step; read sc.execution_rows instead';
 COMMENT ON COLUMN sc.execution_row_batches.first_row IS 'Lowest row number of the batch';
 COMMENT ON COLUMN sc.execution_row_batches.last_row IS 'Highest row number of the batch';
@@ -195,11 +206,22 @@ COMMENT ON COLUMN sc.row_hashes.scope IS 'Output table (scope) of the row';
 COMMENT ON COLUMN sc.row_hashes.hash IS 'SHA-256 (first 16 bytes) over the canonical values of every variable of the scope';
 COMMENT ON COLUMN sc.row_hashes.execution_id IS 'The execution that stored this hash';
 
+-- The (connector, scope) pairs with hashes in sc.row_hashes, so a run with
+-- nothing stored yet (a first load) skips the lookup of every row's hash.
+-- Unlogged like sc.row_hashes: a crash empties both together.
+CREATE UNLOGGED TABLE sc.row_hash_scopes (
+    connector_id bigint NOT NULL,
+    scope        text COLLATE "C" NOT NULL,
+    PRIMARY KEY (connector_id, scope)
+);
+COMMENT ON TABLE sc.row_hash_scopes IS 'The connectors and scopes that have hashes in sc.row_hashes; diff checking skips the lookup for the others';
+
 -- No foreign key to sc.connectors (checking it for every stored hash cost
 -- more than the insert): a deleted connector takes its hashes with it here.
 CREATE FUNCTION sc.forget_row_hashes() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    DELETE FROM sc.row_hash_scopes h USING gone g WHERE h.connector_id = g.id;
     DELETE FROM sc.row_hashes h USING gone g WHERE h.connector_id = g.id;
     RETURN NULL;
 END $$;
@@ -252,6 +274,6 @@ COMMENT ON COLUMN sc.secrets.updated_at IS 'When its value last changed';
 REVOKE ALL ON SCHEMA sc FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA sc FROM PUBLIC;
 GRANT USAGE ON SCHEMA sc TO sc_operator, sc_admin;
-GRANT SELECT ON sc.connectors, sc.executions, sc.execution_rows, sc.execution_row_batches, sc.execution_files, sc.row_hashes TO sc_operator;
+GRANT SELECT ON sc.connectors, sc.executions, sc.execution_rows, sc.execution_row_batches, sc.execution_files, sc.row_hashes, sc.row_hash_scopes TO sc_operator;
 GRANT INSERT, UPDATE, DELETE ON sc.connectors TO sc_admin;
 GRANT SELECT ON sc.webhook_events TO sc_admin;

@@ -102,9 +102,13 @@ pub fn replace(id: i64, document: &Value, owner: Option<&str>) -> ScResult<()> {
     let doc = JsonB(document.clone());
     crate::runner::as_superuser(|| {
         Spi::run_with_args(
-            "DELETE FROM sc.row_hashes
-              WHERE connector_id = $1
-                AND (SELECT document - 'status' FROM sc.connectors WHERE id = $1) IS DISTINCT FROM ($2::jsonb - 'status')",
+            "WITH changed AS (
+                 SELECT FROM sc.connectors
+                  WHERE id = $1 AND (document - 'status') IS DISTINCT FROM ($2::jsonb - 'status')
+             ), scopes AS (
+                 DELETE FROM sc.row_hash_scopes WHERE connector_id = $1 AND EXISTS (SELECT FROM changed)
+             )
+             DELETE FROM sc.row_hashes WHERE connector_id = $1 AND EXISTS (SELECT FROM changed)",
             &[id.into(), doc.into()],
         )
     })?;

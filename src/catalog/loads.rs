@@ -47,6 +47,15 @@ pub fn known_hashes(connector_id: i64, scope: &str, hashes: Vec<Vec<u8>>) -> ScR
     })
 }
 
+/// Whether any run of the connector stored hashes for `scope`.
+pub fn has_hashes(connector_id: i64, scope: &str) -> ScResult<bool> {
+    Ok(Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT FROM sc.row_hash_scopes WHERE connector_id = $1 AND scope = $2)",
+        &[connector_id.into(), scope.into()],
+    )?
+    .unwrap_or(false))
+}
+
 /// Remembers hashes of rows loaded without error (the caller passes only
 /// hashes the run did not find in the store).
 pub fn store_hashes(connector_id: i64, scope: &str, execution_id: i64, hashes: Vec<Vec<u8>>) -> ScResult<()> {
@@ -54,7 +63,10 @@ pub fn store_hashes(connector_id: i64, scope: &str, execution_id: i64, hashes: V
         return Ok(());
     }
     Spi::run_with_args(
-        "INSERT INTO sc.row_hashes (connector_id, scope, hash, execution_id)
+        "WITH marked AS (
+             INSERT INTO sc.row_hash_scopes (connector_id, scope) VALUES ($1, $2) ON CONFLICT DO NOTHING
+         )
+         INSERT INTO sc.row_hashes (connector_id, scope, hash, execution_id)
          SELECT $1, $2, h, $3 FROM pg_catalog.unnest($4::bytea[]) AS h",
         &[connector_id.into(), scope.into(), execution_id.into(), hashes.into()],
     )?;

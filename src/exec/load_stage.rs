@@ -1,6 +1,6 @@
 //! The load stage: every load step in order, over its scope in chunks of
 //! `chunk_size`, each chunk its own transaction as the connector's owner;
-//! then the diff-check store. Row outcomes go to `sc.execution_rows` with
+//! then ([`remember`]) the diff-check store. Row outcomes go to `sc.execution_rows` with
 //! the chunk, so a cancel or crash keeps what earlier chunks did.
 use super::{Execution, Stop};
 use crate::catalog::executions::{self, RowRecord};
@@ -10,7 +10,7 @@ use crate::load::plan::{plan, StepPlan};
 use crate::load::values::{Bitmap, HashesReader, ValuesReader};
 use crate::runner::{as_role, as_superuser, subtx, tx};
 use pgrx::prelude::*;
-use sc_core::report::{Cell, ReportWriter};
+use sc_core::report::{Cell, RowSink};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -37,10 +37,18 @@ struct ScopeState {
     not_loaded: Bitmap,
 }
 
+/// What the steps leave for the diff-check store.
+#[derive(Default)]
+pub struct Loaded {
+    /// Whether hashes are stored (diff check on, not a dry run).
+    store: bool,
+    states: BTreeMap<String, ScopeState>,
+}
+
 /// Runs every load step; counts per step and outcome go into the execution.
-pub fn run(ex: &mut Execution, scopes: &[ScopeValues], report: &mut ReportWriter) -> Result<(), Stop> {
+pub fn run(ex: &mut Execution, scopes: &[ScopeValues], report: &mut impl RowSink) -> Result<Loaded, Stop> {
     if ex.doc.load_steps.is_empty() {
-        return Ok(());
+        return Ok(Loaded::default());
     }
     let owner = owner_oid(&ex.claimed.run_as)?;
     let plans = plan_steps(ex, scopes, owner)?;
@@ -64,12 +72,18 @@ pub fn run(ex: &mut Execution, scopes: &[ScopeValues], report: &mut ReportWriter
         let state = states.get_mut(&p.scope).expect("state per scope");
         run_step(ex, p, scope, owner, state, report)?;
     }
-    if diff && !ex.claimed.dry_run {
-        ex.enter("diff_store")?;
-        for (name, state) in &states {
-            let scope = scopes.iter().find(|s| &s.name == name).expect("scope");
-            remember(ex, scope, state)?;
-        }
+    Ok(Loaded { store: diff && !ex.claimed.dry_run, states })
+}
+
+/// The diff-check store: remembers the hashes of the rows the steps loaded.
+pub fn remember(ex: &mut Execution, scopes: &[ScopeValues], loaded: &Loaded) -> Result<(), Stop> {
+    if !loaded.store {
+        return Ok(());
+    }
+    ex.enter("diff_store")?;
+    for (name, state) in &loaded.states {
+        let scope = scopes.iter().find(|s| &s.name == name).expect("scope");
+        remember_scope(ex, scope, state)?;
     }
     Ok(())
 }
@@ -134,6 +148,10 @@ fn plan_steps(ex: &Execution, scopes: &[ScopeValues], owner: pg_sys::Oid) -> Res
 fn unchanged_rows(ex: &mut Execution, scope: &ScopeValues) -> Result<Bitmap, Stop> {
     let mut map = Bitmap::default();
     let connector = ex.claimed.connector_id.unwrap_or(0);
+    let name = scope.name.clone();
+    if !tx(move || loads::has_hashes(connector, &name))?.map_err(|e| e.to_string())? {
+        return Ok(map); // nothing stored yet (a first load): no row is unchanged
+    }
     let mut reader = HashesReader::open(&scope.path)?;
     loop {
         let rows = reader.next_chunk(HASH_BATCH)?;
@@ -153,7 +171,7 @@ fn unchanged_rows(ex: &mut Execution, scope: &ScopeValues) -> Result<Bitmap, Sto
 }
 
 /// Stores the hashes of rows every step of the scope loaded without error.
-fn remember(ex: &mut Execution, scope: &ScopeValues, state: &ScopeState) -> Result<(), Stop> {
+fn remember_scope(ex: &mut Execution, scope: &ScopeValues, state: &ScopeState) -> Result<(), Stop> {
     let connector = ex.claimed.connector_id.unwrap_or(0);
     let id = ex.claimed.id;
     let mut reader = HashesReader::open(&scope.path)?;
@@ -180,7 +198,7 @@ fn run_step(
     scope: &ScopeValues,
     owner: pg_sys::Oid,
     state: &mut ScopeState,
-    report: &mut ReportWriter,
+    report: &mut impl RowSink,
 ) -> Result<(), Stop> {
     ex.enter(&format!("load: {}", p.name))?;
     let chunk_size = ex.doc.settings.chunk_size.unwrap_or(DEFAULT_CHUNK).max(1) as usize;
@@ -228,25 +246,21 @@ fn run_step(
             hook_failed = true;
             ex.warnings.push(format!("load step \"{}\": after_load function failed (the rows stay loaded): {e}", p.name));
         }
-        for o in &outcomes {
+        done += outcomes.len() as u64;
+        for o in outcomes {
             *counts.entry(o.outcome).or_insert(0) += 1;
             if matches!(o.outcome, "failed" | "skipped") {
                 state.not_loaded.set(o.rn);
             }
-            report
-                .push_row(
-                    &sheet,
-                    &[
-                        Cell::Int(o.rn),
-                        Cell::Text(o.outcome.into()),
-                        o.record_id.clone().map_or(Cell::Null, Cell::Text),
-                        Cell::Text(o.errors.join("\n")),
-                        Cell::Text(o.warnings.join("\n")),
-                    ],
-                )
-                .map_err(|e| e.to_string())?;
+            let cells = vec![
+                Cell::Int(o.rn),
+                Cell::Text(o.outcome.into()),
+                o.record_id.map_or(Cell::Null, Cell::Text),
+                Cell::Text(o.errors.join("\n")),
+                Cell::Text(o.warnings.join("\n")),
+            ];
+            report.push(&sheet, cells).map_err(|e| e.to_string())?;
         }
-        done += outcomes.len() as u64;
         ex.set_step_progress(&p.name, done, scope.rows);
         ex.counts.insert(p.name.clone(), counts_value(&counts));
         ex.publish()?;

@@ -10,12 +10,12 @@ mod sql_stage;
 pub mod workdir;
 
 use crate::catalog::executions::{self, Claimed, Ending};
-use crate::runner::background::Background;
+use crate::runner::background::{signals_blocked, Background};
 use crate::runner::tx;
 use outcomes::RowsObserver;
 use pgrx::prelude::*;
 use sc_core::document::{parse_document, ConnectorDocument};
-use sc_core::report::ReportWriter;
+use sc_core::report::{ReportThread, ReportWriter};
 use sc_core::stage::{OutputTable, ScopeCounts, StageError};
 use serde_json::{json, Map, Value};
 use std::io::Read;
@@ -191,11 +191,14 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
     };
     ex.enter("variables")?;
     let report_path = ex.dir.join("report.xlsx");
-    let mut report = ReportWriter::create_with(
+    let writer = ReportWriter::create_with(
         &report_path,
         sc_core::report::ReportOptions { temp_dir: Some(ex.dir.clone()), ..Default::default() },
     )
     .map_err(|e| e.to_string())?;
+    // Report rows are written on a thread of their own, while this one
+    // validates and loads (the thread inherits the blocked signals).
+    let mut report = signals_blocked(|| ReportThread::start(writer)).map_err(|e| e.to_string())?;
     let ctx = sc_core::types::Context::from_settings(&ex.doc.settings)?;
     let vars = ex.doc.variables.clone();
     let mut observer = RowsObserver::new(ex);
@@ -235,11 +238,14 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
             path: t.values_path.clone().unwrap_or_default(),
         })
         .collect();
-    load_stage::run(ex, &scopes, &mut report)?;
-    ex.enter("report")?;
+    let loaded = load_stage::run(ex, &scopes, &mut report)?;
+    // The report is saved (its Summary, then compression) while the diff
+    // store runs; its Summary therefore lists the times of the stages so far.
     let status = final_status(ex, &counts);
-    report.summary(&summary_facts(ex, status, None), &summary_counts(ex)).map_err(|e| e.to_string())?;
-    report.finish().map_err(|e| e.to_string())?;
+    let saving = report.finish(summary_facts(ex, status, None), summary_counts(ex)).map_err(|e| e.to_string())?;
+    load_stage::remember(ex, &scopes, &loaded)?;
+    ex.enter("report")?;
+    saving.wait().map_err(|e| e.to_string())?;
     let size = std::fs::metadata(&report_path).map(|m| m.len()).unwrap_or(0);
     if size > MAX_ARTIFACT {
         // The rows are loaded; a report too big to keep must not turn that into a failure.

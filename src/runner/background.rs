@@ -4,6 +4,27 @@
 //! worker's own thread.
 use std::thread::JoinHandle;
 
+/// Runs `start`, which starts threads, with every signal blocked, then
+/// restores this thread's mask (signals held meanwhile arrive here). A new
+/// thread inherits the mask of the thread that starts it, so no signal ever
+/// reaches the threads started by `start`.
+pub fn signals_blocked<R>(start: impl FnOnce() -> R) -> R {
+    // SAFETY: sigset_t values filled by sigfillset / pthread_sigmask, for this thread only.
+    let old = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+        old
+    };
+    let started = start();
+    // SAFETY: restores the mask saved above.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
+    started
+}
+
 /// Work running on a background thread. Dropping it without [`join`](Self::join)
 /// (the stage before failed or was cancelled) leaves the thread to finish or
 /// to end with the process, so a cancel never waits for it.
@@ -14,22 +35,7 @@ pub struct Background<T: Send + 'static> {
 impl<T: Send + 'static> Background<T> {
     /// Starts `f` on a new thread.
     pub fn spawn(name: &str, f: impl FnOnce() -> T + Send + 'static) -> Result<Background<T>, String> {
-        // A new thread inherits the signal mask of the one that starts it: block
-        // everything around the spawn, so no signal ever reaches the new thread,
-        // then restore this thread's mask (signals held meanwhile arrive here).
-        // SAFETY: sigset_t values filled by sigfillset / pthread_sigmask, for this thread only.
-        let old = unsafe {
-            let mut all: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut all);
-            libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
-            old
-        };
-        let handle = std::thread::Builder::new().name(name.to_owned()).spawn(f);
-        // SAFETY: restores the mask saved above.
-        unsafe {
-            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        }
+        let handle = signals_blocked(|| std::thread::Builder::new().name(name.to_owned()).spawn(f));
         let handle = handle.map_err(|e| format!("cannot start a thread for {name}: {e}"))?;
         Ok(Background { handle })
     }

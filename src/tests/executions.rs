@@ -182,15 +182,37 @@ mod tests {
 
     #[pg_test]
     fn deleting_a_connector_forgets_its_row_hashes() {
+        use crate::catalog::loads::{has_hashes, store_hashes};
         create("operational");
         let connector = Spi::get_one::<i64>("SELECT id FROM sc.connectors WHERE api_name = 'vendor_products'").unwrap().unwrap();
-        Spi::run_with_args(
-            "INSERT INTO sc.row_hashes (connector_id, scope, hash, execution_id) VALUES ($1, 's', '\\x00112233445566778899aabbccddeeff', 1), (-1, 's', '\\x00112233445566778899aabbccddeeff', 1)",
-            &[connector.into()],
-        )
-        .unwrap();
+        let hash = vec![7u8; 16];
+        assert!(!has_hashes(connector, "s").unwrap(), "nothing stored yet");
+        store_hashes(connector, "s", 1, vec![hash.clone()]).unwrap();
+        store_hashes(-1, "s", 1, vec![hash.clone()]).unwrap();
+        assert!(has_hashes(connector, "s").unwrap());
+        assert!(!has_hashes(connector, "other").unwrap(), "per scope");
         Spi::run("SELECT sc_drop_connector('vendor_products')").unwrap();
         assert_eq!(count("SELECT count(*) FROM sc.row_hashes WHERE connector_id > 0"), 0);
+        assert!(!has_hashes(connector, "s").unwrap(), "the scope is forgotten with its hashes");
         assert_eq!(count("SELECT count(*) FROM sc.row_hashes"), 1, "other connectors' hashes stay");
+        assert!(has_hashes(-1, "s").unwrap());
+    }
+
+    #[pg_test]
+    fn a_changed_definition_forgets_row_hashes_but_a_status_change_does_not() {
+        use crate::catalog::loads::{has_hashes, store_hashes};
+        create("operational");
+        let connector = Spi::get_one::<i64>("SELECT id FROM sc.connectors WHERE api_name = 'vendor_products'").unwrap().unwrap();
+        store_hashes(connector, "s", 1, vec![vec![7u8; 16]]).unwrap();
+        let update = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let doc = doc_with(|v| edit(v));
+            Spi::run_with_args("SELECT sc_update_connector('vendor_products', $1)", &[doc.into()]).unwrap();
+        };
+        update(&|v| v["status"] = json!("inactive"));
+        assert!(has_hashes(connector, "s").unwrap(), "a status change keeps the store");
+        assert_eq!(count("SELECT count(*) FROM sc.row_hashes WHERE connector_id > 0"), 1);
+        update(&|v| v["description"] = json!("another definition"));
+        assert!(!has_hashes(connector, "s").unwrap(), "a new definition empties the store");
+        assert_eq!(count("SELECT count(*) FROM sc.row_hashes WHERE connector_id > 0"), 0);
     }
 }

@@ -12,7 +12,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use crate::document::Variable;
-use crate::report::{Cell, ReportError, ReportWriter};
+use crate::report::{Cell, ReportError, RowSink};
 use crate::rowbinary::{RowBinaryWriter, RowReader};
 use crate::types::{resolve, Context, TypedValue};
 
@@ -162,7 +162,7 @@ pub fn run(
     vars: &[Variable],
     tables: &[OutputTable],
     ctx: &Context,
-    report: &mut ReportWriter,
+    report: &mut impl RowSink,
     observer: &mut impl Observer,
 ) -> Result<Vec<ScopeCounts>, StageError> {
     let plans = plan(vars, tables)?;
@@ -177,7 +177,7 @@ fn run_scope(
     table: &OutputTable,
     plan: &ScopePlan<'_>,
     ctx: &Context,
-    report: &mut ReportWriter,
+    report: &mut impl RowSink,
     observer: &mut impl Observer,
 ) -> Result<ScopeCounts, StageError> {
     let read_err = |e: std::io::Error| StageError::Read {
@@ -207,8 +207,6 @@ fn run_scope(
     };
     let mut texts: Vec<Option<String>> = Vec::with_capacity(plan.vars.len());
     let mut row = Vec::new();
-    let mut sql_cells = Vec::with_capacity(table.columns.len());
-    let mut var_cells = Vec::with_capacity(var_headers.len());
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
     loop {
         if table.columns.is_empty() {
@@ -221,11 +219,10 @@ fn run_scope(
             break;
         }
         counts.rows += 1;
-        sql_cells.clear();
-        sql_cells.extend(row.iter().zip(&kinds).map(|(v, k)| k.cell(v.as_deref())));
-        report.push_row(&sql_sheet, &sql_cells)?;
+        let sql_cells = row.iter().zip(&kinds).map(|(v, k)| k.cell(v.as_deref())).collect();
+        report.push(&sql_sheet, sql_cells)?;
 
-        var_cells.clear();
+        let mut var_cells = Vec::with_capacity(var_headers.len());
         errors.clear();
         warnings.clear();
         texts.clear();
@@ -251,7 +248,7 @@ fn run_scope(
         var_cells.push(Cell::Text(errors.join("\n")));
         var_cells.push(Cell::Text(warnings.join("\n")));
         var_cells.push(Cell::Text(if valid { "valid" } else { "invalid" }.into()));
-        report.push_row(&var_sheet, &var_cells)?;
+        report.push(&var_sheet, var_cells)?;
         if valid {
             counts.valid += 1;
         } else {

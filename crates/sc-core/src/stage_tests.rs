@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::document::VariableType;
+use crate::report::ReportWriter;
 use crate::rowbinary::RowBinaryWriter;
 use calamine::{open_workbook, Data, Reader, Xlsx};
 

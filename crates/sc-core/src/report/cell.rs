@@ -136,15 +136,21 @@ impl Formats {
     }
 }
 
-/// Writes text (cut to fit) into a cell, with an optional format.
+/// Writes text (cut to fit) into a cell, with an optional format. The text
+/// is taken by value: rust_xlsxwriter keeps an owned copy, so a cell that
+/// fits is handed over without copying it again.
 pub(crate) fn write_text(
     sheet: &mut Worksheet,
     row: u32,
     col: u16,
-    text: &str,
+    text: String,
     format: Option<&Format>,
 ) -> Result<(), XlsxError> {
-    let text = fit_text(text).into_owned();
+    let cut = match fit_text(&text) {
+        Cow::Owned(cut) => Some(cut),
+        Cow::Borrowed(_) => None,
+    };
+    let text = cut.unwrap_or(text);
     match format {
         Some(format) => sheet.write_string_with_format(row, col, text, format)?,
         None => sheet.write_string(row, col, text)?,
@@ -158,45 +164,46 @@ pub(crate) fn write_cell(
     sheet: &mut Worksheet,
     row: u32,
     col: u16,
-    cell: &Cell,
+    cell: Cell,
     formats: &Formats,
 ) -> Result<u64, XlsxError> {
     const OVERHEAD: u64 = 32;
     match cell {
         Cell::Null => return Ok(0),
         Cell::Text(text) => {
+            let bytes = OVERHEAD + text.len().min(4 * MAX_TEXT_UNITS) as u64;
             write_text(sheet, row, col, text, None)?;
-            return Ok(OVERHEAD + text.len().min(4 * MAX_TEXT_UNITS) as u64);
+            return Ok(bytes);
         }
         Cell::Number(number) if number.is_finite() => {
-            sheet.write_number(row, col, *number)?;
+            sheet.write_number(row, col, number)?;
         }
         Cell::Number(number) => {
-            write_text(sheet, row, col, non_finite_label(*number), None)?;
+            write_text(sheet, row, col, non_finite_label(number).to_owned(), None)?;
         }
         Cell::Int(int) if int.unsigned_abs() <= MAX_EXACT_INT.unsigned_abs() => {
             // Exact: |int| < 2^53.
-            sheet.write_number(row, col, *int as f64)?;
+            sheet.write_number(row, col, int as f64)?;
         }
         Cell::Int(int) => {
-            write_text(sheet, row, col, &int.to_string(), None)?;
+            write_text(sheet, row, col, int.to_string(), None)?;
         }
         Cell::Bool(value) => {
-            sheet.write_boolean(row, col, *value)?;
+            sheet.write_boolean(row, col, value)?;
         }
-        Cell::Date(date) => match excel_date(*date) {
+        Cell::Date(date) => match excel_date(date) {
             Some(value) => {
                 sheet.write_datetime_with_format(row, col, &value, &formats.date)?;
             }
-            None => write_text(sheet, row, col, &date.format("%Y-%m-%d").to_string(), None)?,
+            None => write_text(sheet, row, col, date.format("%Y-%m-%d").to_string(), None)?,
         },
-        Cell::DateTime(stamp) => match excel_datetime(*stamp) {
+        Cell::DateTime(stamp) => match excel_datetime(stamp) {
             Some(value) => {
                 sheet.write_datetime_with_format(row, col, &value, &formats.datetime)?;
             }
             None => {
                 let text = stamp.format("%Y-%m-%dT%H:%M:%S%.f").to_string();
-                write_text(sheet, row, col, &text, None)?;
+                write_text(sheet, row, col, text, None)?;
             }
         },
     }

@@ -30,10 +30,12 @@
 mod cell;
 mod names;
 mod summary;
+mod threaded;
 mod writer;
 
 pub use cell::{fit_text, Cell, MAX_EXACT_INT, MAX_TEXT_UNITS};
 pub use names::MAX_SHEET_NAME_UNITS;
+pub use threaded::{Finishing, ReportThread, RowSink, BATCHES_IN_FLIGHT, BATCH_ROWS};
 pub use writer::{ReportOptions, ReportWriter, SheetHandle, SheetInfo};
 
 use std::path::PathBuf;
@@ -77,6 +79,10 @@ pub enum ReportError {
         cells: usize,
         headers: usize,
     },
+
+    /// The thread of a [`ReportThread`] could not start or stopped.
+    #[error("cannot write the report: {0}")]
+    Thread(String),
 
     /// The handle was made by another [`ReportWriter`].
     #[error("this sheet handle belongs to another report")]

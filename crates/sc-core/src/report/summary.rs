@@ -71,8 +71,8 @@ fn fill(
     header(sheet, row, &FACTS_HEADER, formats)?;
     for (field, value) in &data.facts {
         row += 1;
-        write_text(sheet, row, 0, field, None)?;
-        write_text(sheet, row, 1, value, None)?;
+        write_text(sheet, row, 0, field.clone(), None)?;
+        write_text(sheet, row, 1, value.clone(), None)?;
     }
 
     if !data.counts.is_empty() {
@@ -80,8 +80,8 @@ fn fill(
         header(sheet, row, &COUNTS_HEADER, formats)?;
         for (step, outcome, rows) in &data.counts {
             row += 1;
-            write_text(sheet, row, 0, step, None)?;
-            write_text(sheet, row, 1, outcome, None)?;
+            write_text(sheet, row, 0, step.clone(), None)?;
+            write_text(sheet, row, 1, outcome.clone(), None)?;
             // Exact: a row count stays far below 2^53.
             sheet.write_number(row, 2, *rows as f64)?;
         }
@@ -91,8 +91,8 @@ fn fill(
     header(sheet, row, &SHEETS_HEADER, formats)?;
     for info in sheets {
         row += 1;
-        write_text(sheet, row, 0, &info.name, None)?;
-        write_text(sheet, row, 1, &info.title, None)?;
+        write_text(sheet, row, 0, info.name.clone(), None)?;
+        write_text(sheet, row, 1, info.title.clone(), None)?;
         sheet.write_number(row, 2, info.part)?;
         sheet.write_number(row, 3, info.rows as f64)?;
     }

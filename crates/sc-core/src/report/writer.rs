@@ -73,8 +73,8 @@ impl Default for ReportOptions {
 /// Names one sheet group of one [`ReportWriter`]; rows are pushed through it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SheetHandle {
-    report: u64,
-    group: usize,
+    pub(super) report: u64,
+    pub(super) group: usize,
 }
 
 /// One worksheet of a finished report, as listed on the Summary sheet.
@@ -158,6 +158,11 @@ impl ReportWriter {
         })
     }
 
+    /// Tells this writer's handles from other writers'.
+    pub(super) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Sets what the Summary sheet shows: `facts` as field/value rows in the
     /// given order (execution id, connector, status, trigger, times, error,
     /// engine version, …) and `counts` as (step, outcome, rows). May be
@@ -219,6 +224,21 @@ impl ReportWriter {
     /// empty; more cells than headers is an error. When the current sheet is
     /// full the group continues on a new sheet that repeats the header.
     pub fn push_row(&mut self, sheet: &SheetHandle, cells: &[Cell]) -> Result<(), ReportError> {
+        self.push_cells(sheet, cells.len(), cells.iter().cloned())
+    }
+
+    /// [`push_row`](Self::push_row) taking the cells by value, so their text
+    /// is handed to the sheet without a copy.
+    pub fn push_owned(&mut self, sheet: &SheetHandle, cells: Vec<Cell>) -> Result<(), ReportError> {
+        self.push_cells(sheet, cells.len(), cells.into_iter())
+    }
+
+    fn push_cells(
+        &mut self,
+        sheet: &SheetHandle,
+        count: usize,
+        cells: impl Iterator<Item = Cell>,
+    ) -> Result<(), ReportError> {
         if sheet.report != self.id {
             return Err(ReportError::ForeignHandle);
         }
@@ -227,10 +247,10 @@ impl ReportWriter {
             .groups
             .get(sheet.group)
             .ok_or(ReportError::ForeignHandle)?;
-        if cells.len() > group.headers.len() {
+        if count > group.headers.len() {
             return Err(ReportError::RowTooWide {
                 title: group.current.info.title.clone(),
-                cells: cells.len(),
+                cells: count,
                 headers: group.headers.len(),
             });
         }
@@ -336,7 +356,7 @@ impl Sink<'_> {
             sheet
                 .set_column_width(col, width as f64)
                 .map_err(ReportError::xlsx("sizing a column"))?;
-            write_text(&mut sheet, 0, col, header, Some(&self.formats.header))
+            write_text(&mut sheet, 0, col, header.clone(), Some(&self.formats.header))
                 .map_err(ReportError::xlsx("writing a header row"))?;
             *self.xml_bytes += ROW_OVERHEAD + header.len() as u64;
         }

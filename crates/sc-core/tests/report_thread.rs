@@ -1,0 +1,144 @@
+//! A report written through a `ReportThread` is the report `ReportWriter`
+//! writes in place; mistakes and failures reach the caller.
+
+use std::path::{Path, PathBuf};
+
+use calamine::{open_workbook, Data, Reader, Xlsx};
+use sc_core::report::{
+    Cell, ReportError, ReportOptions, ReportThread, ReportWriter, RowSink, SheetInfo, BATCH_ROWS,
+    EXCEL_MAX_COLUMNS,
+};
+
+/// A fresh directory for one test, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("sc-report-thread-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn options(rows: u32) -> ReportOptions {
+    ReportOptions { max_rows_per_sheet: rows, ..ReportOptions::default() }
+}
+
+/// Two interleaved groups, more rows than one batch and than one sheet holds.
+fn fill(report: &mut impl RowSink) {
+    let numbers = report.begin_sheet("SQL Output (items)", &["n", "label", "flag"]).expect("sheet");
+    let notes = report.begin_sheet("items Upload (items)", &["n", "note"]).expect("sheet");
+    for n in 0..(2 * BATCH_ROWS as i64 + 37) {
+        let label = if n % 5 == 0 { Cell::Null } else { Cell::Text(format!("row {n} & <more>")) };
+        report.push(&numbers, vec![Cell::Int(n), label, Cell::Bool(n % 2 == 0)]).expect("row");
+        if n % 3 == 0 {
+            report.push(&notes, vec![Cell::Int(n), Cell::Text("x".repeat(n as usize % 7))]).expect("row");
+        }
+    }
+}
+
+fn facts() -> Vec<(String, String)> {
+    vec![("Execution".into(), "7".into()), ("Status".into(), "succeeded".into())]
+}
+
+fn counts() -> Vec<(String, String, u64)> {
+    vec![("items".into(), "created".into(), 2085)]
+}
+
+fn every_sheet(path: &Path) -> Vec<(String, Vec<Vec<Data>>)> {
+    let mut workbook: Xlsx<_> = open_workbook(path).expect("open report");
+    workbook
+        .sheet_names()
+        .into_iter()
+        .map(|name| {
+            let range = workbook.worksheet_range(&name).expect("sheet");
+            let rows = range.rows().map(<[Data]>::to_vec).collect();
+            (name, rows)
+        })
+        .collect()
+}
+
+#[test]
+fn a_report_written_on_a_thread_is_the_one_written_in_place() {
+    let scratch = Scratch::new("same");
+    let (here, there) = (scratch.file("here.xlsx"), scratch.file("there.xlsx"));
+
+    let mut writer = ReportWriter::create_with(&here, options(1000)).expect("create");
+    fill(&mut writer);
+    writer.summary(&facts(), &counts()).expect("summary");
+    let in_place: Vec<SheetInfo> = writer.finish().expect("finish");
+
+    let mut thread = ReportThread::start(ReportWriter::create_with(&there, options(1000)).expect("create")).expect("start");
+    fill(&mut thread);
+    let threaded = thread.finish(facts(), counts()).expect("finish").wait().expect("saved");
+
+    assert_eq!(threaded, in_place);
+    assert_eq!(in_place.len(), 4, "2,085 rows at 999 a sheet take three sheets, plus the Upload sheet: {in_place:?}");
+    let (a, b) = (every_sheet(&here), every_sheet(&there));
+    assert_eq!(a.len(), 5, "Summary and four data sheets");
+    assert_eq!(a, b);
+    assert_eq!(b[1].1[1], vec![Data::Float(0.0), Data::Empty, Data::Bool(true)]);
+    assert_eq!(b[1].1[2][1], Data::String("row 1 & <more>".into()));
+}
+
+#[test]
+fn mistakes_are_reported_at_once() {
+    let scratch = Scratch::new("mistakes");
+    let mut thread = ReportThread::start(ReportWriter::create(&scratch.file("r.xlsx")).expect("create")).expect("start");
+    let mut other = ReportWriter::create(&scratch.file("other.xlsx")).expect("create");
+    let sheet = thread.begin_sheet("Narrow", &["only"]).expect("sheet");
+    let foreign = RowSink::begin_sheet(&mut other, "Other", &["x"]).expect("sheet");
+
+    let wide = thread.push(&sheet, vec![Cell::Int(1), Cell::Int(2)]);
+    assert!(
+        matches!(&wide, Err(ReportError::RowTooWide { title, cells: 2, headers: 1 }) if title == "Narrow"),
+        "{wide:?}"
+    );
+    assert!(matches!(thread.push(&foreign, vec![Cell::Int(1)]), Err(ReportError::ForeignHandle)));
+    let headers = vec!["h"; EXCEL_MAX_COLUMNS + 1];
+    assert!(matches!(
+        thread.begin_sheet("Too wide", &headers),
+        Err(ReportError::TooManyColumns { count, .. }) if count == EXCEL_MAX_COLUMNS + 1
+    ));
+    // The mistakes did not stop the report.
+    thread.push(&sheet, vec![Cell::Int(1)]).expect("row");
+    let sheets = thread.finish(facts(), counts()).expect("finish").wait().expect("saved");
+    assert_eq!(sheets.iter().map(|s| (s.name.as_str(), s.rows)).collect::<Vec<_>>(), [("Narrow", 1)]);
+}
+
+#[test]
+fn a_failure_on_the_thread_reaches_the_caller() {
+    let scratch = Scratch::new("failure");
+    let temp = scratch.file("rows");
+    std::fs::create_dir_all(&temp).expect("temp dir");
+    let options = ReportOptions { temp_dir: Some(temp.clone()), ..ReportOptions::default() };
+    let mut thread = ReportThread::start(ReportWriter::create_with(&scratch.file("r.xlsx"), options).expect("create")).expect("start");
+    // The sheets' temporary files cannot be created: the thread fails on the first sheet.
+    std::fs::remove_dir_all(&temp).expect("remove temp dir");
+    let sheet = thread.begin_sheet("Rows", &["n"]).expect("queued, not yet written");
+    let mut failure = None;
+    for n in 0..(BATCH_ROWS as i64 * 4) {
+        if let Err(e) = thread.push(&sheet, vec![Cell::Int(n)]) {
+            failure = Some(e);
+            break;
+        }
+    }
+    let failure = match failure {
+        Some(e) => e,
+        None => match thread.finish(facts(), counts()) {
+            Err(e) => e,
+            Ok(saving) => saving.wait().expect_err("the report cannot be saved"),
+        },
+    };
+    assert!(matches!(failure, ReportError::Xlsx { context: "creating a sheet's temporary file", .. }), "{failure:?}");
+}
