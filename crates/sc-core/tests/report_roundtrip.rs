@@ -258,9 +258,13 @@ fn header_rows_are_frozen_and_bold() {
         assert!(xml.contains(r#"<c r="A1" s="1""#), "{entry}");
         assert!(xml.contains(r#"<c r="A2" t="#), "{entry}");
     }
-    // Data sheets stream in constant-memory mode, which writes inline strings.
+    // Sheets stream, so strings are inline: there is no shared-strings table.
     assert!(zip_entry(&path, "xl/worksheets/sheet3.xml").contains(r#"t="inlineStr""#));
-    assert!(!zip_entry(&path, "xl/worksheets/sheet1.xml").contains(r#"t="inlineStr""#));
+    assert!(zip_entry(&path, "xl/worksheets/sheet1.xml").contains(r#"t="inlineStr""#));
+    assert!(!zip_entry(&path, "[Content_Types].xml").contains("sharedStrings"));
+    // The Summary is the sheet a reader opens on.
+    assert!(zip_entry(&path, "xl/worksheets/sheet1.xml").contains(r#"tabSelected="1""#));
+    assert!(!zip_entry(&path, "xl/worksheets/sheet2.xml").contains("tabSelected"));
     let styles = zip_entry(&path, "xl/styles.xml");
     assert!(styles.contains("<b/>"), "a bold font exists");
     assert!(styles.contains(r#"formatCode="yyyy-mm-dd""#));

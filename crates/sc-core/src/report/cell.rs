@@ -13,8 +13,7 @@
 
 use std::borrow::Cow;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
-use rust_xlsxwriter::{ExcelDateTime, Format, Worksheet, XlsxError};
+use chrono::{NaiveDate, NaiveDateTime};
 
 /// The most UTF-16 code units Excel keeps in one cell.
 pub const MAX_TEXT_UNITS: usize = 32_767;
@@ -22,12 +21,6 @@ pub const MAX_TEXT_UNITS: usize = 32_767;
 /// The largest integer magnitude written as a number: Excel shows 15
 /// significant digits, so anything longer would silently change.
 pub const MAX_EXACT_INT: i64 = 999_999_999_999_999;
-
-/// Number format of [`Cell::Date`] cells.
-pub(crate) const DATE_FORMAT: &str = "yyyy-mm-dd";
-
-/// Number format of [`Cell::DateTime`] cells.
-pub(crate) const DATETIME_FORMAT: &str = "yyyy-mm-dd hh:mm:ss";
 
 /// One value of a report row.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,130 +112,10 @@ pub fn fit_text(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The formats every sheet of a report shares.
-pub(crate) struct Formats {
-    pub header: Format,
-    pub date: Format,
-    pub datetime: Format,
-}
-
-impl Formats {
-    pub fn new() -> Self {
-        Formats {
-            header: Format::new().set_bold(),
-            date: Format::new().set_num_format(DATE_FORMAT),
-            datetime: Format::new().set_num_format(DATETIME_FORMAT),
-        }
-    }
-}
-
-/// Writes text (cut to fit) into a cell, with an optional format. The text
-/// is taken by value: rust_xlsxwriter keeps an owned copy, so a cell that
-/// fits is handed over without copying it again.
-pub(crate) fn write_text(
-    sheet: &mut Worksheet,
-    row: u32,
-    col: u16,
-    text: String,
-    format: Option<&Format>,
-) -> Result<(), XlsxError> {
-    let cut = match fit_text(&text) {
-        Cow::Owned(cut) => Some(cut),
-        Cow::Borrowed(_) => None,
-    };
-    let text = cut.unwrap_or(text);
-    match format {
-        Some(format) => sheet.write_string_with_format(row, col, text, format)?,
-        None => sheet.write_string(row, col, text)?,
-    };
-    Ok(())
-}
-
-/// Writes one cell and returns a rough count of the XML bytes it adds (used
-/// to decide whether the workbook needs ZIP64).
-pub(crate) fn write_cell(
-    sheet: &mut Worksheet,
-    row: u32,
-    col: u16,
-    cell: Cell,
-    formats: &Formats,
-) -> Result<u64, XlsxError> {
-    const OVERHEAD: u64 = 32;
-    match cell {
-        Cell::Null => return Ok(0),
-        Cell::Text(text) => {
-            let bytes = OVERHEAD + text.len().min(4 * MAX_TEXT_UNITS) as u64;
-            write_text(sheet, row, col, text, None)?;
-            return Ok(bytes);
-        }
-        Cell::Number(number) if number.is_finite() => {
-            sheet.write_number(row, col, number)?;
-        }
-        Cell::Number(number) => {
-            write_text(sheet, row, col, non_finite_label(number).to_owned(), None)?;
-        }
-        Cell::Int(int) if int.unsigned_abs() <= MAX_EXACT_INT.unsigned_abs() => {
-            // Exact: |int| < 2^53.
-            sheet.write_number(row, col, int as f64)?;
-        }
-        Cell::Int(int) => {
-            write_text(sheet, row, col, int.to_string(), None)?;
-        }
-        Cell::Bool(value) => {
-            sheet.write_boolean(row, col, value)?;
-        }
-        Cell::Date(date) => match excel_date(date) {
-            Some(value) => {
-                sheet.write_datetime_with_format(row, col, &value, &formats.date)?;
-            }
-            None => write_text(sheet, row, col, date.format("%Y-%m-%d").to_string(), None)?,
-        },
-        Cell::DateTime(stamp) => match excel_datetime(stamp) {
-            Some(value) => {
-                sheet.write_datetime_with_format(row, col, &value, &formats.datetime)?;
-            }
-            None => {
-                let text = stamp.format("%Y-%m-%dT%H:%M:%S%.f").to_string();
-                write_text(sheet, row, col, text, None)?;
-            }
-        },
-    }
-    Ok(OVERHEAD)
-}
-
-fn non_finite_label(number: f64) -> &'static str {
-    if number.is_nan() {
-        "NaN"
-    } else if number > 0.0 {
-        "Infinity"
-    } else {
-        "-Infinity"
-    }
-}
-
-/// The Excel date of `date`, or `None` outside Excel's 1900–9999 range.
-fn excel_date(date: NaiveDate) -> Option<ExcelDateTime> {
-    let year = u16::try_from(date.year()).ok()?;
-    let month = u8::try_from(date.month()).ok()?;
-    let day = u8::try_from(date.day()).ok()?;
-    ExcelDateTime::from_ymd(year, month, day).ok()
-}
-
-/// The Excel date-time of `stamp` to the millisecond, or `None` outside
-/// Excel's range (including chrono's leap-second representation).
-fn excel_datetime(stamp: NaiveDateTime) -> Option<ExcelDateTime> {
-    let hour = u16::try_from(stamp.hour()).ok()?;
-    let minute = u8::try_from(stamp.minute()).ok()?;
-    let second = u8::try_from(stamp.second()).ok()?;
-    let milli = u16::try_from(stamp.nanosecond() / 1_000_000).ok()?;
-    excel_date(stamp.date())?
-        .and_hms_milli(hour, minute, second, milli)
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::xlsx::{excel_date, excel_datetime};
 
     fn units(text: &str) -> usize {
         text.encode_utf16().count()

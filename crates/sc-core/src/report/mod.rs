@@ -7,8 +7,9 @@
 //! `Extracted Variables (products)`, `products Upload (products)`.
 //!
 //! Rows are pushed one at a time and never held in memory: every data sheet
-//! is a rust_xlsxwriter *constant-memory* worksheet that streams each
-//! finished row to its own temporary file, so several groups may be filled
+//! streams its rows as SpreadsheetML, compressed, to its own temporary file
+//! (`xlsx.rs` says why the XML is written here and not by rust_xlsxwriter),
+//! so several groups may be filled
 //! in any interleaving as long as each one receives its rows in order (which
 //! a push API guarantees). The Summary is small and built at
 //! [`ReportWriter::finish`], so it can carry counts that are only known at
@@ -32,6 +33,7 @@ mod names;
 mod summary;
 mod threaded;
 mod writer;
+mod xlsx;
 
 pub use cell::{fit_text, Cell, MAX_EXACT_INT, MAX_TEXT_UNITS};
 pub use names::MAX_SHEET_NAME_UNITS;
@@ -88,19 +90,18 @@ pub enum ReportError {
     #[error("this sheet handle belongs to another report")]
     ForeignHandle,
 
-    /// rust_xlsxwriter refused an operation, or the temporary files used by
-    /// constant-memory sheets could not be written.
+    /// A sheet's temporary file, or the workbook, could not be written.
     #[error("cannot write the report ({context}): {source}")]
     Xlsx {
         context: &'static str,
         #[source]
-        source: rust_xlsxwriter::XlsxError,
+        source: std::io::Error,
     },
 }
 
 impl ReportError {
-    /// Wraps a rust_xlsxwriter error with what was being done.
-    pub(crate) fn xlsx(context: &'static str) -> impl FnOnce(rust_xlsxwriter::XlsxError) -> Self {
+    /// Wraps an error of writing the workbook with what was being done.
+    pub(crate) fn xlsx(context: &'static str) -> impl FnOnce(std::io::Error) -> Self {
         move |source| ReportError::Xlsx { context, source }
     }
 

@@ -16,11 +16,13 @@
 //! The Summary is small, so it is an ordinary (in-memory) worksheet built
 //! when the report is finished.
 
-use rust_xlsxwriter::Worksheet;
+use std::fs::File;
+use std::path::Path;
 
-use super::cell::{write_text, Formats};
+use super::cell::Cell;
 use super::writer::SheetInfo;
-use super::{ReportError, SUMMARY_SHEET};
+use super::xlsx::{SheetXml, Style};
+use super::ReportError;
 
 /// Column widths of the Summary sheet, in Excel character units.
 const WIDTHS: [f64; 4] = [30.0, 48.0, 14.0, 12.0];
@@ -39,74 +41,44 @@ pub(crate) struct SummaryData {
     pub counts: Vec<(String, String, u64)>,
 }
 
-/// Builds the Summary worksheet.
-pub(crate) fn build(
-    data: &SummaryData,
-    sheets: &[SheetInfo],
-    formats: &Formats,
-) -> Result<Worksheet, ReportError> {
-    let mut sheet = Worksheet::new();
-    sheet
-        .set_name(SUMMARY_SHEET)
-        .map_err(ReportError::xlsx("naming the Summary sheet"))?;
-    for (col, width) in (0u16..).zip(WIDTHS) {
-        sheet
-            .set_column_width(col, width)
-            .map_err(ReportError::xlsx("sizing the Summary columns"))?;
-    }
-    sheet
-        .set_freeze_panes(1, 0)
-        .map_err(ReportError::xlsx("freezing the Summary header"))?;
-    fill(&mut sheet, data, sheets, formats).map_err(ReportError::xlsx("writing the Summary sheet"))?;
-    Ok(sheet)
+/// Builds the Summary worksheet (the workbook's selected sheet) into a
+/// temporary file in `dir`.
+pub(crate) fn build(data: &SummaryData, sheets: &[SheetInfo], dir: Option<&Path>) -> Result<File, ReportError> {
+    let mut sheet = SheetXml::begin(dir, &WIDTHS, true).map_err(ReportError::xlsx("creating the Summary sheet"))?;
+    fill(&mut sheet, data, sheets).map_err(ReportError::xlsx("writing the Summary sheet"))?;
+    sheet.close().map_err(ReportError::xlsx("writing the Summary sheet"))
 }
 
-fn fill(
-    sheet: &mut Worksheet,
-    data: &SummaryData,
-    sheets: &[SheetInfo],
-    formats: &Formats,
-) -> Result<(), rust_xlsxwriter::XlsxError> {
+fn fill(sheet: &mut SheetXml, data: &SummaryData, sheets: &[SheetInfo]) -> std::io::Result<()> {
+    let text = |s: &str| Cell::Text(s.to_owned());
+    let header = |titles: &[&str]| titles.iter().map(|t| Cell::Text((*t).to_owned())).collect::<Vec<_>>();
     let mut row = 0u32;
-    header(sheet, row, &FACTS_HEADER, formats)?;
+    sheet.row(row, header(&FACTS_HEADER), Style::Header)?;
     for (field, value) in &data.facts {
         row += 1;
-        write_text(sheet, row, 0, field.clone(), None)?;
-        write_text(sheet, row, 1, value.clone(), None)?;
+        sheet.row(row, [text(field), text(value)], Style::Plain)?;
     }
 
     if !data.counts.is_empty() {
         row += 2;
-        header(sheet, row, &COUNTS_HEADER, formats)?;
+        sheet.row(row, header(&COUNTS_HEADER), Style::Header)?;
         for (step, outcome, rows) in &data.counts {
             row += 1;
-            write_text(sheet, row, 0, step.clone(), None)?;
-            write_text(sheet, row, 1, outcome.clone(), None)?;
-            // Exact: a row count stays far below 2^53.
-            sheet.write_number(row, 2, *rows as f64)?;
+            sheet.row(row, [text(step), text(outcome), count(*rows)], Style::Plain)?;
         }
     }
 
     row += 2;
-    header(sheet, row, &SHEETS_HEADER, formats)?;
+    sheet.row(row, header(&SHEETS_HEADER), Style::Header)?;
     for info in sheets {
         row += 1;
-        write_text(sheet, row, 0, info.name.clone(), None)?;
-        write_text(sheet, row, 1, info.title.clone(), None)?;
-        sheet.write_number(row, 2, info.part)?;
-        sheet.write_number(row, 3, info.rows as f64)?;
+        let cells = [text(&info.name), text(&info.title), count(u64::from(info.part)), count(info.rows)];
+        sheet.row(row, cells, Style::Plain)?;
     }
     Ok(())
 }
 
-fn header(
-    sheet: &mut Worksheet,
-    row: u32,
-    titles: &[&str],
-    formats: &Formats,
-) -> Result<(), rust_xlsxwriter::XlsxError> {
-    for (col, title) in (0u16..).zip(titles) {
-        sheet.write_string_with_format(row, col, *title, &formats.header)?;
-    }
-    Ok(())
+/// A row count as a number cell (counts stay far below Excel's exact range).
+fn count(n: u64) -> Cell {
+    Cell::Int(i64::try_from(n).unwrap_or(i64::MAX))
 }

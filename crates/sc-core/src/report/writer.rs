@@ -1,49 +1,31 @@
 //! The streaming report writer: sheet groups, row pushing, row-limit overflow, saving.
 //!
-//! Every data sheet is a standalone constant-memory worksheet owned by its
-//! group: a pushed row is kept only until the next row of the same sheet
-//! starts, then it goes to that sheet's temporary file (one open file per
-//! sheet, so a report with hundreds of sheets holds hundreds of handles).
-//! Because each sheet streams on its own, groups may be filled in any
-//! interleaving. At [`ReportWriter::finish`] the sheets are put in order
-//! (Summary, then each group's parts in the order the groups were begun) and
-//! the workbook is zipped into the file opened by [`ReportWriter::create`].
+//! Every data sheet is streamed on its own as SpreadsheetML, deflated into
+//! an unnamed temporary file as its rows come (`xlsx.rs`; one open file and
+//! one compressor per sheet being filled, so a report with hundreds of
+//! sheets holds hundreds of handles). Because each sheet streams on its own,
+//! groups may be filled in any interleaving. At [`ReportWriter::finish`] the
+//! sheets are put in order (Summary, then each group's parts in the order
+//! the groups were begun) and copied, still compressed, into the workbook
+//! file opened by [`ReportWriter::create`].
 //!
 //! A writer dropped without `finish` leaves an empty file behind; its
 //! temporary files are removed by the operating system as they are unnamed.
 
 use std::fs::File;
-use std::io::BufWriter;
 use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rust_xlsxwriter::{Workbook, Worksheet};
-
-use super::cell::{write_cell, write_text, Cell, Formats};
+use super::cell::Cell;
 use super::names::SheetNames;
 use super::summary::{self, SummaryData};
+use super::xlsx::{self, SheetXml, Style};
 use super::{ReportError, EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, SUMMARY_SHEET};
-
-/// Above this many (estimated) bytes of sheet XML the zip container is
-/// written with ZIP64 extensions, which it needs past 4 GiB. The estimate is
-/// rough, hence the margin.
-const ZIP64_THRESHOLD: u64 = 2 << 30;
-
-/// Rough XML bytes of a header cell or a row element.
-const ROW_OVERHEAD: u64 = 32;
 
 /// Data column widths are the header's length plus 2, within these bounds.
 const MIN_WIDTH: usize = 8;
 const MAX_WIDTH: usize = 50;
-
-/// A workbook zipped at deflate level 1: reports are mostly repetitive XML,
-/// level 1 keeps most of the size gain at a fraction of the default's time.
-fn new_workbook() -> Workbook {
-    let mut wb = Workbook::new();
-    wb.set_zip_compression_level(1);
-    wb
-}
 
 /// Tells handles of different writers apart.
 static NEXT_REPORT_ID: AtomicU64 = AtomicU64::new(1);
@@ -55,9 +37,9 @@ pub struct ReportOptions {
     /// continues on further sheets. Between 2 and [`EXCEL_MAX_ROWS`] (the
     /// default); smaller values exist for tests.
     pub max_rows_per_sheet: u32,
-    /// Where sheets keep their rows until the report is finished; the
-    /// system temporary directory when `None`. It needs room for about the
-    /// uncompressed size of the report.
+    /// Where sheets keep their rows (compressed) until the report is
+    /// finished; the system temporary directory when `None`. It needs room
+    /// for about the size of the report.
     pub temp_dir: Option<PathBuf>,
 }
 
@@ -93,7 +75,7 @@ pub struct SheetInfo {
 /// One worksheet being filled.
 struct Part {
     info: SheetInfo,
-    sheet: Worksheet,
+    sheet: SheetXml,
     /// Index of the next row to write (0 is the header).
     next_row: u32,
 }
@@ -103,8 +85,8 @@ struct Group {
     /// Name of the first sheet; continuations are named after it.
     first: String,
     headers: Vec<String>,
-    /// Parts already full, in order.
-    full: Vec<Part>,
+    /// Parts already full, in order, closed (compressed in their temporary files).
+    full: Vec<(SheetInfo, File)>,
     current: Part,
 }
 
@@ -113,13 +95,11 @@ pub struct ReportWriter {
     id: u64,
     path: PathBuf,
     file: File,
-    workbook: Workbook,
+    temp_dir: Option<PathBuf>,
     rows_per_sheet: u32,
     names: SheetNames,
-    formats: Formats,
     summary: SummaryData,
     groups: Vec<Group>,
-    xml_bytes: u64,
 }
 
 impl ReportWriter {
@@ -134,11 +114,14 @@ impl ReportWriter {
         if !(2..=EXCEL_MAX_ROWS).contains(&options.max_rows_per_sheet) {
             return Err(ReportError::InvalidRowLimit(options.max_rows_per_sheet));
         }
-        let mut workbook = new_workbook();
         if let Some(dir) = &options.temp_dir {
-            workbook
-                .set_tempdir(dir)
-                .map_err(ReportError::xlsx("setting the temporary directory"))?;
+            if !dir.is_dir() {
+                let missing = std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("{} is not a directory", dir.display()),
+                );
+                return Err(ReportError::xlsx("setting the temporary directory")(missing));
+            }
         }
         let file = File::create(path).map_err(|source| ReportError::File {
             path: path.to_path_buf(),
@@ -148,13 +131,11 @@ impl ReportWriter {
             id: NEXT_REPORT_ID.fetch_add(1, Ordering::Relaxed),
             path: path.to_path_buf(),
             file,
-            workbook,
+            temp_dir: options.temp_dir,
             rows_per_sheet: options.max_rows_per_sheet,
             names: SheetNames::with_reserved(&[SUMMARY_SHEET]),
-            formats: Formats::new(),
             summary: SummaryData::default(),
             groups: Vec::new(),
-            xml_bytes: 0,
         })
     }
 
@@ -202,12 +183,7 @@ impl ReportWriter {
             part: 1,
             rows: 0,
         };
-        let mut sink = Sink {
-            workbook: &mut self.workbook,
-            formats: &self.formats,
-            xml_bytes: &mut self.xml_bytes,
-        };
-        let current = sink.new_part(info, &headers)?;
+        let current = new_part(self.temp_dir.as_deref(), info, &headers)?;
         self.groups.push(Group {
             first: current.info.name.clone(),
             headers,
@@ -227,22 +203,20 @@ impl ReportWriter {
         self.push_cells(sheet, cells.len(), cells.iter().cloned())
     }
 
-    /// [`push_row`](Self::push_row) taking the cells by value, so their text
-    /// is handed to the sheet without a copy.
+    /// [`push_row`](Self::push_row) taking the cells by value.
     pub fn push_owned(&mut self, sheet: &SheetHandle, cells: Vec<Cell>) -> Result<(), ReportError> {
-        self.push_cells(sheet, cells.len(), cells.into_iter())
+        self.push_cells(sheet, cells.len(), cells)
     }
 
     fn push_cells(
         &mut self,
         sheet: &SheetHandle,
         count: usize,
-        cells: impl Iterator<Item = Cell>,
+        cells: impl IntoIterator<Item = Cell>,
     ) -> Result<(), ReportError> {
         if sheet.report != self.id {
             return Err(ReportError::ForeignHandle);
         }
-        let rows_per_sheet = self.rows_per_sheet;
         let group = self
             .groups
             .get(sheet.group)
@@ -254,22 +228,20 @@ impl ReportWriter {
                 headers: group.headers.len(),
             });
         }
-        if group.current.next_row >= rows_per_sheet {
+        if group.current.next_row >= self.rows_per_sheet
+            || group.current.sheet.bytes() > xlsx::MAX_SHEET_XML
+        {
             self.roll_over(sheet.group)?;
         }
         let Some(group) = self.groups.get_mut(sheet.group) else {
             return Err(ReportError::ForeignHandle);
         };
         let part = &mut group.current;
-        let row = part.next_row;
-        let mut bytes = ROW_OVERHEAD;
-        for (col, cell) in (0u16..).zip(cells) {
-            bytes += write_cell(&mut part.sheet, row, col, cell, &self.formats)
-                .map_err(ReportError::xlsx("writing a row"))?;
-        }
+        part.sheet
+            .row(part.next_row, cells, Style::Plain)
+            .map_err(ReportError::xlsx("writing a row"))?;
         part.next_row += 1;
         part.info.rows += 1;
-        self.xml_bytes += bytes;
         Ok(())
     }
 
@@ -279,35 +251,20 @@ impl ReportWriter {
         let mut parts = Vec::new();
         for group in mem::take(&mut self.groups) {
             parts.extend(group.full);
-            parts.push(group.current);
+            parts.push(close(group.current)?);
         }
-        let infos: Vec<SheetInfo> = parts.iter().map(|part| part.info.clone()).collect();
-        let summary = summary::build(&self.summary, &infos, &self.formats)?;
-        self.workbook.push_worksheet(summary);
-        for part in parts {
-            self.workbook.push_worksheet(part.sheet);
-        }
-        if self.xml_bytes > ZIP64_THRESHOLD {
-            self.workbook.use_zip_large_file(true);
-        }
+        let infos: Vec<SheetInfo> = parts.iter().map(|(info, _)| info.clone()).collect();
+        let summary = summary::build(&self.summary, &infos, self.temp_dir.as_deref())?;
+        let mut sheets = vec![(SUMMARY_SHEET.to_owned(), summary)];
+        sheets.extend(parts.into_iter().map(|(info, file)| (info.name, file)));
 
         let path = self.path;
-        let file_error = |source| ReportError::File {
-            path: path.clone(),
-            source,
-        };
-        let mut out = BufWriter::new(self.file);
-        self.workbook
-            .save_to_writer(&mut out)
-            .map_err(ReportError::xlsx("saving the workbook"))?;
-        let file = out
-            .into_inner()
-            .map_err(|error| file_error(error.into_error()))?;
-        file.sync_all().map_err(file_error)?;
+        let file = xlsx::package(self.file, sheets).map_err(ReportError::xlsx("saving the workbook"))?;
+        file.sync_all().map_err(|source| ReportError::File { path, source })?;
         Ok(infos)
     }
 
-    /// Moves the current part of a group to its full parts and starts the next.
+    /// Closes the current part of a group and starts the next.
     fn roll_over(&mut self, index: usize) -> Result<(), ReportError> {
         let Some(group) = self.groups.get_mut(index) else {
             return Err(ReportError::ForeignHandle);
@@ -319,51 +276,35 @@ impl ReportWriter {
             part,
             rows: 0,
         };
-        let mut sink = Sink {
-            workbook: &mut self.workbook,
-            formats: &self.formats,
-            xml_bytes: &mut self.xml_bytes,
-        };
-        let next = sink.new_part(info, &group.headers)?;
+        let next = new_part(self.temp_dir.as_deref(), info, &group.headers)?;
         let previous = mem::replace(&mut group.current, next);
-        group.full.push(previous);
+        group.full.push(close(previous)?);
         Ok(())
     }
 }
 
-/// The parts of a writer that make sheets, borrowed apart from its groups.
-struct Sink<'a> {
-    workbook: &'a mut Workbook,
-    formats: &'a Formats,
-    xml_bytes: &'a mut u64,
+/// Starts a sheet with the header row written.
+fn new_part(dir: Option<&Path>, info: SheetInfo, headers: &[String]) -> Result<Part, ReportError> {
+    let widths: Vec<f64> = headers
+        .iter()
+        .map(|h| (h.encode_utf16().count() + 2).clamp(MIN_WIDTH, MAX_WIDTH) as f64)
+        .collect();
+    let mut sheet =
+        SheetXml::begin(dir, &widths, false).map_err(ReportError::xlsx("creating a sheet's temporary file"))?;
+    sheet
+        .row(0, headers.iter().map(|h| Cell::Text(h.clone())), Style::Header)
+        .map_err(ReportError::xlsx("writing a header row"))?;
+    Ok(Part {
+        info,
+        sheet,
+        next_row: 1,
+    })
 }
 
-impl Sink<'_> {
-    /// Creates a constant-memory sheet with the header row written.
-    fn new_part(&mut self, info: SheetInfo, headers: &[String]) -> Result<Part, ReportError> {
-        let mut sheet = self
-            .workbook
-            .new_worksheet_with_constant_memory()
-            .map_err(ReportError::xlsx("creating a sheet's temporary file"))?;
-        sheet
-            .set_name(&info.name)
-            .map_err(ReportError::xlsx("naming a sheet"))?;
-        sheet
-            .set_freeze_panes(1, 0)
-            .map_err(ReportError::xlsx("freezing a header row"))?;
-        for (col, header) in (0u16..).zip(headers) {
-            let width = (header.encode_utf16().count() + 2).clamp(MIN_WIDTH, MAX_WIDTH);
-            sheet
-                .set_column_width(col, width as f64)
-                .map_err(ReportError::xlsx("sizing a column"))?;
-            write_text(&mut sheet, 0, col, header.clone(), Some(&self.formats.header))
-                .map_err(ReportError::xlsx("writing a header row"))?;
-            *self.xml_bytes += ROW_OVERHEAD + header.len() as u64;
-        }
-        Ok(Part {
-            info,
-            sheet,
-            next_row: 1,
-        })
-    }
+fn close(part: Part) -> Result<(SheetInfo, File), ReportError> {
+    let file = part
+        .sheet
+        .close()
+        .map_err(ReportError::xlsx("finishing a sheet"))?;
+    Ok((part.info, file))
 }
