@@ -183,11 +183,12 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
         ex.set_scope_progress(&t.name, 0, t.rows);
     }
     // Packaging the SQL output is pure Rust: it runs on a thread of its own
-    // while this one validates, and is stored once validation is done.
+    // while this one loads (not while it validates, which already shares the
+    // machine with the report's thread), and is stored after the load steps.
     let zip_path = ex.dir.join("sql_output.zip");
-    let packaging = {
-        let (tables, path) = (tables.clone(), zip_path.clone());
-        Background::spawn("sql_output", move || sc_core::artifacts::write_sql_output_zip(&tables, &path))?
+    let package = |tables: &[OutputTable]| {
+        let (tables, path) = (tables.to_vec(), zip_path.clone());
+        Background::spawn("sql_output", move || sc_core::artifacts::write_sql_output_zip(&tables, &path))
     };
     ex.enter("variables")?;
     let report_path = ex.dir.join("report.xlsx");
@@ -215,13 +216,14 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
         Err(e) => {
             // A run that fails validation (say, a variable naming a column the
             // SQL does not produce) keeps its SQL output, which shows why.
-            let _ = store_sql_output(ex, packaging, &zip_path);
+            if let Ok(packaging) = package(&tables) {
+                let _ = store_sql_output(ex, packaging, &zip_path);
+            }
             return Err(Stop::Failed(e.to_string()));
         }
     };
     flushed?;
-    ex.enter("sql_output")?;
-    store_sql_output(ex, packaging, &zip_path)?;
+    let packaging = package(&tables)?;
     for c in &counts {
         ex.counts.insert(
             format!("variables ({})", c.scope),
@@ -238,7 +240,17 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
             path: t.values_path.clone().unwrap_or_default(),
         })
         .collect();
-    let loaded = load_stage::run(ex, &scopes, &mut report)?;
+    let loaded = match load_stage::run(ex, &scopes, &mut report) {
+        Ok(loaded) => loaded,
+        Err(Stop::Failed(e)) => {
+            // A failed load step (not a cancel) still keeps the SQL output.
+            let _ = store_sql_output(ex, packaging, &zip_path);
+            return Err(Stop::Failed(e));
+        }
+        Err(stop) => return Err(stop),
+    };
+    ex.enter("sql_output")?;
+    store_sql_output(ex, packaging, &zip_path)?;
     // The report is saved (its Summary, then compression) while the diff
     // store runs; its Summary therefore lists the times of the stages so far.
     let status = final_status(ex, &counts);

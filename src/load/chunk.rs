@@ -196,7 +196,9 @@ fn archived_expr(step: &StepPlan) -> String {
     }
 }
 
-/// Evaluates rule `i` for `rows` (rn, key texts) in one query.
+/// Evaluates rule `i` for `rows` (rn, key texts) in one query; a row absent
+/// from the answer matched nothing (only matched rows come back, so a chunk
+/// of new records costs no result rows).
 fn match_rule(step: &StepPlan, i: usize, rows: &[(i64, Vec<Option<String>>)]) -> Result<HashMap<i64, RuleMatch>, String> {
     let rule = &step.rules[i];
     let mut cols = vec!["rn".to_string()];
@@ -217,12 +219,13 @@ fn match_rule(step: &StepPlan, i: usize, rows: &[(i64, Vec<Option<String>>)]) ->
         format!(
             "SELECT c.rn::text, m.n, m.id, m.archived FROM {from} AS c({cols})
              CROSS JOIN LATERAL (SELECT count(t.{pk}) AS n, min(t.{pk}::text) AS id, {archived} AS archived
-                                 FROM {table} t WHERE {on}) m"
+                                 FROM {table} t WHERE {on}) m
+             WHERE m.n > 0"
         )
     } else {
         format!(
             "SELECT c.rn::text, count(t.{pk}), min(t.{pk}::text), {archived}
-             FROM {from} AS c({cols}) LEFT JOIN {table} t ON {on} GROUP BY c.rn"
+             FROM {from} AS c({cols}) JOIN {table} t ON {on} GROUP BY c.rn"
         )
     };
     let mut args: Vec<DatumWithOid<'static>> = vec![rows.iter().map(|(rn, _)| *rn).collect::<Vec<i64>>().into()];
@@ -275,14 +278,13 @@ fn decide_rows(step: &StepPlan, ready: Vec<(i64, Vec<Option<String>>, Vec<Vec<Op
                 f
             }
         };
+        let failed: HashSet<i64> = done.iter().map(|o| o.rn).collect();
         let mut next = Vec::new();
         for (rn, values, keys) in at_rule {
-            let Some(m) = found.get(&rn).cloned() else {
-                if !done.iter().any(|o| o.rn == rn) {
-                    done.push(Outcome::new(rn, "failed", None, Some(format!("matching rule {} gave no answer", i + 1))));
-                }
+            if failed.contains(&rn) {
                 continue;
-            };
+            }
+            let m = found.get(&rn).cloned().unwrap_or(RuleMatch { count: 0, id: None, archived: false });
             match apply(&step.raw_rules[i], i, step.rules.len(), m) {
                 Some(Decision::Skip(reason)) => done.push(Outcome::new(rn, "skipped", None, None).with_warning(reason)),
                 Some(decision) => pending.push(Pending { rn, decision, values }),

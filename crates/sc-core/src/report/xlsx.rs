@@ -287,27 +287,50 @@ pub(crate) fn excel_datetime(stamp: NaiveDateTime) -> Option<f64> {
     Some(day as f64 + seconds / 86_400.0)
 }
 
+/// Bytes that may need escaping in a text node: `& < > _` and control
+/// characters other than tab and newline.
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b != b'\t' as usize && b != b'\n' as usize;
+        b += 1;
+    }
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[b'_' as usize] = true;
+    table
+};
+
 /// Appends `text` escaped for an XML text node the way Excel reads it.
 fn escape(buf: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
+    if !bytes.iter().any(|&b| SPECIAL[usize::from(b)]) {
+        buf.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let replacement: Option<&[u8]> = match b {
-            b'&' => Some(b"&amp;"),
-            b'<' => Some(b"&lt;"),
-            b'>' => Some(b"&gt;"),
-            b'_' if is_escape_sequence(&bytes[i..]) => Some(b"_x005F_"),
-            _ => None,
-        };
-        if let Some(r) = replacement {
-            buf.extend_from_slice(&bytes[start..i]);
-            buf.extend_from_slice(r);
-            start = i + 1;
-        } else if b < 0x20 && b != b'\t' && b != b'\n' {
-            buf.extend_from_slice(&bytes[start..i]);
-            let _ = write!(buf, "_x{b:04X}_");
-            start = i + 1;
+        if !SPECIAL[usize::from(b)] {
+            continue;
         }
+        let replacement: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'_' if is_escape_sequence(&bytes[i..]) => b"_x005F_",
+            b'_' => continue,
+            _ => {
+                buf.extend_from_slice(&bytes[start..i]);
+                let _ = write!(buf, "_x{b:04X}_");
+                start = i + 1;
+                continue;
+            }
+        };
+        buf.extend_from_slice(&bytes[start..i]);
+        buf.extend_from_slice(replacement);
+        start = i + 1;
     }
     buf.extend_from_slice(&bytes[start..]);
 }
