@@ -10,7 +10,7 @@ use crate::load::plan::{plan, StepPlan};
 use crate::load::values::{Bitmap, HashesReader, ValuesReader};
 use crate::runner::{as_role, as_superuser, subtx, tx};
 use pgrx::prelude::*;
-use sc_core::report::{Cell, RowSink};
+use sc_core::report::{CellRef, RowSink};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -247,19 +247,20 @@ fn run_step(
             ex.warnings.push(format!("load step \"{}\": after_load function failed (the rows stay loaded): {e}", p.name));
         }
         done += outcomes.len() as u64;
-        for o in outcomes {
+        for o in &outcomes {
             *counts.entry(o.outcome).or_insert(0) += 1;
             if matches!(o.outcome, "failed" | "skipped") {
                 state.not_loaded.set(o.rn);
             }
-            let cells = vec![
-                Cell::Int(o.rn),
-                Cell::Text(o.outcome.into()),
-                o.record_id.map_or(Cell::Null, Cell::Text),
-                Cell::Text(o.errors.join("\n")),
-                Cell::Text(o.warnings.join("\n")),
+            let (errors, warnings) = (o.errors.join("\n"), o.warnings.join("\n"));
+            let cells = [
+                CellRef::Int(o.rn),
+                CellRef::Text(o.outcome),
+                o.record_id.as_deref().map_or(CellRef::Null, CellRef::Text),
+                CellRef::Text(&errors),
+                CellRef::Text(&warnings),
             ];
-            report.push(&sheet, cells).map_err(|e| e.to_string())?;
+            report.push(&sheet, &cells).map_err(|e| e.to_string())?;
         }
         ex.set_step_progress(&p.name, done, scope.rows);
         ex.counts.insert(p.name.clone(), counts_value(&counts));

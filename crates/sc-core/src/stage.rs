@@ -12,7 +12,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use crate::document::Variable;
-use crate::report::{Cell, ReportError, RowSink};
+use crate::report::{Cell, CellRef, ReportError, RowSink};
 use crate::rowbinary::{RowBinaryWriter, RowReader};
 use crate::types::{resolve, Context, TypedValue};
 
@@ -219,8 +219,8 @@ fn run_scope(
             break;
         }
         counts.rows += 1;
-        let sql_cells = row.iter().zip(&kinds).map(|(v, k)| k.cell(v.as_deref())).collect();
-        report.push(&sql_sheet, sql_cells)?;
+        let sql_cells: Vec<CellRef<'_>> = row.iter().zip(&kinds).map(|(v, k)| k.cell(v.as_deref())).collect();
+        report.push(&sql_sheet, &sql_cells)?;
 
         let mut var_cells = Vec::with_capacity(var_headers.len());
         errors.clear();
@@ -248,7 +248,8 @@ fn run_scope(
         var_cells.push(Cell::Text(errors.join("\n")));
         var_cells.push(Cell::Text(warnings.join("\n")));
         var_cells.push(Cell::Text(if valid { "valid" } else { "invalid" }.into()));
-        report.push(&var_sheet, var_cells)?;
+        let var_refs: Vec<CellRef<'_>> = var_cells.iter().map(Cell::borrowed).collect();
+        report.push(&var_sheet, &var_refs)?;
         if valid {
             counts.valid += 1;
         } else {
@@ -315,22 +316,22 @@ impl CellKind {
     }
 
     /// The report cell of one value; anything that does not parse stays text.
-    fn cell(self, v: Option<&str>) -> Cell {
-        let Some(v) = v else { return Cell::Null };
+    fn cell(self, v: Option<&str>) -> CellRef<'_> {
+        let Some(v) = v else { return CellRef::Null };
         let parsed = match self {
             CellKind::Text => None,
-            CellKind::Number => v.parse::<f64>().ok().filter(|f| f.is_finite()).map(Cell::Number),
-            CellKind::Date => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok().map(Cell::Date),
+            CellKind::Number => v.parse::<f64>().ok().filter(|f| f.is_finite()).map(CellRef::Number),
+            CellKind::Date => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok().map(CellRef::Date),
             CellKind::DateTime => chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f")
                 .ok()
-                .map(Cell::DateTime),
+                .map(CellRef::DateTime),
             CellKind::Bool => match v {
-                "true" => Some(Cell::Bool(true)),
-                "false" => Some(Cell::Bool(false)),
+                "true" => Some(CellRef::Bool(true)),
+                "false" => Some(CellRef::Bool(false)),
                 _ => None,
             },
         };
-        parsed.unwrap_or_else(|| Cell::Text(v.to_owned()))
+        parsed.unwrap_or(CellRef::Text(v))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::document::VariableType;
-use crate::report::ReportWriter;
+use crate::report::{CellRef, ReportWriter};
 use crate::rowbinary::RowBinaryWriter;
 use calamine::{open_workbook, Data, Reader, Xlsx};
 
@@ -219,6 +219,6 @@ fn column_kinds_follow_clickhouse_types() {
     assert_eq!(CellKind::of("LowCardinality(Nullable(String))"), CellKind::Text);
     assert_eq!(CellKind::of("Nullable(DateTime64(3))"), CellKind::DateTime);
     assert_eq!(CellKind::of("Date32"), CellKind::Date);
-    assert_eq!(CellKind::Number.cell(Some("abc")), Cell::Text("abc".into()));
-    assert_eq!(CellKind::Date.cell(Some("2024-05-04")), Cell::Date(chrono::NaiveDate::from_ymd_opt(2024, 5, 4).unwrap()));
+    assert_eq!(CellKind::Number.cell(Some("abc")), CellRef::Text("abc"));
+    assert_eq!(CellKind::Date.cell(Some("2024-05-04")), CellRef::Date(chrono::NaiveDate::from_ymd_opt(2024, 5, 4).unwrap()));
 }

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use calamine::{open_workbook, Data, Reader, Xlsx};
+use chrono::NaiveDate;
 use sc_core::report::{
-    Cell, ReportError, ReportOptions, ReportThread, ReportWriter, RowSink, SheetInfo, BATCH_ROWS,
+    CellRef, ReportError, ReportOptions, ReportThread, ReportWriter, RowSink, SheetInfo, BATCH_ROWS,
     EXCEL_MAX_COLUMNS,
 };
 
@@ -34,15 +35,22 @@ fn options(rows: u32) -> ReportOptions {
     ReportOptions { max_rows_per_sheet: rows, ..ReportOptions::default() }
 }
 
-/// Two interleaved groups, more rows than one batch and than one sheet holds.
+/// Two interleaved groups, more rows than one batch and than one sheet
+/// holds, every kind of cell.
 fn fill(report: &mut impl RowSink) {
-    let numbers = report.begin_sheet("SQL Output (items)", &["n", "label", "flag"]).expect("sheet");
+    let numbers = report.begin_sheet("SQL Output (items)", &["n", "label", "flag", "when", "stamp", "x"]).expect("sheet");
     let notes = report.begin_sheet("items Upload (items)", &["n", "note"]).expect("sheet");
+    let day = NaiveDate::from_ymd_opt(2024, 2, 29).expect("date");
     for n in 0..(2 * BATCH_ROWS as i64 + 37) {
-        let label = if n % 5 == 0 { Cell::Null } else { Cell::Text(format!("row {n} & <more>")) };
-        report.push(&numbers, vec![Cell::Int(n), label, Cell::Bool(n % 2 == 0)]).expect("row");
+        let label = format!("row {n} & <more>");
+        let label = if n % 5 == 0 { CellRef::Null } else { CellRef::Text(&label) };
+        let when = day + chrono::Days::new(n as u64);
+        let stamp = when.and_hms_milli_opt(13, 45, 7, (n % 1000) as u32).expect("time");
+        let row = [CellRef::Int(n), label, CellRef::Bool(n % 2 == 0), CellRef::Date(when), CellRef::DateTime(stamp), CellRef::Number(n as f64 / 8.0)];
+        report.push(&numbers, &row).expect("row");
         if n % 3 == 0 {
-            report.push(&notes, vec![Cell::Int(n), Cell::Text("x".repeat(n as usize % 7))]).expect("row");
+            let note = "x".repeat(n as usize % 7);
+            report.push(&notes, &[CellRef::Int(n), CellRef::Text(&note)]).expect("row");
         }
     }
 }
@@ -87,8 +95,10 @@ fn a_report_written_on_a_thread_is_the_one_written_in_place() {
     let (a, b) = (every_sheet(&here), every_sheet(&there));
     assert_eq!(a.len(), 5, "Summary and four data sheets");
     assert_eq!(a, b);
-    assert_eq!(b[1].1[1], vec![Data::Float(0.0), Data::Empty, Data::Bool(true)]);
+    assert_eq!(b[1].1[1][..3], [Data::Float(0.0), Data::Empty, Data::Bool(true)]);
     assert_eq!(b[1].1[2][1], Data::String("row 1 & <more>".into()));
+    assert!(matches!(b[1].1[2][3], Data::DateTime(_)), "{:?}", b[1].1[2][3]);
+    assert_eq!(b[1].1[2][5], Data::Float(0.125));
 }
 
 #[test]
@@ -99,19 +109,19 @@ fn mistakes_are_reported_at_once() {
     let sheet = thread.begin_sheet("Narrow", &["only"]).expect("sheet");
     let foreign = RowSink::begin_sheet(&mut other, "Other", &["x"]).expect("sheet");
 
-    let wide = thread.push(&sheet, vec![Cell::Int(1), Cell::Int(2)]);
+    let wide = thread.push(&sheet, &[CellRef::Int(1), CellRef::Int(2)]);
     assert!(
         matches!(&wide, Err(ReportError::RowTooWide { title, cells: 2, headers: 1 }) if title == "Narrow"),
         "{wide:?}"
     );
-    assert!(matches!(thread.push(&foreign, vec![Cell::Int(1)]), Err(ReportError::ForeignHandle)));
+    assert!(matches!(thread.push(&foreign, &[CellRef::Int(1)]), Err(ReportError::ForeignHandle)));
     let headers = vec!["h"; EXCEL_MAX_COLUMNS + 1];
     assert!(matches!(
         thread.begin_sheet("Too wide", &headers),
         Err(ReportError::TooManyColumns { count, .. }) if count == EXCEL_MAX_COLUMNS + 1
     ));
     // The mistakes did not stop the report.
-    thread.push(&sheet, vec![Cell::Int(1)]).expect("row");
+    thread.push(&sheet, &[CellRef::Int(1)]).expect("row");
     let sheets = thread.finish(facts(), counts()).expect("finish").wait().expect("saved");
     assert_eq!(sheets.iter().map(|s| (s.name.as_str(), s.rows)).collect::<Vec<_>>(), [("Narrow", 1)]);
 }
@@ -128,7 +138,7 @@ fn a_failure_on_the_thread_reaches_the_caller() {
     let sheet = thread.begin_sheet("Rows", &["n"]).expect("queued, not yet written");
     let mut failure = None;
     for n in 0..(BATCH_ROWS as i64 * 4) {
-        if let Err(e) = thread.push(&sheet, vec![Cell::Int(n)]) {
+        if let Err(e) = thread.push(&sheet, &[CellRef::Int(n)]) {
             failure = Some(e);
             break;
         }

@@ -38,6 +38,38 @@ pub enum Cell {
     DateTime(NaiveDateTime),
 }
 
+/// A report value borrowed from wherever it already is: what a row is made
+/// of on its way to a sheet, so text is not copied to be written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellRef<'a> {
+    /// An empty cell.
+    Null,
+    Text(&'a str),
+    Number(f64),
+    /// An integer; written as a number while Excel can hold it exactly.
+    Int(i64),
+    Bool(bool),
+    /// A real Excel date, shown as `yyyy-mm-dd`.
+    Date(NaiveDate),
+    /// A real Excel date-time, shown as `yyyy-mm-dd hh:mm:ss`.
+    DateTime(NaiveDateTime),
+}
+
+impl Cell {
+    /// This value, borrowed.
+    pub fn borrowed(&self) -> CellRef<'_> {
+        match self {
+            Cell::Null => CellRef::Null,
+            Cell::Text(t) => CellRef::Text(t),
+            Cell::Number(n) => CellRef::Number(*n),
+            Cell::Int(i) => CellRef::Int(*i),
+            Cell::Bool(b) => CellRef::Bool(*b),
+            Cell::Date(d) => CellRef::Date(*d),
+            Cell::DateTime(t) => CellRef::DateTime(*t),
+        }
+    }
+}
+
 impl From<&str> for Cell {
     fn from(value: &str) -> Self {
         Cell::Text(value.to_owned())

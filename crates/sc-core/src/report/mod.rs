@@ -35,7 +35,7 @@ mod threaded;
 mod writer;
 mod xlsx;
 
-pub use cell::{fit_text, Cell, MAX_EXACT_INT, MAX_TEXT_UNITS};
+pub use cell::{fit_text, Cell, CellRef, MAX_EXACT_INT, MAX_TEXT_UNITS};
 pub use names::MAX_SHEET_NAME_UNITS;
 pub use threaded::{Finishing, ReportThread, RowSink, BATCHES_IN_FLIGHT, BATCH_ROWS};
 pub use writer::{ReportOptions, ReportWriter, SheetHandle, SheetInfo};

@@ -19,7 +19,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use super::cell::Cell;
+use super::cell::CellRef;
 use super::writer::SheetInfo;
 use super::xlsx::{SheetXml, Style};
 use super::ReportError;
@@ -50,13 +50,12 @@ pub(crate) fn build(data: &SummaryData, sheets: &[SheetInfo], dir: Option<&Path>
 }
 
 fn fill(sheet: &mut SheetXml, data: &SummaryData, sheets: &[SheetInfo]) -> std::io::Result<()> {
-    let text = |s: &str| Cell::Text(s.to_owned());
-    let header = |titles: &[&str]| titles.iter().map(|t| Cell::Text((*t).to_owned())).collect::<Vec<_>>();
+    let header = |titles: &'static [&'static str]| titles.iter().map(|t| CellRef::Text(t));
     let mut row = 0u32;
     sheet.row(row, header(&FACTS_HEADER), Style::Header)?;
     for (field, value) in &data.facts {
         row += 1;
-        sheet.row(row, [text(field), text(value)], Style::Plain)?;
+        sheet.row(row, [CellRef::Text(field), CellRef::Text(value)], Style::Plain)?;
     }
 
     if !data.counts.is_empty() {
@@ -64,7 +63,7 @@ fn fill(sheet: &mut SheetXml, data: &SummaryData, sheets: &[SheetInfo]) -> std::
         sheet.row(row, header(&COUNTS_HEADER), Style::Header)?;
         for (step, outcome, rows) in &data.counts {
             row += 1;
-            sheet.row(row, [text(step), text(outcome), count(*rows)], Style::Plain)?;
+            sheet.row(row, [CellRef::Text(step), CellRef::Text(outcome), count(*rows)], Style::Plain)?;
         }
     }
 
@@ -72,13 +71,13 @@ fn fill(sheet: &mut SheetXml, data: &SummaryData, sheets: &[SheetInfo]) -> std::
     sheet.row(row, header(&SHEETS_HEADER), Style::Header)?;
     for info in sheets {
         row += 1;
-        let cells = [text(&info.name), text(&info.title), count(u64::from(info.part)), count(info.rows)];
+        let cells = [CellRef::Text(&info.name), CellRef::Text(&info.title), count(u64::from(info.part)), count(info.rows)];
         sheet.row(row, cells, Style::Plain)?;
     }
     Ok(())
 }
 
 /// A row count as a number cell (counts stay far below Excel's exact range).
-fn count(n: u64) -> Cell {
-    Cell::Int(i64::try_from(n).unwrap_or(i64::MAX))
+fn count(n: u64) -> CellRef<'static> {
+    CellRef::Int(i64::try_from(n).unwrap_or(i64::MAX))
 }

@@ -17,7 +17,7 @@ use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::cell::Cell;
+use super::cell::{Cell, CellRef};
 use super::names::SheetNames;
 use super::summary::{self, SummaryData};
 use super::xlsx::{self, SheetXml, Style};
@@ -200,19 +200,15 @@ impl ReportWriter {
     /// empty; more cells than headers is an error. When the current sheet is
     /// full the group continues on a new sheet that repeats the header.
     pub fn push_row(&mut self, sheet: &SheetHandle, cells: &[Cell]) -> Result<(), ReportError> {
-        self.push_cells(sheet, cells.len(), cells.iter().cloned())
+        self.push_refs(sheet, cells.len(), cells.iter().map(Cell::borrowed))
     }
 
-    /// [`push_row`](Self::push_row) taking the cells by value.
-    pub fn push_owned(&mut self, sheet: &SheetHandle, cells: Vec<Cell>) -> Result<(), ReportError> {
-        self.push_cells(sheet, cells.len(), cells)
-    }
-
-    fn push_cells(
+    /// [`push_row`](Self::push_row) with borrowed values: `count` cells from `cells`.
+    pub fn push_refs<'a>(
         &mut self,
         sheet: &SheetHandle,
         count: usize,
-        cells: impl IntoIterator<Item = Cell>,
+        cells: impl IntoIterator<Item = CellRef<'a>>,
     ) -> Result<(), ReportError> {
         if sheet.report != self.id {
             return Err(ReportError::ForeignHandle);
@@ -292,7 +288,7 @@ fn new_part(dir: Option<&Path>, info: SheetInfo, headers: &[String]) -> Result<P
     let mut sheet =
         SheetXml::begin(dir, &widths, false).map_err(ReportError::xlsx("creating a sheet's temporary file"))?;
     sheet
-        .row(0, headers.iter().map(|h| Cell::Text(h.clone())), Style::Header)
+        .row(0, headers.iter().map(|h| CellRef::Text(h)), Style::Header)
         .map_err(ReportError::xlsx("writing a header row"))?;
     Ok(Part {
         info,

@@ -23,7 +23,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use super::cell::{fit_text, Cell, MAX_EXACT_INT};
+use super::cell::{fit_text, CellRef, MAX_EXACT_INT};
 
 /// Cell styles, as indices into `cellXfs` of [`STYLES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,14 +102,14 @@ impl SheetXml {
 
     /// Writes row `row` (0-based) with `cells` from column A; `Null` cells
     /// are left out, and a `Header` style applies to every cell of the row.
-    pub fn row<I: IntoIterator<Item = Cell>>(&mut self, row: u32, cells: I, style: Style) -> io::Result<()> {
+    pub fn row<'a, I: IntoIterator<Item = CellRef<'a>>>(&mut self, row: u32, cells: I, style: Style) -> io::Result<()> {
         let mut digits = [0u8; 10];
         let digits = decimal(u64::from(row) + 1, &mut digits);
         self.buf.extend_from_slice(b"<row r=\"");
         self.buf.extend_from_slice(digits);
         self.buf.extend_from_slice(b"\">");
         for (col, cell) in cells.into_iter().enumerate() {
-            if matches!(cell, Cell::Null) {
+            if matches!(cell, CellRef::Null) {
                 continue;
             }
             while self.columns.len() <= col {
@@ -220,24 +220,24 @@ fn text_cell(buf: &mut Vec<u8>, at: (&Vec<u8>, &[u8]), style: u8, text: &str) {
 }
 
 /// Appends `cell` as XML; `Null` writes nothing.
-fn write_cell(buf: &mut Vec<u8>, at: (&Vec<u8>, &[u8]), cell: Cell, style: Style) {
+fn write_cell(buf: &mut Vec<u8>, at: (&Vec<u8>, &[u8]), cell: CellRef<'_>, style: Style) {
     let own = style as u8;
     match cell {
-        Cell::Null => {}
-        Cell::Text(text) => text_cell(buf, at, own, &text),
-        Cell::Number(n) if n.is_finite() => number_cell(buf, at, own, n),
-        Cell::Number(n) => text_cell(buf, at, own, non_finite_label(n)),
-        Cell::Int(i) if i.unsigned_abs() <= MAX_EXACT_INT.unsigned_abs() => number_cell(buf, at, own, i),
-        Cell::Int(i) => text_cell(buf, at, own, &i.to_string()),
-        Cell::Bool(b) => {
+        CellRef::Null => {}
+        CellRef::Text(text) => text_cell(buf, at, own, text),
+        CellRef::Number(n) if n.is_finite() => number_cell(buf, at, own, n),
+        CellRef::Number(n) => text_cell(buf, at, own, non_finite_label(n)),
+        CellRef::Int(i) if i.unsigned_abs() <= MAX_EXACT_INT.unsigned_abs() => number_cell(buf, at, own, i),
+        CellRef::Int(i) => text_cell(buf, at, own, &i.to_string()),
+        CellRef::Bool(b) => {
             open_cell(buf, at, own, " t=\"b\"");
             buf.extend_from_slice(if b { b"<v>1</v></c>" } else { b"<v>0</v></c>" });
         }
-        Cell::Date(d) => match excel_date(d) {
+        CellRef::Date(d) => match excel_date(d) {
             Some(serial) => number_cell(buf, at, date_style(style, Style::Date), serial),
             None => text_cell(buf, at, own, &d.format("%Y-%m-%d").to_string()),
         },
-        Cell::DateTime(t) => match excel_datetime(t) {
+        CellRef::DateTime(t) => match excel_datetime(t) {
             Some(serial) => number_cell(buf, at, date_style(style, Style::DateTime), serial),
             None => text_cell(buf, at, own, &t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
         },
@@ -431,9 +431,11 @@ pub(crate) fn package(out: File, sheets: Vec<(String, File)>) -> io::Result<File
 mod tests {
     use super::*;
 
+    use crate::report::Cell;
+
     fn xml(cell: Cell, style: Style) -> String {
         let mut buf = Vec::new();
-        write_cell(&mut buf, (&b"B".to_vec(), b"7"), cell, style);
+        write_cell(&mut buf, (&b"B".to_vec(), b"7"), cell.borrowed(), style);
         String::from_utf8(buf).unwrap()
     }
 
