@@ -146,12 +146,14 @@ fn read_varint(r: &mut impl Read) -> io::Result<u64> {
 pub struct RowReader<R> {
     input: R,
     columns: usize,
+    /// One value's bytes, reused from value to value.
+    scratch: Vec<u8>,
 }
 
 impl<R: BufRead> RowReader<R> {
     /// Reads rows of `columns` values each.
     pub fn new(input: R, columns: usize) -> Self {
-        RowReader { input, columns }
+        RowReader { input, columns, scratch: Vec::new() }
     }
 
     /// The next row, `Ok(None)` at the end. Invalid UTF-8 is replaced.
@@ -164,26 +166,31 @@ impl<R: BufRead> RowReader<R> {
         }
     }
 
-    /// Reads the next row into `row` (cleared first); `false` at the end.
+    /// Reads the next row into `row`; `false` (and `row` empty) at the end.
+    /// The strings already in `row` are reused, so reading a row allocates
+    /// nothing once values stop growing.
     pub fn next_into(&mut self, row: &mut Vec<Option<String>>) -> io::Result<bool> {
-        row.clear();
         if self.columns == 0 || self.input.fill_buf()?.is_empty() {
+            row.clear();
             return Ok(false);
         }
-        for _ in 0..self.columns {
+        row.resize(self.columns, None);
+        for slot in row.iter_mut() {
             let mut flag = [0u8; 1];
             self.input.read_exact(&mut flag)?;
             match flag[0] {
-                1 => row.push(None),
+                1 => *slot = None,
                 0 => {
                     let len = read_varint(&mut self.input)?;
                     let len = usize::try_from(len).map_err(|_| bad("value too long"))?;
-                    let mut v = vec![0u8; len];
-                    self.input.read_exact(&mut v)?;
-                    row.push(Some(match String::from_utf8(v) {
-                        Ok(s) => s,
-                        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                    }));
+                    self.scratch.resize(len, 0);
+                    self.input.read_exact(&mut self.scratch)?;
+                    let value = slot.get_or_insert_with(String::new);
+                    value.clear();
+                    match std::str::from_utf8(&self.scratch) {
+                        Ok(text) => value.push_str(text),
+                        Err(_) => value.push_str(&String::from_utf8_lossy(&self.scratch)),
+                    }
                 }
                 _ => return Err(bad("invalid null flag")),
             }
