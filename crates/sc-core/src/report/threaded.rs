@@ -6,9 +6,10 @@
 //! validates while the thread writes, and the load steps write to the
 //! database while the thread writes their Upload sheets.
 //!
-//! Rows travel in batches through a bounded channel, so at most
-//! [`BATCHES_IN_FLIGHT`] × [`BATCH_ROWS`] rows are in memory: when the
-//! thread falls behind, the caller waits. Mistakes the caller can make (too
+//! Rows travel encoded, in batches of at most [`BATCH_ROWS`] rows (a batch
+//! is sent early once it holds 1 MiB), through a channel that holds
+//! [`BATCHES_IN_FLIGHT`] batches: when the thread falls behind, the caller
+//! waits, so what waits in memory stays bounded. Mistakes the caller can make (too
 //! many headers, a row wider than its sheet) are reported at once, as
 //! [`ReportWriter`] does; a failure of the writer itself (disk full) ends
 //! the thread and is returned by the next call.
