@@ -152,3 +152,40 @@ fn a_failure_on_the_thread_reaches_the_caller() {
     };
     assert!(matches!(failure, ReportError::Xlsx { context: "creating a sheet's temporary file", .. }), "{failure:?}");
 }
+
+#[test]
+fn a_producer_on_another_thread_fills_the_sheets_begun_before_it() {
+    let scratch = Scratch::new("producer");
+    let (here, there) = (scratch.file("here.xlsx"), scratch.file("there.xlsx"));
+    let numbers = |n: i64| [CellRef::Int(n), CellRef::Bool(n % 3 == 0)];
+
+    let mut writer = ReportWriter::create(&here).expect("create");
+    let (a, b) = (writer.begin_sheet("Validated", &["n", "flag"]).expect("a"), writer.begin_sheet("Loaded", &["n", "flag"]).expect("b"));
+    for n in 0..3000 {
+        RowSink::push(&mut writer, &a, &numbers(n)).expect("row");
+    }
+    for n in 0..1500 {
+        RowSink::push(&mut writer, &b, &numbers(-n)).expect("row");
+    }
+    writer.summary(&facts(), &counts()).expect("summary");
+    let in_place = writer.finish().expect("finish");
+
+    let mut thread = ReportThread::start(ReportWriter::create(&there).expect("create")).expect("start");
+    let (a, b) = (thread.begin_sheet("Validated", &["n", "flag"]).expect("a"), thread.begin_sheet("Loaded", &["n", "flag"]).expect("b"));
+    let mut producer = thread.producer().expect("producer");
+    assert!(producer.begin_sheet("Late", &["x"]).is_err(), "a producer begins no sheet");
+    let other = std::thread::spawn(move || {
+        for n in 0..3000 {
+            producer.push(&a, &numbers(n)).expect("row");
+        }
+        producer.flush().expect("flush");
+    });
+    for n in 0..1500 {
+        thread.push(&b, &numbers(-n)).expect("row");
+    }
+    other.join().expect("producer thread");
+    let threaded = thread.finish(facts(), counts()).expect("finish").wait().expect("saved");
+
+    assert_eq!(threaded, in_place);
+    assert_eq!(every_sheet(&here), every_sheet(&there));
+}
