@@ -1,11 +1,7 @@
 //! The load stage: every load step in order, over its scope in chunks of
 //! `chunk_size`, each chunk its own transaction as the connector's owner;
-//! then ([`remember`]) the diff-check store. A chunk waits only for its own
-//! rows to be validated ([`Validation::available`]), so the first step runs
-//! while later rows are still being validated; the diff check looks a
-//! chunk's hashes up just before the scope's first step loads it. Row outcomes go to `sc.execution_rows` with
+//! then ([`remember`]) the diff-check store. Row outcomes go to `sc.execution_rows` with
 //! the chunk, so a cancel or crash keeps what earlier chunks did.
-use super::validation::Validation;
 use super::{Execution, Stop};
 use crate::catalog::executions::{self, RowRecord};
 use crate::catalog::loads;
@@ -18,7 +14,6 @@ use sc_core::report::{CellRef, RowSink};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 /// Default rows per chunk (SPEC §6).
 const DEFAULT_CHUNK: u32 = 1000;
@@ -40,11 +35,6 @@ struct ScopeState {
     unchanged: Bitmap,
     /// Rows a step failed or skipped: not remembered by diff checking.
     not_loaded: Bitmap,
-    /// The diff check: whether the store has hashes for the scope (`None`
-    /// until asked), the scope's hashes file, and the last row looked up.
-    known: Option<bool>,
-    hashes: Option<HashesReader>,
-    looked_up: i64,
 }
 
 /// What the steps leave for the diff-check store.
@@ -56,12 +46,7 @@ pub struct Loaded {
 }
 
 /// Runs every load step; counts per step and outcome go into the execution.
-pub fn run(
-    ex: &mut Execution,
-    scopes: &[ScopeValues],
-    report: &mut impl RowSink,
-    validation: &mut Validation,
-) -> Result<Loaded, Stop> {
+pub fn run(ex: &mut Execution, scopes: &[ScopeValues], report: &mut impl RowSink) -> Result<Loaded, Stop> {
     if ex.doc.load_steps.is_empty() {
         return Ok(Loaded::default());
     }
@@ -69,16 +54,23 @@ pub fn run(
     let plans = plan_steps(ex, scopes, owner)?;
     let diff = ex.claimed.diff_check.or(ex.doc.settings.diff_check).unwrap_or(false) && ex.claimed.connector_id.is_some();
     let mut states: BTreeMap<String, ScopeState> = BTreeMap::new();
-    let mut checked = Duration::ZERO;
+    if diff {
+        ex.enter("diff_check")?;
+    }
     for p in &plans {
         let scope = scopes.iter().find(|s| s.name == p.scope).expect("planned scope exists");
-        // The scope's first step looks its rows' hashes up as it goes.
-        let check = diff && !states.contains_key(&p.scope);
-        let state = states.entry(p.scope.clone()).or_default();
-        checked += run_step(ex, p, scope, owner, state, check, report, validation)?;
+        if !states.contains_key(&p.scope) {
+            let mut st = ScopeState::default();
+            if diff {
+                st.unchanged = unchanged_rows(ex, scope)?;
+            }
+            states.insert(p.scope.clone(), st);
+        }
     }
-    if diff {
-        ex.add_stage_time("diff_check", checked);
+    for p in &plans {
+        let scope = scopes.iter().find(|s| s.name == p.scope).expect("planned scope exists");
+        let state = states.get_mut(&p.scope).expect("state per scope");
+        run_step(ex, p, scope, owner, state, report)?;
     }
     Ok(Loaded { store: diff && !ex.claimed.dry_run, states })
 }
@@ -152,40 +144,30 @@ fn plan_steps(ex: &Execution, scopes: &[ScopeValues], owner: pg_sys::Oid) -> Res
     .map_err(Stop::Failed)
 }
 
-/// Diff check: marks the rows of `scope` up to `last` whose hash an earlier run loaded.
-fn look_up(ex: &Execution, scope: &ScopeValues, state: &mut ScopeState, last: i64) -> Result<(), Stop> {
+/// Diff check: the rows of `scope` whose hash an earlier run loaded.
+fn unchanged_rows(ex: &mut Execution, scope: &ScopeValues) -> Result<Bitmap, Stop> {
+    let mut map = Bitmap::default();
     let connector = ex.claimed.connector_id.unwrap_or(0);
-    let known = match state.known {
-        Some(k) => k,
-        None => {
-            let name = scope.name.clone();
-            let k = tx(move || loads::has_hashes(connector, &name))?.map_err(|e| e.to_string())?;
-            state.known = Some(k);
-            k
-        }
-    };
-    if !known || state.looked_up >= last {
-        return Ok(()); // nothing stored yet (a first load): no row is unchanged
+    let name = scope.name.clone();
+    if !tx(move || loads::has_hashes(connector, &name))?.map_err(|e| e.to_string())? {
+        return Ok(map); // nothing stored yet (a first load): no row is unchanged
     }
-    let reader = match state.hashes.as_mut() {
-        Some(r) => r,
-        None => state.hashes.insert(HashesReader::open(&scope.path)?),
-    };
-    while state.looked_up < last {
-        let n = ((last - state.looked_up) as usize).min(HASH_BATCH);
-        let rows = reader.next_chunk(n)?;
-        let Some(end) = rows.last().map(|(rn, _, _)| *rn) else { break };
+    let mut reader = HashesReader::open(&scope.path)?;
+    loop {
+        let rows = reader.next_chunk(HASH_BATCH)?;
+        if rows.is_empty() {
+            break;
+        }
         let hashes = rows.iter().filter(|(_, valid, _)| *valid).map(|(_, _, h)| h.clone()).collect();
         let name = scope.name.clone();
-        let found = tx(move || loads::known_hashes(connector, &name, hashes))?.map_err(|e| e.to_string())?;
+        let known = tx(move || loads::known_hashes(connector, &name, hashes))?.map_err(|e| e.to_string())?;
         for (rn, valid, h) in &rows {
-            if *valid && found.contains(h) {
-                state.unchanged.set(*rn);
+            if *valid && known.contains(h) {
+                map.set(*rn);
             }
         }
-        state.looked_up = end;
     }
-    Ok(())
+    Ok(map)
 }
 
 /// Stores the hashes of rows every step of the scope loaded without error.
@@ -209,48 +191,28 @@ fn remember_scope(ex: &mut Execution, scope: &ScopeValues, state: &ScopeState) -
     Ok(())
 }
 
-/// One step over its whole scope, chunk by chunk, each chunk once its rows
-/// are validated (`check`: and looked up in the diff store). Returns the
-/// time the diff check took.
-#[allow(clippy::too_many_arguments)]
+/// One step over its whole scope, chunk by chunk.
 fn run_step(
     ex: &mut Execution,
     p: &StepPlan,
     scope: &ScopeValues,
     owner: pg_sys::Oid,
     state: &mut ScopeState,
-    check: bool,
     report: &mut impl RowSink,
-    validation: &mut Validation,
-) -> Result<Duration, Stop> {
+) -> Result<(), Stop> {
     ex.enter(&format!("load: {}", p.name))?;
     let chunk_size = ex.doc.settings.chunk_size.unwrap_or(DEFAULT_CHUNK).max(1) as usize;
     let keep = !ex.claimed.dry_run;
     let sheet = report
         .begin_sheet(&format!("{} Upload ({})", p.table.name, scope.name), &["Row", "Outcome", "Record Id", "Errors", "Warnings"])
         .map_err(|e| e.to_string())?;
-    let mut reader: Option<ValuesReader> = None;
+    let mut reader = ValuesReader::open(&scope.path, scope.variables.len())?;
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut done = 0u64;
-    let mut checked = Duration::ZERO;
     let mut hook_failed = false;
     loop {
-        let validated = validation.available(ex, &scope.name, done + chunk_size as u64)?;
-        let n = validated.saturating_sub(done).min(chunk_size as u64) as usize;
-        if n == 0 {
-            break;
-        }
-        let reader = match reader.as_mut() {
-            Some(r) => r,
-            None => reader.insert(ValuesReader::open(&scope.path, scope.variables.len())?),
-        };
-        let rows = reader.next_chunk(n)?;
+        let rows = reader.next_chunk(chunk_size)?;
         let (Some(first), Some(last)) = (rows.first().map(|r| r.rn), rows.last().map(|r| r.rn)) else { break };
-        if check {
-            let started = Instant::now();
-            look_up(ex, scope, state, last)?;
-            checked += started.elapsed();
-        }
         let id = ex.claimed.id;
         let plan = p.clone();
         let unchanged = state.unchanged.clone();
@@ -305,7 +267,7 @@ fn run_step(
         ex.publish()?;
     }
     ex.counts.insert(p.name.clone(), counts_value(&counts));
-    Ok(checked)
+    Ok(())
 }
 
 fn counts_value(counts: &BTreeMap<&'static str, u64>) -> Value {

@@ -4,19 +4,19 @@
 //! see stage, progress and times; whatever happens, the execution ends with
 //! a final status and its input kept.
 mod load_stage;
+mod outcomes;
 mod reference;
 mod sql_stage;
-mod validation;
 pub mod workdir;
 
 use crate::catalog::executions::{self, Claimed, Ending};
-use crate::runner::background::signals_blocked;
+use crate::runner::background::{signals_blocked, Background};
 use crate::runner::tx;
+use outcomes::RowsObserver;
 use pgrx::prelude::*;
 use sc_core::document::{parse_document, ConnectorDocument};
 use sc_core::report::{ReportThread, ReportWriter};
-use sc_core::stage::{OutputTable, ScopeCounts};
-use validation::Validation;
+use sc_core::stage::{OutputTable, ScopeCounts, StageError};
 use serde_json::{json, Map, Value};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -62,12 +62,6 @@ impl Execution {
         self.stage = stage.to_owned();
         self.stage_started = Instant::now();
         self.publish()
-    }
-
-    /// Records `took` as the time of `stage`, one that overlapped others
-    /// (validation runs beside the load steps; the diff check within them).
-    fn add_stage_time(&mut self, stage: &str, took: std::time::Duration) {
-        self.stage_times.insert(stage.to_owned(), json!(took.as_millis() as u64));
     }
 
     fn close_stage(&mut self) {
@@ -185,13 +179,17 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
             values_path: Some(ex.dir.join(format!("values_{i}.rowbinary"))),
         })
         .collect();
-    // Scopes are validated in the order the load steps use them, so the
-    // first step can start on the first validated rows.
-    let tables = in_load_order(tables, &ex.doc);
     for t in &tables {
         ex.set_scope_progress(&t.name, 0, t.rows);
     }
+    // Packaging the SQL output is pure Rust: it runs on a thread of its own
+    // while this one loads (not while it validates, which already shares the
+    // machine with the report's thread), and is stored after the load steps.
     let zip_path = ex.dir.join("sql_output.zip");
+    let package = |tables: &[OutputTable]| {
+        let (tables, path) = (tables.to_vec(), zip_path.clone());
+        Background::spawn("sql_output", move || sc_core::artifacts::write_sql_output_zip(&tables, &path))
+    };
     ex.enter("variables")?;
     let report_path = ex.dir.join("report.xlsx");
     let writer = ReportWriter::create_with(
@@ -203,54 +201,56 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
     // validates and loads (the thread inherits the blocked signals).
     let mut report = signals_blocked(|| ReportThread::start(writer)).map_err(|e| e.to_string())?;
     let ctx = sc_core::types::Context::from_settings(&ex.doc.settings)?;
-    let prepared = match sc_core::stage::prepare(&ex.doc.variables, &tables, &mut report) {
-        Ok(p) => p,
+    let vars = ex.doc.variables.clone();
+    let mut observer = RowsObserver::new(ex);
+    let result = sc_core::stage::run(&vars, &tables, &ctx, &mut report, &mut observer);
+    let flushed = observer.finish();
+    let counts = match result {
+        Ok(c) => c,
+        Err(StageError::Stopped) => {
+            return Err(match flushed {
+                Err(e) => Stop::Failed(e),
+                Ok(()) => observer_stop(ex),
+            })
+        }
         Err(e) => {
-            // A run whose variables do not fit the SQL output (say, a variable
-            // naming a column it does not have) keeps that output, which shows why.
-            let _ = sc_core::artifacts::write_sql_output_zip(&tables, &zip_path)
-                .map_err(|e| e.to_string())
-                .and_then(|size| store_sql_output(ex, size, &zip_path).map_err(|_| String::new()));
+            // A run that fails validation (say, a variable naming a column the
+            // SQL does not produce) keeps its SQL output, which shows why.
+            if let Ok(packaging) = package(&tables) {
+                let _ = store_sql_output(ex, packaging, &zip_path);
+            }
             return Err(Stop::Failed(e.to_string()));
         }
     };
-    let scopes: Vec<load_stage::ScopeValues> = tables
-        .iter()
-        .zip(prepared.variables())
-        .map(|(t, variables)| load_stage::ScopeValues {
-            name: t.name.clone(),
-            variables,
-            rows: t.rows,
-            path: t.values_path.clone().unwrap_or_default(),
-        })
-        .collect();
-    let producer = report.producer().map_err(|e| e.to_string())?;
-    let mut validation = Validation::start(prepared, tables.clone(), ctx, producer, zip_path.clone())?;
-    let loaded = match load_stage::run(ex, &scopes, &mut report, &mut validation) {
-        Ok(loaded) => loaded,
-        Err(Stop::Failed(e)) => {
-            // A failed validation or load step (not a cancel) still keeps the SQL output.
-            if let Ok(((_, Ok(size)), _)) = validation.finish(ex) {
-                let _ = store_sql_output(ex, size, &zip_path);
-            }
-            return Err(Stop::Failed(e));
-        }
-        Err(stop) => return Err(stop),
-    };
-    ex.enter("sql_output")?;
-    let ((counts, packaged), took) = validation.finish(ex)?;
-    ex.add_stage_time("variables", took);
-    match packaged {
-        Ok(size) => store_sql_output(ex, size, &zip_path)?,
-        Err(e) => return Err(Stop::Failed(format!("cannot package the SQL output: {e}"))),
-    }
-    let counts = counts.map_err(|e| Stop::Failed(e.to_string()))?;
+    flushed?;
+    let packaging = package(&tables)?;
     for c in &counts {
         ex.counts.insert(
             format!("variables ({})", c.scope),
             json!({"valid": c.valid, "invalid": c.invalid, "with_warnings": c.with_warnings}),
         );
     }
+    let scopes: Vec<load_stage::ScopeValues> = counts
+        .iter()
+        .zip(&tables)
+        .map(|(c, t)| load_stage::ScopeValues {
+            name: c.scope.clone(),
+            variables: c.variables.clone(),
+            rows: c.rows,
+            path: t.values_path.clone().unwrap_or_default(),
+        })
+        .collect();
+    let loaded = match load_stage::run(ex, &scopes, &mut report) {
+        Ok(loaded) => loaded,
+        Err(Stop::Failed(e)) => {
+            // A failed load step (not a cancel) still keeps the SQL output.
+            let _ = store_sql_output(ex, packaging, &zip_path);
+            return Err(Stop::Failed(e));
+        }
+        Err(stop) => return Err(stop),
+    };
+    ex.enter("sql_output")?;
+    store_sql_output(ex, packaging, &zip_path)?;
     // The report is saved (its Summary, then compression) while the diff
     // store runs; its Summary therefore lists the times of the stages so far.
     let status = final_status(ex, &counts);
@@ -281,6 +281,14 @@ fn store_summary_report(ex: &Execution, status: &str, error: Option<&str>) {
     });
     if written.is_ok() {
         let _ = store_file(ex.claimed.id, "report", "report.xlsx", &path);
+    }
+}
+
+/// Why the observer stopped the stage: a cancel or a shutdown.
+fn observer_stop(ex: &mut Execution) -> Stop {
+    match ex.publish() {
+        Err(stop) => stop,
+        Ok(()) => Stop::Failed("the variables stage stopped unexpectedly".into()),
     }
 }
 
@@ -326,27 +334,14 @@ fn write_input(ex: &mut Execution) -> Result<Option<(PathBuf, String)>, Stop> {
     Ok(Some((path, name)))
 }
 
-/// Stores the packaged SQL output (`size` bytes), unless it is too large to keep.
-fn store_sql_output(ex: &mut Execution, size: u64, path: &Path) -> Result<(), Stop> {
+/// Waits for the SQL output's packaging and stores it.
+fn store_sql_output(ex: &mut Execution, packaging: Background<std::io::Result<u64>>, path: &Path) -> Result<(), Stop> {
+    let size = packaging.join()?.map_err(|e| format!("cannot package the SQL output: {e}"))?;
     if size > MAX_ARTIFACT {
         ex.warnings.push(format!("the SQL output ({size} bytes zipped) is too large to keep; the report still shows it"));
         return Ok(());
     }
     store_file(ex.claimed.id, "sql_output", "sql_output.zip", path)
-}
-
-/// The output tables, those the load steps use first in the order of their
-/// first step, then the others as the SQL left them.
-fn in_load_order(mut tables: Vec<OutputTable>, doc: &ConnectorDocument) -> Vec<OutputTable> {
-    let single = tables.len() == 1;
-    let first_use = |name: &str| {
-        doc.load_steps
-            .iter()
-            .position(|step| step.scope.as_deref().map_or(single, |s| s == name))
-            .unwrap_or(usize::MAX)
-    };
-    tables.sort_by_key(|t| first_use(&t.name));
-    tables
 }
 
 /// Stores a file of the execution directory as an artifact, in parts of

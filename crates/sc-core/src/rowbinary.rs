@@ -58,11 +58,6 @@ impl<W: Write> RowBinaryWriter<W> {
         Ok(())
     }
 
-    /// Writes the buffered rows out to the underlying writer.
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-
     /// Flushes the buffer and returns the number of rows written.
     pub fn finish(self) -> io::Result<u64> {
         let rows = self.rows;

@@ -12,7 +12,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use crate::document::Variable;
-use crate::report::{Cell, CellRef, ReportError, RowSink, SheetHandle};
+use crate::report::{Cell, CellRef, ReportError, RowSink};
 use crate::rowbinary::{RowBinaryWriter, RowReader};
 use crate::types::{resolve, Context, TypedValue};
 
@@ -107,15 +107,15 @@ pub enum StageError {
 
 /// The variables of one scope and where their cells are.
 #[derive(Debug)]
-struct ScopePlan {
+struct ScopePlan<'v> {
     table: usize,
     /// (variable, source column index; `None` for a static value).
-    vars: Vec<(Variable, Option<usize>)>,
+    vars: Vec<(&'v Variable, Option<usize>)>,
 }
 
 /// Assigns every variable to a scope and a column, or explains why it cannot.
-fn plan(vars: &[Variable], tables: &[OutputTable]) -> Result<Vec<ScopePlan>, StageError> {
-    let mut plans: Vec<ScopePlan> = (0..tables.len())
+fn plan<'v>(vars: &'v [Variable], tables: &[OutputTable]) -> Result<Vec<ScopePlan<'v>>, StageError> {
+    let mut plans: Vec<ScopePlan<'v>> = (0..tables.len())
         .map(|table| ScopePlan { table, vars: Vec::new() })
         .collect();
     let names = || tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
@@ -151,58 +151,9 @@ fn plan(vars: &[Variable], tables: &[OutputTable]) -> Result<Vec<ScopePlan>, Sta
                 })?,
             ),
         };
-        plans[t].vars.push((var.clone(), column));
+        plans[t].vars.push((var, column));
     }
     Ok(plans)
-}
-
-/// The stage planned, with every scope's sheets begun: what [`Prepared::run`]
-/// streams, possibly on another thread than the one that prepared it.
-#[derive(Debug)]
-pub struct Prepared {
-    scopes: Vec<(ScopePlan, SheetHandle, SheetHandle)>,
-}
-
-/// Checks the variables against the output and begins each scope's `SQL
-/// Output` and `Extracted Variables` sheets, in the order of `tables`.
-pub fn prepare(vars: &[Variable], tables: &[OutputTable], report: &mut impl RowSink) -> Result<Prepared, StageError> {
-    let mut scopes = Vec::new();
-    for p in plan(vars, tables)? {
-        let table = &tables[p.table];
-        let headers: Vec<&str> = table.columns.iter().map(|(c, _)| c.as_str()).collect();
-        let sql_sheet = report.begin_sheet(&format!("SQL Output ({})", table.name), &headers)?;
-        let mut var_headers: Vec<&str> = p.vars.iter().map(|(v, _)| v.name.as_str()).collect();
-        var_headers.extend(["Errors", "Warnings", "Status"]);
-        let var_sheet = report.begin_sheet(&format!("Extracted Variables ({})", table.name), &var_headers)?;
-        scopes.push((p, sql_sheet, var_sheet));
-    }
-    Ok(Prepared { scopes })
-}
-
-impl Prepared {
-    /// The names of each scope's variables (the values file's columns after
-    /// [`VALUES_FIXED`]), in the order of the tables.
-    pub fn variables(&self) -> Vec<Vec<String>> {
-        self.scopes.iter().map(|(p, _, _)| p.vars.iter().map(|(v, _)| v.name.clone()).collect()).collect()
-    }
-
-    /// Streams each scope into the report (through the sheets begun by
-    /// [`prepare`]), its values file and the observer. The values and hashes
-    /// files are flushed before every progress report, so a reader may read
-    /// as many rows as the last report said were done.
-    pub fn run(
-        self,
-        tables: &[OutputTable],
-        ctx: &Context,
-        report: &mut impl RowSink,
-        observer: &mut impl Observer,
-    ) -> Result<Vec<ScopeCounts>, StageError> {
-        let mut all = Vec::with_capacity(self.scopes.len());
-        for (p, sql_sheet, var_sheet) in &self.scopes {
-            all.push(run_scope(&tables[p.table], p, (sql_sheet, var_sheet), ctx, report, observer)?);
-        }
-        Ok(all)
-    }
 }
 
 /// Runs the stage over every table: checks the variables against the
@@ -214,13 +165,17 @@ pub fn run(
     report: &mut impl RowSink,
     observer: &mut impl Observer,
 ) -> Result<Vec<ScopeCounts>, StageError> {
-    prepare(vars, tables, report)?.run(tables, ctx, report, observer)
+    let plans = plan(vars, tables)?;
+    let mut all = Vec::with_capacity(plans.len());
+    for p in &plans {
+        all.push(run_scope(&tables[p.table], p, ctx, report, observer)?);
+    }
+    Ok(all)
 }
 
 fn run_scope(
     table: &OutputTable,
-    plan: &ScopePlan,
-    (sql_sheet, var_sheet): (&SheetHandle, &SheetHandle),
+    plan: &ScopePlan<'_>,
     ctx: &Context,
     report: &mut impl RowSink,
     observer: &mut impl Observer,
@@ -229,7 +184,11 @@ fn run_scope(
         scope: table.name.clone(),
         message: e.to_string(),
     };
-    let width = plan.vars.len() + 3;
+    let headers: Vec<&str> = table.columns.iter().map(|(c, _)| c.as_str()).collect();
+    let sql_sheet = report.begin_sheet(&format!("SQL Output ({})", table.name), &headers)?;
+    let mut var_headers: Vec<&str> = plan.vars.iter().map(|(v, _)| v.name.as_str()).collect();
+    var_headers.extend(["Errors", "Warnings", "Status"]);
+    let var_sheet = report.begin_sheet(&format!("Extracted Variables ({})", table.name), &var_headers)?;
     let kinds: Vec<CellKind> = table.columns.iter().map(|(_, t)| CellKind::of(t)).collect();
 
     let file = File::open(&table.path).map_err(read_err)?;
@@ -261,9 +220,9 @@ fn run_scope(
         }
         counts.rows += 1;
         let sql_cells: Vec<CellRef<'_>> = row.iter().zip(&kinds).map(|(v, k)| k.cell(v.as_deref())).collect();
-        report.push(sql_sheet, &sql_cells)?;
+        report.push(&sql_sheet, &sql_cells)?;
 
-        let mut var_cells = Vec::with_capacity(width);
+        let mut var_cells = Vec::with_capacity(var_headers.len());
         errors.clear();
         warnings.clear();
         texts.clear();
@@ -290,7 +249,7 @@ fn run_scope(
         var_cells.push(Cell::Text(warnings.join("\n")));
         var_cells.push(Cell::Text(if valid { "valid" } else { "invalid" }.into()));
         let var_refs: Vec<CellRef<'_>> = var_cells.iter().map(Cell::borrowed).collect();
-        report.push(var_sheet, &var_refs)?;
+        report.push(&var_sheet, &var_refs)?;
         if valid {
             counts.valid += 1;
         } else {
@@ -308,13 +267,10 @@ fn run_scope(
                 warnings: &warnings,
             })
             .map_err(StageError::Observer)?;
-        if counts.rows % PROGRESS_EVERY == 0 {
-            if let Some((w, hashes)) = values.as_mut() {
-                w.flush().and_then(|()| hashes.flush()).map_err(read_err)?;
-            }
-            if observer.progress(&table.name, counts.rows, table.rows) == Flow::Stop {
-                return Err(StageError::Stopped);
-            }
+        if counts.rows % PROGRESS_EVERY == 0
+            && observer.progress(&table.name, counts.rows, table.rows) == Flow::Stop
+        {
+            return Err(StageError::Stopped);
         }
     }
     if let Some((w, hashes)) = values {

@@ -37,7 +37,7 @@ mod xlsx;
 
 pub use cell::{fit_text, Cell, CellRef, MAX_EXACT_INT, MAX_TEXT_UNITS};
 pub use names::MAX_SHEET_NAME_UNITS;
-pub use threaded::{Finishing, ReportProducer, ReportThread, RowSink, BATCHES_IN_FLIGHT, BATCH_ROWS};
+pub use threaded::{Finishing, ReportThread, RowSink, BATCHES_IN_FLIGHT, BATCH_ROWS};
 pub use writer::{ReportOptions, ReportWriter, SheetHandle, SheetInfo};
 
 use std::path::PathBuf;

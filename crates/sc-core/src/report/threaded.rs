@@ -161,77 +161,6 @@ impl ReportThread {
     }
 }
 
-/// The width of `sheet`'s group, or why `cells` cannot go there.
-fn check(report: u64, widths: &[usize], titles: &[String], sheet: &SheetHandle, cells: &[CellRef<'_>]) -> Result<(), ReportError> {
-    let width = match widths.get(sheet.group) {
-        Some(w) if sheet.report == report => *w,
-        _ => return Err(ReportError::ForeignHandle),
-    };
-    if cells.len() > width {
-        return Err(ReportError::RowTooWide { title: titles[sheet.group].clone(), cells: cells.len(), headers: width });
-    }
-    Ok(())
-}
-
-impl ReportThread {
-    /// A second source of rows for this report, for another thread: it may
-    /// push to the sheets begun so far (it begins none). Sends what is
-    /// pending first, so those sheets exist before any of its rows arrive.
-    pub fn producer(&mut self) -> Result<ReportProducer, ReportError> {
-        self.send()?;
-        let sender = self.sender.clone().ok_or_else(stopped)?;
-        Ok(ReportProducer {
-            report: self.report,
-            widths: self.widths.clone(),
-            titles: self.titles.clone(),
-            rows: Vec::with_capacity(BATCH_BYTES),
-            row_count: 0,
-            sender,
-        })
-    }
-}
-
-/// Rows for a [`ReportThread`] from another thread (see [`ReportThread::producer`]).
-/// Its last rows reach the report only through [`flush`](Self::flush), which
-/// must come before the report's [`finish`](ReportThread::finish).
-pub struct ReportProducer {
-    report: u64,
-    widths: Vec<usize>,
-    titles: Vec<String>,
-    rows: Vec<u8>,
-    row_count: usize,
-    sender: SyncSender<Vec<Msg>>,
-}
-
-impl ReportProducer {
-    /// Sends the rows gathered so far.
-    pub fn flush(&mut self) -> Result<(), ReportError> {
-        if self.row_count == 0 {
-            return Ok(());
-        }
-        let rows = mem::replace(&mut self.rows, Vec::with_capacity(BATCH_BYTES));
-        self.row_count = 0;
-        // A send fails only when the thread has stopped; the report's owner learns why.
-        self.sender.send(vec![Msg::Rows(rows)]).map_err(|_| stopped())
-    }
-}
-
-impl RowSink for ReportProducer {
-    fn begin_sheet(&mut self, title: &str, _headers: &[&str]) -> Result<SheetHandle, ReportError> {
-        Err(ReportError::Thread(format!("sheet \"{title}\": only the report's owner begins sheets")))
-    }
-
-    fn push(&mut self, sheet: &SheetHandle, cells: &[CellRef<'_>]) -> Result<(), ReportError> {
-        check(self.report, &self.widths, &self.titles, sheet, cells)?;
-        encode_row(&mut self.rows, sheet.group, cells);
-        self.row_count += 1;
-        if self.row_count >= BATCH_ROWS || self.rows.len() >= BATCH_BYTES {
-            self.flush()?;
-        }
-        Ok(())
-    }
-}
-
 impl RowSink for ReportThread {
     fn begin_sheet(&mut self, title: &str, headers: &[&str]) -> Result<SheetHandle, ReportError> {
         if headers.len() > EXCEL_MAX_COLUMNS {
@@ -246,7 +175,17 @@ impl RowSink for ReportThread {
     }
 
     fn push(&mut self, sheet: &SheetHandle, cells: &[CellRef<'_>]) -> Result<(), ReportError> {
-        check(self.report, &self.widths, &self.titles, sheet, cells)?;
+        let width = match self.widths.get(sheet.group) {
+            Some(w) if sheet.report == self.report => *w,
+            _ => return Err(ReportError::ForeignHandle),
+        };
+        if cells.len() > width {
+            return Err(ReportError::RowTooWide {
+                title: self.titles[sheet.group].clone(),
+                cells: cells.len(),
+                headers: width,
+            });
+        }
         encode_row(&mut self.rows, sheet.group, cells);
         self.row_count += 1;
         if self.row_count >= BATCH_ROWS || self.rows.len() >= BATCH_BYTES {
