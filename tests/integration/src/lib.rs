@@ -135,3 +135,9 @@ pub fn reconnect(deadline: Duration) -> Client {
     })
     .expect("the server did not come back")
 }
+
+/// The report of execution `id`, opened as a workbook.
+pub fn report_sheets(c: &mut Client, id: i64) -> calamine::Xlsx<std::io::Cursor<Vec<u8>>> {
+    let bytes: Vec<u8> = c.query_one("SELECT sc_report($1)", &[&id]).expect("sc_report").get(0);
+    calamine::Reader::new(std::io::Cursor::new(bytes)).expect("the report is an XLSX workbook")
+}

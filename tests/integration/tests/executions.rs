@@ -1,14 +1,8 @@
 //! Executions end to end on a preloaded cluster: run → wait → inspect,
 //! failures with their input kept, cancel, concurrency, reference data.
-use calamine::{Data, Reader, Xlsx};
+use calamine::{Data, Reader};
 use sc_integration::*;
-use std::io::Cursor;
 use std::time::Duration;
-
-fn report_sheets(c: &mut postgres::Client, id: i64) -> Xlsx<Cursor<Vec<u8>>> {
-    let bytes: Vec<u8> = c.query_one("SELECT sc_report($1)", &[&id]).expect("sc_report").get(0);
-    Xlsx::new(Cursor::new(bytes)).expect("the report is an XLSX workbook")
-}
 
 #[test]
 fn a_workbook_runs_to_validated_variables_with_a_report() {

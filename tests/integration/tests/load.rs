@@ -1,6 +1,7 @@
 //! Load steps end to end: two steps into the demo tables, re-runs with and
 //! without diff checking, dry runs, the after-load hook, privileges, and
 //! idempotence after a worker is killed in the middle of a load.
+use calamine::Reader;
 use sc_integration::*;
 use std::time::Duration;
 
@@ -169,4 +170,71 @@ fn a_rerun_after_a_worker_is_killed_mid_load_leaves_no_duplicates() {
     let b = counts(&mut c, again, "bulk");
     assert_eq!(b["created"].as_i64().unwrap() + b["unchanged"].as_i64().unwrap(), rows, "{b}");
     assert_eq!(b["created"].as_i64().unwrap(), rows - partial, "only the missing rows are created");
+}
+
+#[test]
+fn every_row_of_a_many_chunk_file_is_counted_recorded_and_reported() {
+    let mut c = connect_ready();
+    c.batch_execute("DROP TABLE IF EXISTS public.piped; CREATE TABLE public.piped (id bigserial PRIMARY KEY, sku text UNIQUE, qty int)")
+        .unwrap();
+    c.batch_execute("SET client_min_messages = warning; SELECT sc_drop_connector(api_name) FROM sc.connectors WHERE api_name = 'itest_piped'")
+        .unwrap();
+    let doc = serde_json::json!({
+        "api_name": "itest_piped", "name": "piped", "type": "spreadsheet", "status": "operational",
+        "variables": [{"name": "sku", "type": "string", "required": true}, {"name": "qty", "type": "number"}],
+        "load_steps": [{"name": "piped", "table": "public.piped", "match": [{"columns": {"sku": "sku"}}],
+                        "map": [{"column": "sku", "variable": "sku"}, {"column": "qty", "variable": "qty"}]}],
+        "settings": {"chunk_size": 700, "diff_check": true}
+    });
+    save(&mut c, &doc);
+    // Several validation progress reports (every 10,000 rows), many chunks, and report
+    // rows crossing to the report's thread in many batches. Every 1,000th row has no sku
+    // (invalid), every 777th a quantity that is not a number (a warning).
+    let rows = 25_000i64;
+    let mut csv = String::from("sku,qty\n");
+    for i in 0..rows {
+        let sku = if i % 1000 == 0 { String::new() } else { format!("P{i}") };
+        let qty = if i % 777 == 0 { "x".to_string() } else { (i % 50).to_string() };
+        csv.push_str(&format!("{sku},{qty}\n"));
+    }
+    let (invalid, warned) = ((0..rows).filter(|i| i % 1000 == 0).count() as i64, (0..rows).filter(|i| i % 777 == 0).count() as i64);
+    let both = (0..rows).filter(|i| i % 1000 == 0 && i % 777 == 0).count() as i64;
+
+    let id = run_file(&mut c, "itest_piped", csv.as_bytes(), "piped.csv");
+    assert_eq!(wait(&mut c, id), "partial_success", "{:?}", field(&mut c, id, "error"));
+    let all: serde_json::Value = c.query_one("SELECT counts FROM sc.executions WHERE id = $1", &[&id]).unwrap().get(0);
+    let variables = all.as_object().unwrap().iter().find(|(k, _)| k.starts_with("variables (")).map(|(_, v)| v.clone()).unwrap();
+    assert_eq!(variables["invalid"], invalid, "{all}");
+    assert_eq!(variables["valid"], rows - invalid, "{all}");
+    assert_eq!(variables["with_warnings"], warned, "{all}");
+    let step = counts(&mut c, id, "piped");
+    assert_eq!((step["created"].as_i64(), step["failed"].as_i64()), (Some(rows - invalid), Some(invalid)), "{step}");
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.piped"), rows - invalid);
+    // Variables-stage outcomes: one per row with an error or a warning.
+    let recorded: i64 = c
+        .query_one("SELECT count(*) FROM sc.execution_rows WHERE execution_id = $1 AND step = ''", &[&id])
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, invalid + warned - both);
+    let loaded: i64 = c
+        .query_one("SELECT count(*) FROM sc.execution_rows WHERE execution_id = $1 AND step = 'piped'", &[&id])
+        .unwrap()
+        .get(0);
+    assert_eq!(loaded, rows);
+    // The report holds every row in each of its three sheets (header row besides).
+    let mut report = report_sheets(&mut c, id);
+    for name in report.sheet_names() {
+        if name == "Summary" {
+            continue;
+        }
+        let range = report.worksheet_range(&name).expect("sheet");
+        assert_eq!(range.height() as i64, rows + 1, "sheet {name}");
+    }
+    assert_eq!(report.sheet_names().len(), 4, "{:?}", report.sheet_names());
+
+    // The same file again: valid rows are unchanged, invalid ones fail again.
+    let again = run_file(&mut c, "itest_piped", csv.as_bytes(), "piped.csv");
+    assert_eq!(wait(&mut c, again), "partial_success", "{:?}", field(&mut c, again, "error"));
+    let step = counts(&mut c, again, "piped");
+    assert_eq!((step["unchanged"].as_i64(), step["failed"].as_i64()), (Some(rows - invalid), Some(invalid)), "{step}");
 }
