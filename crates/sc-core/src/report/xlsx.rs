@@ -4,7 +4,8 @@
 //! Why not rust_xlsxwriter for the report: its constant-memory sheets copy
 //! every string twice, keep each row in a map and look formats up per cell;
 //! for a 1,000,000-row run (about 30 million cells) that was the largest
-//! single cost of the execution worker (docs/benchmarks.md). Here a cell is
+//! single cost of the execution worker. Writing the same sheet takes 0.38x
+//! the time here (`report-bench`, docs/benchmarks.md). Here a cell is
 //! appended to a buffer as XML, and each sheet is deflated into a temporary
 //! single-entry zip as it fills, so saving the report only copies the
 //! compressed sheets into the workbook's zip (`raw_copy_file_rename`).
