@@ -1,6 +1,9 @@
 //! Report writer at Excel's limits: row overflow, sheet names, long text, odd values, errors.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::Scratch;
+use std::path::Path;
 
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use chrono::NaiveDate;
@@ -8,27 +11,6 @@ use sc_core::report::{
     Cell, ReportError, ReportOptions, ReportWriter, EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS,
     MAX_TEXT_UNITS, SUMMARY_SHEET,
 };
-
-/// A fresh directory for one test, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("sc-report-limits-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn with_limit(rows: u32) -> ReportOptions {
     ReportOptions {

@@ -1,32 +1,14 @@
 //! Report round trip: write an execution report, read it back with calamine, compare.
 
+mod common;
+
+use common::Scratch;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use chrono::{NaiveDate, NaiveDateTime};
 use sc_core::report::{Cell, ReportWriter, SheetInfo, SUMMARY_SHEET};
-
-/// A fresh directory for one test, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("sc-report-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn read_sheets(path: &Path) -> Vec<String> {
     let workbook: Xlsx<_> = open_workbook(path).expect("open report");

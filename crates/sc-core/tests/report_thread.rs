@@ -1,7 +1,10 @@
 //! A report written through a `ReportThread` is the report `ReportWriter`
 //! writes in place; mistakes and failures reach the caller.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::Scratch;
+use std::path::Path;
 
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use chrono::NaiveDate;
@@ -9,27 +12,6 @@ use sc_core::report::{
     CellRef, ReportError, ReportOptions, ReportThread, ReportWriter, RowSink, SheetInfo, BATCH_ROWS,
     EXCEL_MAX_COLUMNS,
 };
-
-/// A fresh directory for one test, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("sc-report-thread-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn options(rows: u32) -> ReportOptions {
     ReportOptions { max_rows_per_sheet: rows, ..ReportOptions::default() }
