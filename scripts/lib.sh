@@ -35,6 +35,32 @@ sc_install_extension() {
   install -m 755 "$SC_ROOT/target/release/sc-engine" /usr/local/lib/smartconnector/sc-engine
 }
 
+# sc_pgrx_test ARGS...: `cargo pgrx test` without touching the installed
+# library. cargo pgrx test installs a debug build into PostgreSQL's library
+# directory; writing over a smartconnector.so that a running server has mapped
+# crashes that server, and leaving the debug build there would have the next
+# (re)started server load it. So the installed library is renamed aside first
+# (running servers keep their mapping of it), and put back afterwards, the
+# debug build it replaced being unlinked.
+sc_pgrx_test() {
+  local libdir so
+  libdir=$(/usr/bin/pg_config --pkglibdir)
+  so="$libdir/smartconnector.so"
+  local kept=""
+  if [ -f "$so" ]; then
+    kept="$so.kept-$$"
+    mv -f "$so" "$kept"
+  fi
+  local rc=0
+  (cd "$SC_ROOT" && cargo pgrx test "$@") || rc=$?
+  if [ -n "$kept" ]; then
+    mv -f "$kept" "$so"
+  else
+    rm -f "$so"
+  fi
+  return $rc
+}
+
 # sc_cluster_start DATADIR PORT: starts (or reuses) a cluster owned by postgres,
 # with smartconnector and pg_cron preloaded, listening on 127.0.0.1:PORT.
 sc_cluster_start() {

@@ -15,19 +15,34 @@ LOG=$(mktemp)
 # Every cargo test line goes to the terminal and to $LOG, for the totals at the end.
 run() { "$@" 2>&1 | tee -a "$LOG"; return "${PIPESTATUS[0]}"; }
 
-say "layer 1: cargo test (sc-core, sc-engine)"
-run cargo test -p sc-core -p sc-engine
-
-say "layer 2: cargo pgrx test (#[pg_test])"
-mkdir -p "$PGRX_DATA" && chown postgres:postgres "$PGRX_DATA"
-run cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_DATA"
-
-say "layer 3: integration tests against a preloaded cluster"
+# The release build for layer 3 is installed and its cluster started first, so
+# the layers below run beside a live server with the library preloaded, as on
+# a developer's machine with the demo running: layer 2 must leave it alone.
 sc_install_extension
 sc_cluster_stop "$ITEST_DATA"
 rm -rf "$ITEST_DATA"
 sc_cluster_start "$ITEST_DATA" "$PORT"
 trap 'sc_cluster_stop "$ITEST_DATA"' EXIT
+installed_so="$(/usr/bin/pg_config --pkglibdir)/smartconnector.so"
+release_sum=$(sha256sum "$installed_so" | cut -d' ' -f1)
+
+say "layer 1: cargo test (sc-core, sc-engine)"
+run cargo test -p sc-core -p sc-engine
+
+say "layer 2: cargo pgrx test (#[pg_test])"
+mkdir -p "$PGRX_DATA" && chown postgres:postgres "$PGRX_DATA"
+run sc_pgrx_test pg15 --runas postgres --pgdata "$PGRX_DATA"
+
+say "check: layer 2 left the running server and the installed release build alone"
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$ITEST_DATA" status >/dev/null \
+  || die "the layer-3 server stopped while layer 2 ran (see $ITEST_DATA/server.log)"
+launchers=$(sc_psql "$PORT" -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'smartconnector launcher'")
+[ "$launchers" = 1 ] || die "the smartconnector launcher of the layer-3 server is gone ($launchers running)"
+[ "$(sha256sum "$installed_so" | cut -d' ' -f1)" = "$release_sum" ] \
+  || die "layer 2 left another build than the release one installed in $installed_so"
+echo "test result: ok. 1 passed; 0 failed (server and installed library untouched by layer 2)" | tee -a "$LOG"
+
+say "layer 3: integration tests against a preloaded cluster"
 SC_TEST_PGPORT=$PORT SC_TEST_PGDATA=$ITEST_DATA run cargo test -p sc-integration -- --test-threads=1
 passed=$(awk '/test result: ok\./ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^passed/) n += $i } END { print n + 0 }' "$LOG")
 say "all test layers passed"

@@ -228,6 +228,23 @@ END $$;
 CREATE TRIGGER connectors_forget_row_hashes AFTER DELETE ON sc.connectors
     REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION sc.forget_row_hashes();
 
+-- A connector with a queued or running execution cannot be deleted, by
+-- sc_drop_connector or by any DELETE (its worker still reads the row).
+CREATE FUNCTION sc.refuse_deleting_busy_connector() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT FROM sc.executions e
+                WHERE e.connector_id OPERATOR(pg_catalog.=) OLD.id
+                  AND e.status OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])) THEN
+        RAISE EXCEPTION 'connector "%" has a queued or running execution', OLD.api_name
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'Cancel it with sc_cancel(id) (see sc.executions), then drop the connector.';
+    END IF;
+    RETURN OLD;
+END $$;
+CREATE TRIGGER connectors_refuse_busy_delete BEFORE DELETE ON sc.connectors
+    FOR EACH ROW EXECUTE FUNCTION sc.refuse_deleting_busy_connector();
+
 CREATE TABLE sc.webhook_events (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     connector_id bigint NOT NULL REFERENCES sc.connectors (id) ON DELETE CASCADE,
@@ -270,10 +287,13 @@ COMMENT ON COLUMN sc.secrets.created_by IS 'Role that stored it';
 COMMENT ON COLUMN sc.secrets.updated_at IS 'When its value last changed';
 
 ------------------------------------------------------------------------------
--- Privileges. Nothing in sc is open to PUBLIC; sc.secrets to nobody.
+-- Privileges. Nothing in sc is open to PUBLIC; sc.secrets to nobody. No
+-- ordinary role writes any table of sc: the sc_* functions check the
+-- caller's rights (role, and ownership of the connector) and then write as
+-- the catalog's owner, so a document is always validated and a connector
+-- can never be made to run as a role its changer could not act as.
 REVOKE ALL ON SCHEMA sc FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA sc FROM PUBLIC;
 GRANT USAGE ON SCHEMA sc TO sc_operator, sc_admin;
 GRANT SELECT ON sc.connectors, sc.executions, sc.execution_rows, sc.execution_row_batches, sc.execution_files, sc.row_hashes, sc.row_hash_scopes TO sc_operator;
-GRANT INSERT, UPDATE, DELETE ON sc.connectors TO sc_admin;
 GRANT SELECT ON sc.webhook_events TO sc_admin;

@@ -11,6 +11,6 @@ GRANT EXECUTE ON FUNCTION sc_create_connector(jsonb), sc_update_connector(text, 
 GRANT EXECUTE ON FUNCTION sc_export_connector(text), sc_run(text, bytea, text, jsonb, boolean, boolean),
     sc_wait(bigint, interval), sc_cancel(bigint), sc_report(bigint) TO sc_operator;
 
--- Secrets: admins may write and name them, never read a value.
-GRANT INSERT, DELETE ON sc.secrets TO sc_admin;
-GRANT SELECT (name), UPDATE (kind, value, updated_at) ON sc.secrets TO sc_admin;
+-- Secrets: admins may list their names, never read a value; they are
+-- written only through sc_set_secret and sc_drop_secret.
+GRANT SELECT (name, kind, created_at, created_by, updated_at) ON sc.secrets TO sc_admin;

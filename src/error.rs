@@ -13,6 +13,8 @@ pub enum ScError {
     ConnectorExists(String),
     #[error("permission denied: {action} needs role {role}")]
     NeedsRole { action: &'static str, role: &'static str },
+    #[error("permission denied: {action} connector \"{api_name}\" needs the rights of its owner, role \"{owner}\"")]
+    NotOwner { action: &'static str, api_name: String, owner: String },
     #[error("{message}")]
     InvalidArgument { message: String, hint: Option<String> },
     #[error("{message}")]
@@ -42,7 +44,7 @@ impl ScError {
             ScError::InvalidDocument(_) => ERRCODE_INVALID_PARAMETER_VALUE,
             ScError::ConnectorNotFound(_) => ERRCODE_UNDEFINED_OBJECT,
             ScError::ConnectorExists(_) => ERRCODE_DUPLICATE_OBJECT,
-            ScError::NeedsRole { .. } => ERRCODE_INSUFFICIENT_PRIVILEGE,
+            ScError::NeedsRole { .. } | ScError::NotOwner { .. } => ERRCODE_INSUFFICIENT_PRIVILEGE,
             ScError::InvalidArgument { .. } => ERRCODE_INVALID_PARAMETER_VALUE,
             ScError::InUse { .. } => ERRCODE_OBJECT_IN_USE,
             ScError::NotReady { .. } => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -74,6 +76,10 @@ impl ScError {
                 "Use sc_update_connector to change it, or sc_import_connector(document, 'replace').".into(),
             ),
             ScError::NeedsRole { role, .. } => Some(format!("GRANT {role} TO <your role>;")),
+            ScError::NotOwner { owner, .. } => Some(format!(
+                "A connector runs as its owner, so only members of role \"{owner}\" (or a superuser) may change it. \
+                 Ask one of them, or sc_duplicate_connector it: the copy is yours."
+            )),
             ScError::InvalidArgument { hint, .. } => hint.clone(),
             ScError::InUse { hint, .. } => Some(hint.clone()),
             ScError::NotReady { hint, .. } => Some(hint.clone()),
@@ -83,6 +89,26 @@ impl ScError {
             ScError::Timeout(_) => Some("The execution goes on; call sc_wait again, or sc_cancel it.".into()),
             ScError::Internal(_) => None,
         }
+    }
+
+    /// Raises this error without the server log's `STATEMENT:` line, for
+    /// calls whose text may hold a secret written inline (`sc_set_secret`).
+    pub fn raise_without_statement(self) -> ! {
+        // SAFETY: sets a GUC for the current transaction only (GUC_ACTION_LOCAL);
+        // the ERROR below aborts it, which undoes the setting.
+        unsafe {
+            pgrx::pg_sys::set_config_option(
+                c"log_min_error_statement".as_ptr(),
+                c"panic".as_ptr(),
+                pgrx::pg_sys::GucContext::PGC_SUSET,
+                pgrx::pg_sys::GucSource::PGC_S_SESSION,
+                pgrx::pg_sys::GucAction::GUC_ACTION_LOCAL,
+                true,
+                0,
+                false,
+            );
+        }
+        self.raise()
     }
 
     /// Raises this error as a PostgreSQL ERROR; never returns.

@@ -15,6 +15,9 @@ pub static SQL_TIME_LIMIT_S: GucSetting<i32> = GucSetting::<i32>::new(300);
 pub static SQL_MEMORY_LIMIT_MB: GucSetting<i32> = GucSetting::<i32>::new(4096);
 pub static SQL_THREADS: GucSetting<i32> = GucSetting::<i32>::new(2);
 pub static SQL_MAX_OUTPUT_ROWS: GucSetting<i32> = GucSetting::<i32>::new(10_000_000);
+pub static SQL_DISK_LIMIT_MB: GucSetting<i32> = GucSetting::<i32>::new(10_240);
+pub static ENGINE_SANDBOX: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub static WORK_DIR: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 /// Registers every GUC. Called from `_PG_init`, preloaded or not; the
 /// postmaster-level ones only exist when the library is preloaded.
@@ -46,7 +49,33 @@ pub fn register() {
             GucContext::Postmaster,
             GucFlags::default(),
         );
+        GucRegistry::define_string_guc(
+            c"smartconnector.work_dir",
+            c"Directory for the executions' working files (empty: pg_smartconnector in the data directory)",
+            c"An absolute path owned by the server's OS user, ideally on another file system than the data directory, so a run that fills it cannot stop the database.",
+            &WORK_DIR,
+            GucContext::Postmaster,
+            GucFlags::default(),
+        );
     }
+    GucRegistry::define_bool_guc(
+        c"smartconnector.engine_sandbox",
+        c"Confine the SQL engine process with Landlock, seccomp and a network namespace",
+        c"on (default): the engine refuses to run where the kernel cannot confine it; off: run unconfined (not recommended, see docs/security.md).",
+        &ENGINE_SANDBOX,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"smartconnector.sql_disk_limit_mb",
+        c"Most disk space one execution's working directory may use while the SQL engine runs, in MB",
+        c"Also caps how large a compressed input may inflate.",
+        &SQL_DISK_LIMIT_MB,
+        16,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_MB,
+    );
     GucRegistry::define_string_guc(
         c"smartconnector.allowed_hosts",
         c"Hosts the SQL stage may reach, comma-separated (empty: none)",
@@ -67,7 +96,7 @@ pub fn register() {
     );
     GucRegistry::define_int_guc(
         c"smartconnector.sql_time_limit_s",
-        c"Default SQL stage time limit in seconds (connector setting sql_time_limit_s overrides)",
+        c"SQL stage time limit in seconds: the default, and the ceiling a connector's sql_time_limit_s may lower but not exceed",
         c"",
         &SQL_TIME_LIMIT_S,
         1,
@@ -77,7 +106,7 @@ pub fn register() {
     );
     GucRegistry::define_int_guc(
         c"smartconnector.sql_memory_limit_mb",
-        c"Default SQL stage memory limit in MB (connector setting sql_memory_limit_mb overrides)",
+        c"SQL stage memory limit in MB: the default, and the ceiling a connector's sql_memory_limit_mb may lower but not exceed",
         c"",
         &SQL_MEMORY_LIMIT_MB,
         16,
@@ -87,7 +116,7 @@ pub fn register() {
     );
     GucRegistry::define_int_guc(
         c"smartconnector.sql_threads",
-        c"Default number of threads the SQL engine may use",
+        c"Threads the SQL engine may use: the default, and the ceiling a connector's sql_threads may lower but not exceed",
         c"",
         &SQL_THREADS,
         1,
@@ -97,7 +126,7 @@ pub fn register() {
     );
     GucRegistry::define_int_guc(
         c"smartconnector.sql_max_output_rows",
-        c"Default cap on rows the SQL stage may output, over all scopes",
+        c"Rows the SQL stage may output over all scopes: the default, and the ceiling a connector's sql_max_output_rows may lower but not exceed",
         c"",
         &SQL_MAX_OUTPUT_ROWS,
         1,

@@ -50,7 +50,8 @@ fn sc_set_status(api_name: &str, status: &str) {
 /// Creates or replaces a secret (a named collection for the SQL stage).
 #[pg_extern]
 fn sc_set_secret(name: &str, kind: &str, value: JsonB) {
-    secrets::set(name, kind, &value.0).or_raise()
+    // The call's text may hold the value written inline: keep it out of the log.
+    secrets::set(name, kind, &value.0).unwrap_or_else(|e| e.raise_without_statement())
 }
 
 /// Drops a secret; false when none had that name.

@@ -1,5 +1,12 @@
 //! Rows of `sc.connectors`: find, insert, replace, set status, delete.
+//!
+//! No ordinary role may write `sc.connectors` (not even sc_admin): every
+//! write here runs as the catalog's owner after the caller's rights were
+//! checked (`lifecycle`), and records the calling role as `created_by` /
+//! `updated_by`.
+use super::current_role;
 use crate::error::{ScError, ScResult};
+use crate::runner::as_superuser;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
@@ -48,23 +55,24 @@ pub fn find(api_name: &str, for_update: bool) -> ScResult<Option<Stored>> {
     } else {
         "SELECT id, status, owner::text, document FROM sc.connectors WHERE api_name = $1"
     };
-    Spi::connect_mut(|client| {
-        let table = client.update(sql, Some(1), &[api_name.into()])?;
-        for row in table {
+    // Locking a row needs UPDATE on the table, which only the owner has.
+    let read = || {
+        Spi::connect_mut(|client| {
+            let table = client.update(sql, Some(1), &[api_name.into()])?;
+            let Some(row) = table.into_iter().next() else { return Ok(None) };
             let get_text = |i: usize| -> ScResult<String> {
                 row.get::<String>(i)?.ok_or_else(|| ScError::Internal("NULL in sc.connectors".into()))
             };
             let id = row.get::<i64>(1)?.ok_or_else(|| ScError::Internal("NULL id".into()))?;
             let document = row.get::<JsonB>(4)?.map(|j| j.0).unwrap_or(Value::Null);
-            return Ok(Some(Stored {
-                id,
-                status: get_text(2)?,
-                owner: get_text(3)?,
-                document,
-            }));
-        }
-        Ok(None)
-    })
+            Ok(Some(Stored { id, status: get_text(2)?, owner: get_text(3)?, document }))
+        })
+    };
+    if for_update {
+        as_superuser(read)
+    } else {
+        read()
+    }
 }
 
 /// Like [`find`], but a missing connector is an error naming it.
@@ -75,19 +83,23 @@ pub fn get(api_name: &str, for_update: bool) -> ScResult<Stored> {
 /// Inserts a new connector owned by `owner`; returns its id.
 pub fn insert(document: &Value, owner: &str) -> ScResult<i64> {
     let c = Columns::of(document)?;
-    Spi::get_one_with_args::<i64>(
-        "INSERT INTO sc.connectors (api_name, name, description, type, status, document, owner)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::name) RETURNING id",
-        &[
-            c.api_name.into(),
-            c.name.into(),
-            c.description.into(),
-            c.kind.into(),
-            c.status.into(),
-            JsonB(document.clone()).into(),
-            owner.into(),
-        ],
-    )?
+    let by = current_role()?;
+    as_superuser(|| {
+        Spi::get_one_with_args::<i64>(
+            "INSERT INTO sc.connectors (api_name, name, description, type, status, document, owner, created_by, updated_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::name, $8::name, $8::name) RETURNING id",
+            &[
+                c.api_name.into(),
+                c.name.into(),
+                c.description.into(),
+                c.kind.into(),
+                c.status.into(),
+                JsonB(document.clone()).into(),
+                owner.into(),
+                by.as_str().into(),
+            ],
+        )
+    })?
     .ok_or_else(|| ScError::Internal("INSERT returned no id".into()))
 }
 
@@ -100,7 +112,8 @@ pub fn insert(document: &Value, owner: &str) -> ScResult<i64> {
 pub fn replace(id: i64, document: &Value, owner: Option<&str>) -> ScResult<()> {
     let c = Columns::of(document)?;
     let doc = JsonB(document.clone());
-    crate::runner::as_superuser(|| {
+    let by = current_role()?;
+    as_superuser(|| {
         Spi::run_with_args(
             "WITH changed AS (
                  SELECT FROM sc.connectors
@@ -110,30 +123,31 @@ pub fn replace(id: i64, document: &Value, owner: Option<&str>) -> ScResult<()> {
              )
              DELETE FROM sc.row_hashes WHERE connector_id = $1 AND EXISTS (SELECT FROM changed)",
             &[id.into(), doc.into()],
+        )?;
+        Spi::run_with_args(
+            "UPDATE sc.connectors
+                SET api_name = $2, name = $3, description = $4, type = $5, status = $6, document = $7,
+                    owner = coalesce($8::name, owner), updated_at = now(), updated_by = $9::name
+              WHERE id = $1",
+            &[
+                id.into(),
+                c.api_name.into(),
+                c.name.into(),
+                c.description.into(),
+                c.kind.into(),
+                c.status.into(),
+                JsonB(document.clone()).into(),
+                owner.into(),
+                by.as_str().into(),
+            ],
         )
     })?;
-    Spi::run_with_args(
-        "UPDATE sc.connectors
-            SET api_name = $2, name = $3, description = $4, type = $5, status = $6, document = $7,
-                owner = coalesce($8::name, owner), updated_at = now(), updated_by = current_user
-          WHERE id = $1",
-        &[
-            id.into(),
-            c.api_name.into(),
-            c.name.into(),
-            c.description.into(),
-            c.kind.into(),
-            c.status.into(),
-            JsonB(document.clone()).into(),
-            owner.into(),
-        ],
-    )?;
     Ok(())
 }
 
 /// Deletes connector `id`; its executions stay, detached.
 pub fn delete(id: i64) -> ScResult<()> {
-    Spi::run_with_args("DELETE FROM sc.connectors WHERE id = $1", &[id.into()])?;
+    as_superuser(|| Spi::run_with_args("DELETE FROM sc.connectors WHERE id = $1", &[id.into()]))?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! Every save parses and validates the whole document, then runs the
 //! database-side checks, and reports all problems together. Nothing is
 //! written unless the save as a whole is accepted.
-use super::{checks, connectors, current_role, require_role};
+use super::{checks, connectors, current_role, require_owner, require_role};
 use crate::error::{ScError, ScResult};
 use sc_core::document::{parse_document, to_value, ConnectorDocument, Problem, Status};
 use serde_json::{json, Value};
@@ -48,6 +48,7 @@ pub fn create(value: &Value) -> ScResult<String> {
 pub fn update(api_name: &str, value: &Value) -> ScResult<()> {
     require_role(ADMIN, "changing a connector")?;
     let stored = connectors::get(api_name, true)?;
+    require_owner(&stored.owner, api_name, "changing")?;
     let doc = parse(value)?;
     if doc.api_name != api_name {
         return Err(ScError::invalid_argument(
@@ -96,6 +97,7 @@ pub fn import(value: &Value, on_conflict: &str) -> ScResult<Value> {
         if !replace {
             return Ok(json!({"api_name": doc.api_name, "action": "skipped", "status": stored.status, "problems": []}));
         }
+        require_owner(&stored.owner, &doc.api_name, "replacing")?;
     }
     let owner = current_role()?;
     let problems = checks::problems(&doc, &owner)?;
@@ -145,6 +147,7 @@ pub fn duplicate(api_name: &str, new_api_name: &str) -> ScResult<String> {
 pub fn drop(api_name: &str) -> ScResult<()> {
     require_role(ADMIN, "dropping a connector")?;
     let stored = connectors::get(api_name, true)?;
+    require_owner(&stored.owner, api_name, "dropping")?;
     let active = connectors::active_executions(stored.id)?;
     if active > 0 {
         return Err(ScError::InUse {
@@ -161,6 +164,7 @@ pub fn set_status(api_name: &str, status: &str) -> ScResult<()> {
     require_role(ADMIN, "changing a connector's status")?;
     let new = status_of(status)?;
     let stored = connectors::get(api_name, true)?;
+    require_owner(&stored.owner, api_name, "changing the status of")?;
     let doc = parse(&stored.document)?;
     if matches!(new, Status::Operational | Status::NeedsAttention) {
         fail_on(checks::problems(&doc, &stored.owner)?)?;

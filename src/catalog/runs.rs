@@ -48,14 +48,12 @@ pub fn start(req: &RunRequest<'_>) -> ScResult<i64> {
     Ok(id)
 }
 
-/// Who called: pg_cron, PostgREST, or a person.
+/// How `sc_run` was started: always `manual`. What a session says of itself
+/// (`application_name`, PostgREST's `request.*` settings) can be set by any
+/// caller, so it never decides the trigger; schedules and webhooks start
+/// executions through their own paths, which record their own trigger.
 fn trigger() -> ScResult<String> {
-    let t = Spi::get_one::<String>(
-        "SELECT CASE WHEN current_setting('application_name') = 'pg_cron' THEN 'schedule'
-                     WHEN current_setting('request.method', true) IS NOT NULL THEN 'api'
-                     ELSE 'manual' END",
-    )?;
-    Ok(t.unwrap_or_else(|| "manual".into()))
+    Ok("manual".into())
 }
 
 fn queue(req: &RunRequest<'_>, started_by: &str, trigger: &str) -> ScResult<(i64, Option<i32>)> {
@@ -89,6 +87,7 @@ fn queue(req: &RunRequest<'_>, started_by: &str, trigger: &str) -> ScResult<(i64
         _ => {}
     }
     check_params(req, &doc.parameters)?;
+    check_file_name(req.filename)?;
     let file_name = req.input.map(|bytes| default_file_name(req.filename, req.connector, bytes));
     let new = NewExecution {
         connector_id: stored.id,
@@ -131,6 +130,27 @@ fn check_params(req: &RunRequest<'_>, declared: &std::collections::BTreeMap<Stri
                 format!("Its parameters are: {}", if declared.is_empty() { "(none)".into() } else { names() }),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Longest file name accepted, in bytes (what file systems allow).
+const MAX_FILE_NAME_BYTES: usize = 255;
+
+/// A file name is a name, not a path or a document.
+fn check_file_name(given: Option<&str>) -> ScResult<()> {
+    let Some(name) = given else { return Ok(()) };
+    if name.len() > MAX_FILE_NAME_BYTES {
+        return Err(ScError::invalid_argument(
+            format!("filename is {} bytes long; at most {MAX_FILE_NAME_BYTES} are allowed", name.len()),
+            "Pass the file's own name, e.g. 'products.xlsx' (its extension tells the format).",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ScError::invalid_argument(
+            "filename contains a control character",
+            "Pass the file's own name, e.g. 'products.xlsx'.",
+        ));
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Rows of `sc.secrets`: stored by sc_admin, never read back by any ordinary role.
 //!
-//! sc_admin holds INSERT, UPDATE, DELETE and SELECT on the `name` column only,
-//! so an admin can set, replace and drop a secret but not read its value. No
-//! message built here contains a value.
+//! sc_admin may read the `name` column only and write nothing: `sc_set_secret`
+//! and `sc_drop_secret` check the role, then write as the catalog's owner.
+//! No message built here contains a value.
 use crate::error::{ScError, ScResult};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -41,6 +41,12 @@ pub fn check(name: &str, kind: &str, value: &Value) -> ScResult<()> {
         ));
     }
     for (key, v) in map {
+        if !sc_core::document::is_identifier(key) {
+            return Err(ScError::invalid_argument(
+                format!("secret \"{name}\": key \"{key}\" is not an identifier"),
+                "Keys become ClickHouse named-collection keys: use letters, digits and _, not starting with a digit (host, port, user, password, url, …).",
+            ));
+        }
         if !(v.is_string() || v.is_number() || v.is_boolean()) {
             return Err(ScError::invalid_argument(
                 format!("secret \"{name}\": key \"{key}\" must hold a string, number or boolean"),
@@ -53,28 +59,27 @@ pub fn check(name: &str, kind: &str, value: &Value) -> ScResult<()> {
 
 /// Creates or replaces a secret.
 pub fn set(name: &str, kind: &str, value: &Value) -> ScResult<()> {
+    super::require_role("sc_admin", "storing a secret")?;
     check(name, kind, value)?;
-    Spi::connect_mut(|client| {
-        let args = [name.into(), kind.into(), JsonB(value.clone()).into()];
-        let updated = client
-            .update(
-                "UPDATE sc.secrets SET kind = $2, value = $3, updated_at = now() WHERE name = $1",
-                None,
-                &args,
-            )?
-            .len();
-        if updated == 0 {
-            client.update("INSERT INTO sc.secrets (name, kind, value) VALUES ($1, $2, $3)", None, &args)?;
-        }
-        Ok::<_, ScError>(())
-    })
+    let by = super::current_role()?;
+    crate::runner::as_superuser(|| {
+        Spi::run_with_args(
+            "INSERT INTO sc.secrets (name, kind, value, created_by) VALUES ($1, $2, $3, $4::name)
+             ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, value = excluded.value, updated_at = now()",
+            &[name.into(), kind.into(), JsonB(value.clone()).into(), by.as_str().into()],
+        )
+    })?;
+    Ok(())
 }
 
 /// Drops a secret; false when there was none of that name.
 pub fn drop(name: &str) -> ScResult<bool> {
-    Spi::connect_mut(|client| {
-        let n = client.update("DELETE FROM sc.secrets WHERE name = $1", None, &[name.into()])?.len();
-        Ok(n > 0)
+    super::require_role("sc_admin", "dropping a secret")?;
+    crate::runner::as_superuser(|| {
+        Spi::connect_mut(|client| {
+            let n = client.update("DELETE FROM sc.secrets WHERE name = $1", None, &[name.into()])?.len();
+            Ok(n > 0)
+        })
     })
 }
 

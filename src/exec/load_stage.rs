@@ -8,7 +8,7 @@ use crate::catalog::loads;
 use crate::load::chunk::{self, EntityIds, Outcome};
 use crate::load::plan::{plan, StepPlan};
 use crate::load::values::{Bitmap, HashesReader, ValuesReader};
-use crate::runner::{as_role, as_superuser, subtx, tx};
+use crate::runner::{as_role_pinned, as_superuser, subtx, tx};
 use pgrx::prelude::*;
 use sc_core::report::{CellRef, RowSink};
 use serde_json::{json, Map, Value};
@@ -102,7 +102,7 @@ fn plan_steps(ex: &Execution, scopes: &[ScopeValues], owner: pg_sys::Oid) -> Res
     let scopes = scopes.to_vec();
     let run_as = ex.claimed.run_as.clone();
     tx(move || {
-        as_role(owner, || -> Result<Vec<StepPlan>, String> {
+        as_role_pinned(owner, || -> Result<Vec<StepPlan>, String> {
             let mut plans: Vec<StepPlan> = Vec::new();
             for step in &doc.load_steps {
                 let scope = match &step.scope {
@@ -224,7 +224,7 @@ fn run_step(
             }
             // Deferred constraints are checked per statement, so a bad row fails alone, not the chunk's commit.
             Spi::run("SET CONSTRAINTS ALL IMMEDIATE").map_err(|e| e.to_string())?;
-            let outcomes = as_role(owner, || chunk::process(&plan, &rows, &entity, &|rn| unchanged.get(rn), keep));
+            let outcomes = as_role_pinned(owner, || chunk::process(&plan, &rows, &entity, &|rn| unchanged.get(rn), keep));
             let records: Vec<RowRecord> = outcomes
                 .iter()
                 .map(|o| RowRecord {
@@ -290,7 +290,7 @@ fn after_load(p: &StepPlan, id: i64, owner: pg_sys::Oid, outcomes: &[Outcome]) -
     }
     let sql = format!("SELECT {f}($1::bigint, $2::text, $3::text[]::{t}[], $4::text[]::{t}[])", t = p.table.pk_type);
     let step = p.name.clone();
-    as_role(owner, || {
+    as_role_pinned(owner, || {
         subtx(true, move || {
             Spi::run_with_args(&sql, &[id.into(), step.as_str().into(), created.into(), updated.into()])
                 .map_err(|e| e.to_string())

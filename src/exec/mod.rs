@@ -6,7 +6,7 @@
 mod load_stage;
 mod outcomes;
 mod reference;
-mod sql_stage;
+pub(crate) mod sql_stage;
 pub mod workdir;
 
 use crate::catalog::executions::{self, Claimed, Ending};

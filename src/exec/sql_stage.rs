@@ -7,6 +7,7 @@ use crate::gucs;
 use crate::runner::tx;
 use sc_core::document::ConnectorType;
 use sc_engine::job::{Input, Job, JobMeta, Limits, ReferenceTable, Secret};
+use sc_engine::mask::Masker;
 use sc_engine::supervisor::{Outcome, StartOptions, Supervisor};
 use sc_engine::Manifest;
 use std::collections::BTreeMap;
@@ -46,11 +47,14 @@ pub fn run(ex: &mut Execution, input: Option<(PathBuf, String)>, reference: Vec<
             return Err(stop);
         }
     };
+    // The engine masks its own messages; masking again here also covers the
+    // log tail and anything the engine could not mask (a crash).
+    let masker = Masker::new(job.secrets.values().flat_map(|s| s.values.values().cloned()));
     match outcome {
         Outcome::Ok(m) => Ok(m),
-        Outcome::UserError(m) | Outcome::TimedOut(m) | Outcome::Crashed(m) => Err(Stop::Failed(m)),
+        Outcome::UserError(m) | Outcome::TimedOut(m) | Outcome::Crashed(m) => Err(Stop::Failed(masker.mask(&m))),
         Outcome::Killed => Err(Stop::Failed("the SQL engine was stopped".into())),
-        Outcome::Internal(m) => Err(Stop::Failed(with_log_tail(m, &ex.dir))),
+        Outcome::Internal(m) => Err(Stop::Failed(masker.mask(&with_log_tail(m, &ex.dir)))),
     }
 }
 
@@ -80,12 +84,7 @@ fn build_job(ex: &Execution, input: Option<(PathBuf, String)>, reference: Vec<Re
         (_, Some((path, file_name))) => Input::File { path, file_name },
         (_, None) => Input::None,
     };
-    let limits = Limits {
-        time_s: u64::from(s.sql_time_limit_s.unwrap_or(gucs::SQL_TIME_LIMIT_S.get() as u32)),
-        memory_bytes: Some(s.sql_memory_limit_mb.unwrap_or(gucs::SQL_MEMORY_LIMIT_MB.get() as u64) << 20),
-        threads: Some(s.sql_threads.unwrap_or(gucs::SQL_THREADS.get() as u32)),
-        max_output_rows: s.sql_max_output_rows.unwrap_or(gucs::SQL_MAX_OUTPUT_ROWS.get() as u64),
-    };
+    let limits = limits(s);
     let secrets = tx(secrets::all_for_engine)?.map_err(|e| e.to_string())?;
     let secrets = secrets
         .into_iter()
@@ -108,8 +107,23 @@ fn build_job(ex: &Execution, input: Option<(PathBuf, String)>, reference: Vec<Re
         },
         limits,
         allowed_hosts: gucs::allowed_hosts(),
+        sandbox_off: !gucs::ENGINE_SANDBOX.get(),
         secrets,
     })
+}
+
+/// The engine's limits: a connector's setting may lower a server-wide
+/// GUC, never exceed it (the GUCs are ceilings an sc_admin cannot raise).
+pub(crate) fn limits(s: &sc_core::document::Settings) -> Limits {
+    let ceiling = |guc: i32| u64::try_from(guc).unwrap_or(1).max(1);
+    let lower = |own: Option<u64>, guc: i32| own.map_or(ceiling(guc), |v| v.min(ceiling(guc)));
+    Limits {
+        time_s: lower(s.sql_time_limit_s.map(u64::from), gucs::SQL_TIME_LIMIT_S.get()),
+        memory_bytes: Some(lower(s.sql_memory_limit_mb, gucs::SQL_MEMORY_LIMIT_MB.get()) << 20),
+        threads: Some(lower(s.sql_threads.map(u64::from), gucs::SQL_THREADS.get()) as u32),
+        max_output_rows: lower(s.sql_max_output_rows, gucs::SQL_MAX_OUTPUT_ROWS.get()),
+        disk_bytes: Some(ceiling(gucs::SQL_DISK_LIMIT_MB.get()) << 20),
+    }
 }
 
 /// A parameter value as the engine sees it: strings as they are, anything else as JSON.

@@ -1,6 +1,9 @@
-//! Execution directories: `<data_directory>/pg_smartconnector/<id>`, private
-//! to the cluster's OS user, removed when the execution ends; leftovers are swept at
-//! launcher start.
+//! Execution directories: `<base>/<id>`, private to the cluster's OS user,
+//! removed when the execution ends; leftovers are swept at launcher start.
+//! `<base>` is `smartconnector.work_dir`, or `pg_smartconnector` in the data
+//! directory when that is empty. Elsewhere is better: a run that fills its
+//! file system then cannot stop the database (`smartconnector.sql_disk_limit_mb`
+//! bounds each run, not the sum of concurrent ones).
 use pgrx::pg_sys;
 use std::ffi::CStr;
 use std::path::PathBuf;
@@ -8,6 +11,10 @@ use std::path::PathBuf;
 const BASE: &str = "pg_smartconnector";
 
 fn base() -> PathBuf {
+    let configured = crate::gucs::WORK_DIR.get().and_then(|c| c.to_str().ok().map(str::to_owned));
+    if let Some(dir) = configured.filter(|d| !d.trim().is_empty()) {
+        return PathBuf::from(dir.trim());
+    }
     // SAFETY: DataDir is set before any process of the cluster runs extension code.
     let data_dir = unsafe { CStr::from_ptr(pg_sys::DataDir) };
     PathBuf::from(data_dir.to_string_lossy().into_owned()).join(BASE)

@@ -171,12 +171,25 @@ pub fn plan(doc: &ConnectorDocument, step: &LoadStep, scope: &str, vars: &[Strin
         return Err(at("it maps no column".into()));
     }
     let after_load = match &step.after_load {
-        Some(f) => Some(
-            pgrx::Spi::get_one_with_args::<String>("SELECT pg_catalog.to_regproc($1)::text", &[f.as_str().into()])
+        Some(f) => {
+            let oid = crate::runner::owner_names(|| {
+                pgrx::Spi::get_one_with_args::<pgrx::pg_sys::Oid>("SELECT pg_catalog.to_regproc($1)::oid", &[f.as_str().into()])
+            })
+            .ok()
+            .flatten()
+            .ok_or_else(|| at(format!("after_load function {f} does not exist")))?;
+            // Called by its qualified name, under the pinned search_path.
+            Some(
+                pgrx::Spi::get_one_with_args::<String>(
+                    "SELECT pg_catalog.format('%I.%I', n.nspname, p.proname) FROM pg_catalog.pg_proc p
+                       JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.oid = $1",
+                    &[oid.into()],
+                )
                 .ok()
                 .flatten()
                 .ok_or_else(|| at(format!("after_load function {f} does not exist")))?,
-        ),
+            )
+        }
         None => None,
     };
     Ok(StepPlan {

@@ -23,7 +23,7 @@ pub struct ColumnType {
 pub struct Table {
     /// The name as the document wrote it (for messages).
     pub name: String,
-    /// `regclass` text: schema-qualified when needed, quoted by PostgreSQL.
+    /// `schema.table`, always qualified and quoted by PostgreSQL.
     pub sql_name: String,
     pub oid: pg_sys::Oid,
     /// Primary key column (quoted) and its type.
@@ -42,15 +42,20 @@ pub fn quote_ident(name: &str) -> String {
 impl Table {
     /// Reads a table's metadata; errors name the table.
     pub fn load(name: &str) -> ScResult<Table> {
-        let (oid, sql_name) = Spi::get_two_with_args::<pg_sys::Oid, String>(
-            "SELECT c.oid, c.oid::regclass::text FROM pg_catalog.pg_class c
-             WHERE c.oid = pg_catalog.to_regclass($1)",
-            &[name.into()],
-        )
-        .map_err(|_| ScError::Internal(format!("table {name} does not exist")))?;
-        let (Some(oid), Some(sql_name)) = (oid, sql_name) else {
-            return Err(ScError::Internal(format!("table {name} does not exist")));
-        };
+        // The document's name is resolved as the owner would (configured
+        // search_path); everything after uses the fully qualified name.
+        let oid = crate::runner::owner_names(|| {
+            Spi::get_one_with_args::<pg_sys::Oid>("SELECT pg_catalog.to_regclass($1)::oid", &[name.into()])
+        })
+        .ok()
+        .flatten()
+        .ok_or_else(|| ScError::Internal(format!("table {name} does not exist")))?;
+        let sql_name = Spi::get_one_with_args::<String>(
+            "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+            &[oid.into()],
+        )?
+        .ok_or_else(|| ScError::Internal(format!("table {name} does not exist")))?;
         let mut columns = HashMap::new();
         Spi::connect(|client| -> ScResult<()> {
             let rows = client.select(

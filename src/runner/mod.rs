@@ -153,6 +153,28 @@ pub fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     switch_user(role, path, f)
 }
 
+/// Runs `f` as the connector's owner `role` with `search_path` pinned to
+/// `pg_catalog, pg_temp`: for the statements the extension generates (load
+/// steps, matching, lookups, the after-load call). Their operators,
+/// functions and casts then always resolve to the system's, whatever a role
+/// planted in a schema of the configured path. Table, type and function
+/// names in them are fully qualified ([`owner_names`] resolves the names a
+/// document gives). Triggers fired by these statements see the pinned path
+/// too (docs/security.md).
+pub fn as_role_pinned<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
+    switch_user(role, SAFE_SEARCH_PATH, f)
+}
+
+/// Runs `f` as the current user with the configured `search_path`: only to
+/// resolve a name the connector document gives (a table, a function) the
+/// way its owner would, inside [`as_role_pinned`].
+pub fn owner_names<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: a plain getter of the backend's current user.
+    let me = unsafe { pg_sys::GetUserId() };
+    let path = OWNER_SEARCH_PATH.get().map(String::as_str).unwrap_or("\"$user\", public");
+    switch_user(me, path, f)
+}
+
 /// Runs `f` as the bootstrap superuser with `search_path` = `pg_catalog,
 /// pg_temp` (used after a role check, to write the catalog; the caller's
 /// own search_path never applies to it).

@@ -3,6 +3,7 @@ mod connectors;
 mod executions;
 mod load;
 mod roles;
+mod security;
 
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::prelude::*;

@@ -278,3 +278,21 @@ fn a_sheet_without_rows_keeps_its_header() {
     report.finish().expect("finish");
     assert_eq!(read_rows(&path, "SQL Output (empty)"), [[text("id"), text("name")]]);
 }
+
+#[test]
+fn characters_xml_forbids_still_give_a_readable_workbook() {
+    let scratch = Scratch::new("forbidden-chars");
+    let path = scratch.file("report.xlsx");
+    let mut report = ReportWriter::create(&path).expect("create");
+    let sheet = report.begin_sheet("Upload", &["value"]).expect("sheet");
+    let hostile = "a\u{FFFF}b\u{FFFE}c\u{1}d\u{B}e";
+    report.push_row(&sheet, &[Cell::Text(hostile.into())]).expect("row");
+    report.finish().expect("finish");
+    // Every part is well-formed XML 1.0 (Excel refuses the file otherwise;
+    // calamine is more lenient, so this is checked on the text itself) ...
+    let xml = zip_entry(&path, "xl/worksheets/sheet2.xml");
+    let is_xml_char = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    assert!(xml.chars().all(is_xml_char), "{xml}");
+    // ... and calamine (like Excel) reads the characters back.
+    assert_eq!(read_rows(&path, "Upload"), [[text("value")], [text(hostile)]]);
+}

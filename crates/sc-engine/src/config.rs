@@ -213,19 +213,21 @@ fn named_collections(out: &mut String, secrets: &std::collections::BTreeMap<Stri
     out.push_str("  </named_collections>\n");
 }
 
-/// The server configuration (`config.xml`).
-pub fn server_config(job: &Job, exec_dir: &Path, users_file: &Path) -> String {
+/// The server configuration (`config.xml`). `engine_dir` is the engine's
+/// directory, relative to the execution directory the engine runs in: every
+/// path the engine may write (files, temporary data, scripts) lies inside it,
+/// where the kernel sandbox lets it write.
+pub fn server_config(job: &Job, engine_dir: &Path, users_file: &Path) -> String {
     let mut out = String::from("<clickhouse>\n");
     let _ = writeln!(
         out,
         "  <users_config>{}</users_config>",
         xml_escape(&users_file.to_string_lossy())
     );
-    let _ = writeln!(
-        out,
-        "  <user_files_path>{}/</user_files_path>",
-        xml_escape(&exec_dir.to_string_lossy())
-    );
+    let dir = xml_escape(&engine_dir.to_string_lossy());
+    for (key, sub) in [("user_files_path", "user_files"), ("tmp_path", "tmp"), ("user_scripts_path", "user_scripts")] {
+        let _ = writeln!(out, "  <{key}>{dir}/{sub}/</{key}>");
+    }
     out.push_str("  <display_secrets_in_show_and_select>0</display_secrets_in_show_and_select>\n");
     out.push_str("  <timezone>UTC</timezone>\n");
     if let Some(m) = job.limits.memory_bytes {
@@ -316,7 +318,7 @@ mod tests {
             },
         );
         assert!(validate(&job).is_ok());
-        let cfg = server_config(&job, Path::new("/x"), Path::new("/x/users.xml"));
+        let cfg = server_config(&job, Path::new("engine"), Path::new("engine/users.xml"));
         assert!(cfg.contains("<password overridable=\"false\">a&lt;b</password>"));
         assert!(users_config(&job).contains("GRANT NAMED COLLECTION ON pg1"));
         assert!(cfg.contains("<password overridable=\"false\">"));

@@ -1,4 +1,4 @@
-//! The crate's error type, ClickHouse error classification, message cutting and secret masking.
+//! The crate's error type, ClickHouse error classification and message cutting (masking: `mask`).
 
 use crate::job::Limits;
 
@@ -111,46 +111,7 @@ pub fn human_bytes(b: u64) -> String {
     }
 }
 
-/// Replaces every secret value with `***` in text bound for a message or a log.
-#[derive(Debug, Clone, Default)]
-pub struct Masker {
-    values: Vec<String>,
-}
-
-impl Masker {
-    /// Mask these values (values shorter than 3 characters are not masked:
-    /// they would mangle every message and reveal nothing).
-    pub fn new<I: IntoIterator<Item = String>>(values: I) -> Self {
-        let mut values: Vec<String> = values
-            .into_iter()
-            .filter(|v| v.chars().count() >= 3)
-            .collect();
-        // Longest first, so a secret containing another is masked whole.
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        values.dedup();
-        Masker { values }
-    }
-
-    /// Mask `text`.
-    pub fn mask(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for v in &self.values {
-            if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), "***");
-            }
-        }
-        out
-    }
-
-    /// Mask the message inside an error, keeping its kind.
-    pub fn mask_error(&self, e: Error) -> Error {
-        match e {
-            Error::User(m) => Error::User(self.mask(&m)),
-            Error::TimeLimit(m) => Error::TimeLimit(self.mask(&m)),
-            Error::Internal(m) => Error::Internal(self.mask(&m)),
-        }
-    }
-}
+pub use crate::mask::Masker;
 
 #[cfg(test)]
 mod tests {
@@ -190,15 +151,5 @@ mod tests {
             s.message(),
             "SQL error: Syntax error: failed at position 1. (SYNTAX_ERROR)"
         );
-    }
-
-    #[test]
-    fn masks_secrets() {
-        let m = Masker::new(vec![
-            "hunter2".to_string(),
-            "ab".to_string(),
-            "hunter22".to_string(),
-        ]);
-        assert_eq!(m.mask("pw hunter22 and hunter2, ab"), "pw *** and ***, ab");
     }
 }

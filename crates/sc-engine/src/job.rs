@@ -52,6 +52,11 @@ pub struct Job {
     /// (chDB cannot restrict the last three by host).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// An administrator turned the kernel sandbox off
+    /// (`smartconnector.engine_sandbox = off`): the engine runs without it.
+    /// Otherwise it refuses to run where the sandbox cannot be set up.
+    #[serde(default)]
+    pub sandbox_off: bool,
     /// Credentials exposed as named collections. Never written to `job.json`.
     #[serde(default, skip_serializing)]
     pub secrets: BTreeMap<String, Secret>,
@@ -135,6 +140,10 @@ pub struct Limits {
     /// Maximum total rows over all output tables.
     #[serde(default = "default_max_output_rows")]
     pub max_output_rows: u64,
+    /// Most bytes the execution directory may hold while the engine runs
+    /// (inputs as read, engine data, output); `None` = unbounded.
+    #[serde(default)]
+    pub disk_bytes: Option<u64>,
 }
 
 fn default_time_s() -> u64 {
@@ -152,6 +161,7 @@ impl Default for Limits {
             memory_bytes: None,
             threads: None,
             max_output_rows: default_max_output_rows(),
+            disk_bytes: None,
         }
     }
 }

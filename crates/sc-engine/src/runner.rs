@@ -191,7 +191,7 @@ impl<'a> Run<'a> {
         let t = Instant::now();
         self.progress("inputs", 0, None, None);
         let path = job::resolve(self.exec_dir, path);
-        let (tables, warnings) = prepare_inputs(&path, file_name, self.exec_dir)?;
+        let (tables, warnings) = prepare_inputs(&path, file_name, self.exec_dir, &self.job.limits)?;
         let one = match tables.as_slice() {
             [one] => one.clone(),
             [] => return Err(Error::User("SQL produced no output tables".into())),
@@ -230,18 +230,23 @@ impl<'a> Run<'a> {
         }))
     }
 
+    /// Open chDB with paths relative to the execution directory (the
+    /// process's working directory), so what the engine shows of its paths
+    /// (`getServerSetting('path')`, `system.disks`) says nothing of where the
+    /// server keeps its files.
     fn open_session<'e>(&self, engine: &'e Engine) -> Result<Session<'e>, Error> {
-        let engine_dir = self.exec_dir.join(job::ENGINE_DIR);
+        std::env::set_current_dir(self.exec_dir)
+            .map_err(|e| Error::Internal(format!("cannot enter {}: {e}", self.exec_dir.display())))?;
+        let engine_dir = PathBuf::from(job::ENGINE_DIR);
         let data_dir = engine_dir.join("data");
-        std::fs::create_dir_all(&data_dir)
-            .map_err(|e| Error::Internal(format!("cannot create {}: {e}", data_dir.display())))?;
+        for dir in [&data_dir, &engine_dir.join("tmp")] {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
         let users_file = engine_dir.join("users.xml");
         let config_file = engine_dir.join("config.xml");
         write_private(&users_file, &config::users_config(self.job))?;
-        write_private(
-            &config_file,
-            &config::server_config(self.job, self.exec_dir, &users_file),
-        )?;
+        write_private(&config_file, &config::server_config(self.job, &engine_dir, &users_file))?;
         let opts = SessionOptions {
             data_dir,
             config_file: Some(config_file.clone()),
@@ -273,7 +278,7 @@ impl<'a> Run<'a> {
             Input::Prepared { tables } => tables.clone(),
             Input::File { path, file_name } => {
                 let path = job::resolve(self.exec_dir, path);
-                let (tables, warnings) = prepare_inputs(&path, file_name, self.exec_dir)?;
+                let (tables, warnings) = prepare_inputs(&path, file_name, self.exec_dir, &self.job.limits)?;
                 self.warnings.borrow_mut().extend(warnings);
                 tables
             }
@@ -505,12 +510,18 @@ fn write_private(path: &Path, text: &str) -> Result<(), Error> {
 }
 
 /// Read the user's file into RowBinary tables in the execution directory.
+/// A compressed input may not declare (or inflate to) more than the disk limit.
 fn prepare_inputs(
     input: &Path,
     file_name: &str,
     out_dir: &Path,
+    limits: &crate::job::Limits,
 ) -> Result<(Vec<TableMeta>, Vec<String>), Error> {
-    match sc_core::readers::prepare_inputs(input, file_name, out_dir) {
+    let mut opts = sc_core::readers::ReadOptions::default();
+    if let Some(disk) = limits.disk_bytes {
+        opts.max_uncompressed_bytes = opts.max_uncompressed_bytes.min(disk);
+    }
+    match sc_core::readers::prepare_inputs_with(input, file_name, out_dir, &opts) {
         Ok(p) => Ok((p.tables, p.warnings)),
         Err(e) if e.is_input_problem() => Err(Error::User(e.to_string())),
         Err(e) => Err(Error::Internal(e.to_string())),

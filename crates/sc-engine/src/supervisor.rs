@@ -58,6 +58,38 @@ pub struct Running {
     hard_deadline: Instant,
     killed: Option<Outcome>,
     done: Option<Outcome>,
+    disk_limit: Option<u64>,
+    disk_checked: Instant,
+}
+
+/// How often the execution directory's size is measured while the engine runs.
+const DISK_CHECK_EVERY: Duration = Duration::from_millis(200);
+
+/// The message for an exceeded disk limit.
+pub fn disk_limit_message(limit: u64) -> String {
+    format!(
+        "SQL disk limit of {} MB exceeded (the execution's files, inputs and the engine's tables together)",
+        limit >> 20
+    )
+}
+
+/// Bytes the files under `dir` occupy on disk (allocated blocks, so a
+/// sparse file counts for what it really uses). Symbolic links are not followed.
+pub fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let Ok(m) = e.path().symlink_metadata() else { continue };
+            total = total.saturating_add(m.blocks().saturating_mul(512));
+            if m.is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    total
 }
 
 impl Supervisor {
@@ -129,6 +161,8 @@ impl Supervisor {
             hard_deadline,
             killed: None,
             done: None,
+            disk_limit: job.limits.disk_bytes,
+            disk_checked: Instant::now(),
         })
     }
 }
@@ -154,7 +188,14 @@ impl Running {
             Ok(None) if Instant::now() >= self.hard_deadline => {
                 Some(self.kill_as(Outcome::TimedOut(time_limit_message(self.time_s))))
             }
-            Ok(None) => None,
+            Ok(None) => match self.disk_limit {
+                Some(limit) if self.disk_checked.elapsed() >= DISK_CHECK_EVERY => {
+                    self.disk_checked = Instant::now();
+                    (disk_usage(&self.exec_dir) > limit)
+                        .then(|| self.kill_as(Outcome::UserError(disk_limit_message(limit))))
+                }
+                _ => None,
+            },
             Err(e) => Some(self.kill_as(Outcome::Internal(format!(
                 "cannot watch the SQL engine: {e}"
             )))),

@@ -288,8 +288,9 @@ pub(crate) fn excel_datetime(stamp: NaiveDateTime) -> Option<f64> {
     Some(day as f64 + seconds / 86_400.0)
 }
 
-/// Bytes that may need escaping in a text node: `& < > _` and control
-/// characters other than tab and newline.
+/// Bytes that may need escaping in a text node: `& < > _`, control
+/// characters other than tab and newline, and 0xEF (which starts U+FFFE and
+/// U+FFFF, characters XML forbids).
 const SPECIAL: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
@@ -301,10 +302,13 @@ const SPECIAL: [bool; 256] = {
     table[b'<' as usize] = true;
     table[b'>' as usize] = true;
     table[b'_' as usize] = true;
+    table[0xEF] = true;
     table
 };
 
 /// Appends `text` escaped for an XML text node the way Excel reads it.
+/// Characters XML 1.0 forbids (controls, U+FFFE, U+FFFF) become `_xHHHH_`,
+/// which Excel and calamine read back as the character.
 fn escape(buf: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     if !bytes.iter().any(|&b| SPECIAL[usize::from(b)]) {
@@ -312,26 +316,39 @@ fn escape(buf: &mut Vec<u8>, text: &str) {
         return;
     }
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !SPECIAL[usize::from(b)] {
-            continue;
-        }
-        let replacement: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            b'_' if is_escape_sequence(&bytes[i..]) => b"_x005F_",
-            b'_' => continue,
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let mut width = 1;
+        let replacement: Option<&[u8]> = match b {
+            _ if !SPECIAL[usize::from(b)] => None,
+            b'&' => Some(b"&amp;"),
+            b'<' => Some(b"&lt;"),
+            b'>' => Some(b"&gt;"),
+            b'_' if is_escape_sequence(&bytes[i..]) => Some(b"_x005F_"),
+            b'_' => None,
+            0xEF => match bytes.get(i + 1..i + 3) {
+                Some([0xBF, 0xBE]) => Some(b"_xFFFE_"),
+                Some([0xBF, 0xBF]) => Some(b"_xFFFF_"),
+                _ => None,
+            },
             _ => {
                 buf.extend_from_slice(&bytes[start..i]);
                 let _ = write!(buf, "_x{b:04X}_");
                 start = i + 1;
+                i += 1;
                 continue;
             }
         };
-        buf.extend_from_slice(&bytes[start..i]);
-        buf.extend_from_slice(replacement);
-        start = i + 1;
+        if let Some(r) = replacement {
+            if b == 0xEF {
+                width = 3;
+            }
+            buf.extend_from_slice(&bytes[start..i]);
+            buf.extend_from_slice(r);
+            start = i + width;
+        }
+        i += width;
     }
     buf.extend_from_slice(&bytes[start..]);
 }
@@ -456,6 +473,10 @@ mod tests {
         assert_eq!(
             xml(Cell::Text("x\u{1}y\nz\r_x0041_ _xyz_".into()), Style::Plain),
             "<c r=\"B7\" t=\"inlineStr\"><is><t>x_x0001_y\nz_x000D__x005F_x0041_ _xyz_</t></is></c>"
+        );
+        assert_eq!(
+            xml(Cell::Text("a\u{FFFF}b\u{FFFE}c\u{FFFD}é".into()), Style::Plain),
+            "<c r=\"B7\" t=\"inlineStr\"><is><t>a_xFFFF_b_xFFFE_c\u{FFFD}é</t></is></c>"
         );
         let date = NaiveDate::from_ymd_opt(2024, 5, 4).unwrap();
         assert_eq!(xml(Cell::Date(date), Style::Plain), r#"<c r="B7" s="2"><v>45416</v></c>"#);

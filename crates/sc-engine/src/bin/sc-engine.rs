@@ -18,6 +18,7 @@ use sc_engine::error::{time_limit_message, Error, Masker};
 use sc_engine::ffi::Engine;
 use sc_engine::job::{self, ErrorReport, Job, Secret};
 use sc_engine::runner::Run;
+use sc_engine::sandbox;
 
 /// Set by whichever of the main thread and the watchdog reports first.
 static REPORTED: AtomicBool = AtomicBool::new(false);
@@ -89,6 +90,40 @@ fn start_watchdog(exec_dir: PathBuf, time_s: u64, started: Instant) {
     });
 }
 
+/// Enter the kernel sandbox (still one thread here), or end the run when it
+/// cannot be set up and no administrator turned it off.
+fn confine(exec_dir: &Path, job: &Job, libchdb: &Path) {
+    if job.sandbox_off {
+        let _ = writeln!(std::io::stderr(), "sc-engine: sandbox off (smartconnector.engine_sandbox = off)");
+        return;
+    }
+    let mut read_only: Vec<PathBuf> = libchdb.parent().map(Path::to_path_buf).into_iter().collect();
+    if let Some(dir) = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)) {
+        read_only.push(dir);
+    }
+    let policy = sandbox::Policy {
+        exec_dir: exec_dir.to_path_buf(),
+        read_only,
+        allowed_hosts: job.allowed_hosts.clone(),
+    };
+    match sandbox::confine(&policy) {
+        Ok(c) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "sc-engine: sandbox: Landlock ABI {}, programs refused, network: {}",
+                c.landlock_abi, c.network
+            );
+        }
+        Err(e) => report_error_and_exit(
+            exec_dir,
+            &Error::User(format!(
+                "the SQL engine's sandbox cannot be set up on this server ({e}), so connector SQL is not run; \
+                 an administrator can run without it by setting smartconnector.engine_sandbox = off (see docs/security.md)"
+            )),
+        ),
+    }
+}
+
 fn main() {
     let started = Instant::now();
     let args = match parse_args() {
@@ -98,7 +133,8 @@ fn main() {
             exit_now(3);
         }
     };
-    let exec_dir = args.exec_dir;
+    // Absolute, as the engine later works from inside it.
+    let exec_dir = std::fs::canonicalize(&args.exec_dir).unwrap_or(args.exec_dir);
     let internal = |m: String| -> ! { report_error_and_exit(&exec_dir, &Error::Internal(m)) };
     let mut job: Job = match job::read_json(&exec_dir.join(job::JOB_FILE)) {
         Ok(j) => j,
@@ -121,8 +157,9 @@ fn main() {
             .values()
             .flat_map(|s| s.values.values().cloned()),
     );
-    start_watchdog(exec_dir.clone(), job.limits.time_s, started);
     let libchdb = Engine::resolve_path(args.libchdb.as_deref());
+    confine(&exec_dir, &job, &libchdb);
+    start_watchdog(exec_dir.clone(), job.limits.time_s, started);
     let run = Run::new(&exec_dir, &job, &libchdb, &masker, started);
     let result = run.execute();
     if !claim_report() {
