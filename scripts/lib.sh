@@ -36,28 +36,33 @@ sc_install_extension() {
 }
 
 # sc_pgrx_test ARGS...: `cargo pgrx test` without touching the installed
-# library. cargo pgrx test installs a debug build into PostgreSQL's library
-# directory; writing over a smartconnector.so that a running server has mapped
-# crashes that server, and leaving the debug build there would have the next
-# (re)started server load it. So the installed library is renamed aside first
-# (running servers keep their mapping of it), and put back afterwards, the
-# debug build it replaced being unlinked.
+# extension. cargo pgrx test installs a debug build (library, control file and
+# an install script that also creates the test functions) into PostgreSQL's
+# directories. Writing over a smartconnector.so that a running server has
+# mapped crashes that server, and leaving the debug build there would have the
+# next (re)started server or CREATE EXTENSION use it. So the installed library
+# is renamed aside first (running servers keep their mapping of it), the
+# control and script files are copied aside, and all are put back afterwards.
 sc_pgrx_test() {
-  local libdir so
+  local libdir extdir kept
   libdir=$(/usr/bin/pg_config --pkglibdir)
-  so="$libdir/smartconnector.so"
-  local kept=""
-  if [ -f "$so" ]; then
-    kept="$so.kept-$$"
-    mv -f "$so" "$kept"
-  fi
+  extdir="$(/usr/bin/pg_config --sharedir)/extension"
+  kept=$(mktemp -d)
+  local so="$libdir/smartconnector.so"
+  [ -f "$so" ] && mv -f "$so" "$kept/smartconnector.so"
+  cp -p "$extdir"/smartconnector.control "$extdir"/smartconnector--*.sql "$kept/" 2>/dev/null || true
   local rc=0
   (cd "$SC_ROOT" && cargo pgrx test "$@") || rc=$?
-  if [ -n "$kept" ]; then
-    mv -f "$kept" "$so"
+  rm -f "$extdir"/smartconnector.control "$extdir"/smartconnector--*.sql
+  for f in "$kept"/smartconnector.control "$kept"/smartconnector--*.sql; do
+    [ -f "$f" ] && cp -p "$f" "$extdir/"
+  done
+  if [ -f "$kept/smartconnector.so" ]; then
+    mv -f "$kept/smartconnector.so" "$so"
   else
     rm -f "$so"
   fi
+  rm -rf "$kept"
   return $rc
 }
 

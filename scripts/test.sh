@@ -24,7 +24,10 @@ rm -rf "$ITEST_DATA"
 sc_cluster_start "$ITEST_DATA" "$PORT"
 trap 'sc_cluster_stop "$ITEST_DATA"' EXIT
 installed_so="$(/usr/bin/pg_config --pkglibdir)/smartconnector.so"
-release_sum=$(sha256sum "$installed_so" | cut -d' ' -f1)
+installed_sums() {
+  sha256sum "$installed_so" "$(/usr/bin/pg_config --sharedir)"/extension/smartconnector* | cut -d' ' -f1
+}
+release_sums=$(installed_sums)
 
 say "layer 1: cargo test (sc-core, sc-engine)"
 run cargo test -p sc-core -p sc-engine
@@ -38,8 +41,8 @@ runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$ITEST_DATA" status >/dev/null \
   || die "the layer-3 server stopped while layer 2 ran (see $ITEST_DATA/server.log)"
 launchers=$(sc_psql "$PORT" -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'smartconnector launcher'")
 [ "$launchers" = 1 ] || die "the smartconnector launcher of the layer-3 server is gone ($launchers running)"
-[ "$(sha256sum "$installed_so" | cut -d' ' -f1)" = "$release_sum" ] \
-  || die "layer 2 left another build than the release one installed in $installed_so"
+[ "$(installed_sums)" = "$release_sums" ] \
+  || die "layer 2 left another build than the release one installed (library or extension scripts)"
 echo "test result: ok. 1 passed; 0 failed (server and installed library untouched by layer 2)" | tee -a "$LOG"
 
 say "layer 3: integration tests against a preloaded cluster"

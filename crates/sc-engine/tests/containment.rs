@@ -218,6 +218,26 @@ fn the_disk_limit_stops_the_engine() {
 }
 
 #[test]
+fn a_compressed_input_may_not_inflate_past_the_disk_limit() {
+    let dir = exec_dir();
+    // 40 MB of one character compress to a few kilobytes.
+    let path = dir.path().join("upload.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("rows.csv", options).unwrap();
+    zip.write_all(b"x\n").unwrap();
+    for _ in 0..40 {
+        zip.write_all(&vec![b'7'; 1 << 20]).unwrap();
+    }
+    zip.finish().unwrap();
+    let mut j = job(None, vec![]);
+    j.input = sc_engine::job::Input::File { path: "upload.zip".into(), file_name: "upload.zip".into() };
+    j.limits.disk_bytes = Some(16 << 20);
+    let msg = user_error(run(dir.path(), &j));
+    assert_eq!(msg, format!("file \"upload.zip\": uncompressed content exceeds the limit of {} bytes", 16 << 20));
+}
+
+#[test]
 fn what_the_engine_shows_of_itself_names_no_server_path() {
     // chDB ignores `access_control_improvements` in its in-process mode, so
     // system tables are readable; they describe the engine's private instance
