@@ -116,3 +116,44 @@ fn a_failed_sc_set_secret_leaves_its_inline_value_out_of_the_server_log() {
     // ... but not the statement that carried the value.
     assert!(!log.contains("LeakyT0ken123"), "the secret value is in {}", log_path.display());
 }
+
+fn restart(data: &str) {
+    let status = std::process::Command::new("runuser")
+        .args(["-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", data, "-m", "fast", "-w", "-t", "60", "restart", "-l"])
+        .arg(format!("{data}/server.log"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("pg_ctl");
+    assert!(status.success(), "pg_ctl restart");
+}
+
+#[test]
+fn executions_work_outside_the_data_directory_when_work_dir_is_set() {
+    let data = std::env::var("SC_TEST_PGDATA").expect("SC_TEST_PGDATA: run through scripts/test.sh");
+    let work = std::path::Path::new("/tmp/sc-itest-work-dir");
+    let _ = std::fs::remove_dir_all(work);
+    std::fs::create_dir_all(work).unwrap();
+    let chown = std::process::Command::new("chown").args(["postgres:postgres"]).arg(work).status().unwrap();
+    assert!(chown.success());
+    let mut c = connect_ready();
+    c.batch_execute(&format!("ALTER SYSTEM SET smartconnector.work_dir = '{}'", work.display())).unwrap();
+    drop(c);
+    restart(&data);
+    let mut c = reconnect(std::time::Duration::from_secs(60));
+    let slow = "CREATE TABLE output.t ENGINE = Memory AS SELECT toString(sum(number)) AS x FROM numbers(100000000000)";
+    save(&mut c, &scheduler_doc("itest_work_dir", slow, 1));
+    let id = run(&mut c, "itest_work_dir");
+    let inside = poll(std::time::Duration::from_secs(30), || {
+        (field(&mut c, id, "stage").as_deref() == Some("sql")).then(|| work.join(id.to_string()).join("engine").is_dir())
+    });
+    let in_data_dir = std::path::Path::new(&data).join("pg_smartconnector").join(id.to_string()).exists();
+    c.execute("SELECT sc_cancel($1)", &[&id]).unwrap();
+    let status = wait(&mut c, id);
+    c.batch_execute("ALTER SYSTEM RESET smartconnector.work_dir").unwrap();
+    drop(c);
+    restart(&data);
+    assert_eq!(inside, Some(true), "the engine works in {}", work.display());
+    assert!(!in_data_dir, "nothing of the run in the data directory");
+    assert_eq!(status, "cancelled");
+    assert!(!work.join(id.to_string()).exists(), "the execution's directory is removed when it ends");
+}
