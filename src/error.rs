@@ -56,9 +56,9 @@ impl ScError {
 
     fn detail(&self) -> Option<String> {
         match self {
-            ScError::InvalidDocument(problems) => Some(
-                problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"),
-            ),
+            ScError::InvalidDocument(problems) => {
+                Some(problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))
+            }
             _ => None,
         }
     }

@@ -7,8 +7,7 @@ pub static LIBCHDB_PATH: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"/usr/local/lib/smartconnector/libchdb.so"));
 pub static ENGINE_PATH: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"/usr/local/lib/smartconnector/sc-engine"));
-pub static DATABASE: GucSetting<Option<CString>> =
-    GucSetting::<Option<CString>>::new(Some(c"postgres"));
+pub static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 pub static ALLOWED_HOSTS: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static MAX_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(4);
 pub static SQL_TIME_LIMIT_S: GucSetting<i32> = GucSetting::<i32>::new(300);

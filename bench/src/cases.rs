@@ -62,10 +62,7 @@ pub fn calamine_only(xlsx: &Path) -> Result<Sample, String> {
     reset_own_peak();
     let t = Instant::now();
     let mut wb = open_workbook_auto(xlsx).map_err(|e| format!("calamine open: {e}"))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or("workbook has no sheet")?
-        .map_err(|e| format!("calamine read: {e}"))?;
+    let range = wb.worksheet_range_at(0).ok_or("workbook has no sheet")?.map_err(|e| format!("calamine read: {e}"))?;
     let (mut cells, mut bytes) = (0u64, 0usize);
     for row in range.rows() {
         for c in row {
@@ -85,12 +82,7 @@ pub fn calamine_only(xlsx: &Path) -> Result<Sample, String> {
     black_box((cells, bytes));
     let rows = range.height().saturating_sub(1) as u64;
     drop(range);
-    Ok(Sample {
-        secs: t.elapsed().as_secs_f64(),
-        peak_kib: own_peak(),
-        timings: None,
-        rows_out: rows,
-    })
+    Ok(Sample { secs: t.elapsed().as_secs_f64(), peak_kib: own_peak(), timings: None, rows_out: rows })
 }
 
 /// The in-process chDB session for baseline B (one per process, never closed).
@@ -105,20 +97,13 @@ impl ChdbBaseline {
         std::fs::create_dir_all(data_dir).map_err(|e| format!("create {}: {e}", data_dir.display()))?;
         let lib = Engine::resolve_path(None);
         let engine: &'static Engine = Box::leak(Box::new(Engine::load(&lib)?));
-        let opts = SessionOptions {
-            data_dir: data_dir.to_path_buf(),
-            ..SessionOptions::default()
-        };
-        Ok(ChdbBaseline {
-            session: Session::open(engine, &opts)?,
-        })
+        let opts = SessionOptions { data_dir: data_dir.to_path_buf(), ..SessionOptions::default() };
+        Ok(ChdbBaseline { session: Session::open(engine, &opts)? })
     }
 
     /// Baseline B: `file()` reads the CSV and every column is turned into text.
     pub fn read_csv(&self, csv: &Path) -> Result<Sample, String> {
-        let abs = csv
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", csv.display()))?;
+        let abs = csv.canonicalize().map_err(|e| format!("{}: {e}", csv.display()))?;
         let sql = format!(
             "SELECT count(), sum(length(toString(tuple(*)))) FROM file('{}', 'CSVWithNames')",
             abs.display().to_string().replace('\'', "\\'")
@@ -133,12 +118,7 @@ impl ChdbBaseline {
             .next()
             .and_then(|s| s.trim().parse().ok())
             .ok_or_else(|| format!("unexpected chDB answer {text:?}"))?;
-        Ok(Sample {
-            secs,
-            peak_kib: own_peak(),
-            timings: None,
-            rows_out: rows,
-        })
+        Ok(Sample { secs, peak_kib: own_peak(), timings: None, rows_out: rows })
     }
 
     /// Leave the session open: closing the last connection shuts chDB down
@@ -154,18 +134,12 @@ pub fn reader_only(input: &Path, file_name: &str, scratch: &Path) -> Result<Samp
     std::fs::create_dir_all(scratch).map_err(|e| format!("create {}: {e}", scratch.display()))?;
     reset_own_peak();
     let t = Instant::now();
-    let prepared = sc_core::readers::prepare_inputs(input, file_name, scratch)
-        .map_err(|e| format!("reader: {e}"))?;
+    let prepared = sc_core::readers::prepare_inputs(input, file_name, scratch).map_err(|e| format!("reader: {e}"))?;
     let secs = t.elapsed().as_secs_f64();
     let rows = prepared.tables.iter().map(|t| t.rows).sum();
     let peak = own_peak();
     let _ = std::fs::remove_dir_all(scratch);
-    Ok(Sample {
-        secs,
-        peak_kib: peak,
-        timings: None,
-        rows_out: rows,
-    })
+    Ok(Sample { secs, peak_kib: peak, timings: None, rows_out: rows })
 }
 
 /// An engine case: `Supervisor::start` on a file input, waited to the end.
@@ -185,27 +159,16 @@ impl EngineCase<'_> {
     pub fn run(&self, tag: &str) -> Result<Sample, String> {
         let exec_dir: PathBuf = self.work.join(format!("exec-{tag}"));
         let _ = std::fs::remove_dir_all(&exec_dir);
-        let file_name = self
-            .input
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or("input has no file name")?
-            .to_string();
+        let file_name = self.input.file_name().and_then(|n| n.to_str()).ok_or("input has no file name")?.to_string();
         let job = Job {
             sql: self.sql.map(str::to_string),
-            input: Input::File {
-                path: self.input.to_path_buf(),
-                file_name,
-            },
-            limits: Limits {
-                time_s: 900,
-                ..Limits::default()
-            },
+            input: Input::File { path: self.input.to_path_buf(), file_name },
+            limits: Limits { time_s: 900, ..Limits::default() },
             ..Job::default()
         };
         let t = Instant::now();
-        let mut running = Supervisor::start(self.bin, &exec_dir, &job)
-            .map_err(|e| format!("start {}: {e}", self.bin.display()))?;
+        let mut running =
+            Supervisor::start(self.bin, &exec_dir, &job).map_err(|e| format!("start {}: {e}", self.bin.display()))?;
         let status = PathBuf::from(format!("/proc/{}/status", running.pid()));
         let mut peak = 0;
         let outcome = loop {
@@ -226,11 +189,6 @@ impl EngineCase<'_> {
         };
         let rows = manifest.scopes.iter().map(|s| s.rows).sum();
         let _ = std::fs::remove_dir_all(&exec_dir);
-        Ok(Sample {
-            secs,
-            peak_kib: peak,
-            timings: Some(manifest.timings),
-            rows_out: rows,
-        })
+        Ok(Sample { secs, peak_kib: peak, timings: Some(manifest.timings), rows_out: rows })
     }
 }

@@ -15,13 +15,9 @@ use std::time::Instant;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 
 /// The header shared by both files (also the engine's column names).
-pub const COLUMNS: [&str; 10] = [
-    "id", "name", "amount", "qty", "created", "city", "price", "code", "note", "active",
-];
+pub const COLUMNS: [&str; 10] = ["id", "name", "amount", "qty", "created", "city", "price", "code", "note", "active"];
 
-const CITIES: [&str; 8] = [
-    "Amsterdam", "Berlin", "Lisbon", "Madrid", "Oslo", "Paris", "Rome", "Vienna",
-];
+const CITIES: [&str; 8] = ["Amsterdam", "Berlin", "Lisbon", "Madrid", "Oslo", "Paris", "Rome", "Vienna"];
 
 /// One generated row, before it is rendered as CSV text or XLSX cells.
 struct Row {
@@ -52,11 +48,7 @@ fn row(i: u64) -> Row {
         name: format!("Customer {}", h % 50_000),
         amount_cents: (h >> 7) % 10_000_000,
         qty: if i % 17 == 0 { None } else { Some((h >> 13) % 1000) },
-        created: (
-            2020 + ((h >> 20) % 5) as u16,
-            1 + ((h >> 24) % 12) as u8,
-            1 + ((h >> 28) % 28) as u8,
-        ),
+        created: (2020 + ((h >> 20) % 5) as u16, 1 + ((h >> 24) % 12) as u8, 1 + ((h >> 28) % 28) as u8),
         city: CITIES[((h >> 33) % CITIES.len() as u64) as usize],
         price_milli: (h >> 36) % 1_000_000,
         code: format!("SKU-{:06}", (h >> 40) % 1_000_000),
@@ -97,12 +89,7 @@ pub fn ensure(dir: &Path, csv_rows: u64, xlsx_rows: u64) -> Result<Inputs, Strin
         std::fs::rename(&tmp, &xlsx).map_err(|e| format!("rename {}: {e}", tmp.display()))?;
         eprintln!("generated {} in {:.1} s", xlsx.display(), t.elapsed().as_secs_f64());
     }
-    Ok(Inputs {
-        csv,
-        csv_rows,
-        xlsx,
-        xlsx_rows,
-    })
+    Ok(Inputs { csv, csv_rows, xlsx, xlsx_rows })
 }
 
 fn write_csv(path: &Path, rows: u64) -> std::io::Result<()> {

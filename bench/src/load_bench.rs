@@ -61,7 +61,9 @@ ALTER TABLE base_items ADD FOREIGN KEY (vendor_id) REFERENCES base_vendors;
 fn connector(chunk: u32) -> serde_json::Value {
     let item_vars = ["sku", "vendor", "name", "price", "qty", "created", "city", "code", "note", "active"];
     let types = ["string", "string", "string", "number", "number", "date", "string", "string", "string", "boolean"];
-    let mut variables = vec![serde_json::json!({"name": "vendor_code", "source": "vendor", "scope": "vendors", "type": "string", "required": true})];
+    let mut variables = vec![
+        serde_json::json!({"name": "vendor_code", "source": "vendor", "scope": "vendors", "type": "string", "required": true}),
+    ];
     for (v, t) in item_vars.iter().zip(types) {
         variables.push(serde_json::json!({"name": v, "scope": "items", "type": t, "required": *v == "sku"}));
     }
@@ -117,9 +119,7 @@ fn sc_run(c: &mut Client, data: &[u8], diff_check: bool) -> RunResult {
         .get(0);
     let (mut worker_kib, mut engine_kib) = (0u64, 0u64);
     loop {
-        let row = c
-            .query_one("SELECT status, worker_pid FROM sc.executions WHERE id = $1", &[&id])
-            .expect("status");
+        let row = c.query_one("SELECT status, worker_pid FROM sc.executions WHERE id = $1", &[&id]).expect("status");
         let status: String = row.get(0);
         if let Some(pid) = row.get::<_, Option<i32>>(1) {
             worker_kib = worker_kib.max(hwm(pid).unwrap_or(0));
@@ -128,9 +128,8 @@ fn sc_run(c: &mut Client, data: &[u8], diff_check: bool) -> RunResult {
             }
         }
         if !matches!(status.as_str(), "queued" | "running") {
-            let row = c
-                .query_one("SELECT error, counts, stage_times FROM sc.executions WHERE id = $1", &[&id])
-                .unwrap();
+            let row =
+                c.query_one("SELECT error, counts, stage_times FROM sc.executions WHERE id = $1", &[&id]).unwrap();
             if let Some(e) = row.get::<_, Option<String>>(0) {
                 panic!("run {id} ended {status}: {e}");
             }
@@ -174,7 +173,11 @@ fn baseline(c: &mut Client, data: &[u8]) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str, default: u64| {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     };
     let rows = arg("--rows", 1_000_000);
     let chunk = arg("--chunk", 10_000) as u32;
@@ -205,9 +208,18 @@ fn main() {
         let first = sc_run(&mut c, &v0, true);
         let unchanged = sc_run(&mut c, &v0, true);
         println!("baseline {base_first:.1} s; first {:.1} s; unchanged {:.1} s", first.seconds, unchanged.seconds);
-        println!("unchanged re-run vs first run: {:.1}x faster; first run vs baseline: {:.2}x", first.seconds / unchanged.seconds, base_first / first.seconds);
+        println!(
+            "unchanged re-run vs first run: {:.1}x faster; first run vs baseline: {:.2}x",
+            first.seconds / unchanged.seconds,
+            base_first / first.seconds
+        );
         for (name, r) in [("first", &first), ("unchanged", &unchanged)] {
-            println!("{name}: stage ms {} worker {} MiB engine {} MiB", r.stage_times, r.worker_kib / 1024, r.engine_kib / 1024);
+            println!(
+                "{name}: stage ms {} worker {} MiB engine {} MiB",
+                r.stage_times,
+                r.worker_kib / 1024,
+                r.engine_kib / 1024
+            );
         }
         return;
     }
@@ -221,7 +233,10 @@ fn main() {
     let rps = |s: f64| rows as f64 / s;
     println!("| run | seconds | rows/s | ratio | worker peak RSS | engine peak RSS |");
     println!("|---|---|---|---|---|---|");
-    println!("| baseline: COPY + INSERT ON CONFLICT, first load | {base_first:.1} | {:.0} | 1.00x | - | - |", rps(base_first));
+    println!(
+        "| baseline: COPY + INSERT ON CONFLICT, first load | {base_first:.1} | {:.0} | 1.00x | - | - |",
+        rps(base_first)
+    );
     println!("| baseline: same, 10% changed | {base_second:.1} | {:.0} | - | - | - |", rps(base_second));
     for (name, r) in [
         ("sc_run first load (creates)", &first),
@@ -240,7 +255,12 @@ fn main() {
     }
     println!("\nunchanged re-run vs first run: {:.1}x faster (target >= 10x)", first.seconds / unchanged.seconds);
     println!("first run vs baseline: {:.2}x of baseline rows/s (target >= 0.5x)", base_first / first.seconds);
-    for (name, r) in [("first", &first), ("10% diff on", &changed_diff), ("10% diff off", &changed_nodiff), ("unchanged", &unchanged)] {
+    for (name, r) in [
+        ("first", &first),
+        ("10% diff on", &changed_diff),
+        ("10% diff off", &changed_nodiff),
+        ("unchanged", &unchanged),
+    ] {
         println!("\n{name}: stage ms {}\n  counts {}", r.stage_times, r.counts);
     }
 }

@@ -38,17 +38,11 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        csv_rows: 1_000_000,
-        xlsx_rows: 200_000,
-        runs: 3,
-    };
+    let mut a = Args { csv_rows: 1_000_000, xlsx_rows: 200_000, runs: 3 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let n: u64 = value
-            .parse()
-            .map_err(|_| format!("{flag}: not a number: {value}"))?;
+        let n: u64 = value.parse().map_err(|_| format!("{flag}: not a number: {value}"))?;
         match flag.as_str() {
             "--csv-rows" => a.csv_rows = n,
             "--xlsx-rows" => a.xlsx_rows = n,
@@ -101,13 +95,7 @@ fn run() -> Result<(), String> {
     let mut lines = Vec::new();
     let mut push = |case, rows, sample: Sample, against, rss_of| {
         eprintln!("{case:<28} {:>8.3} s", sample.secs);
-        lines.push(Line {
-            case,
-            rows,
-            sample,
-            against,
-            rss_of,
-        });
+        lines.push(Line { case, rows, sample, against, rss_of });
     };
 
     let a = median_of(n, || cases::calamine_only(&inputs.xlsx))?;
@@ -128,11 +116,7 @@ fn run() -> Result<(), String> {
     for (name, input, sql) in runs {
         let c = case(input, sql);
         let s = median_of(n, || c.run(input))?;
-        let (rows, against) = if input == "csv" {
-            (inputs.csv_rows, "B")
-        } else {
-            (inputs.xlsx_rows, "A")
-        };
+        let (rows, against) = if input == "csv" { (inputs.csv_rows, "B") } else { (inputs.xlsx_rows, "A") };
         push(name, rows, s, against, "child");
     }
 
@@ -153,12 +137,7 @@ fn run() -> Result<(), String> {
 }
 
 fn print_tables(lines: &[Line], n: usize) {
-    let secs_of = |prefix: &str| {
-        lines
-            .iter()
-            .find(|l| l.case.starts_with(prefix))
-            .map_or(f64::NAN, |l| l.sample.secs)
-    };
+    let secs_of = |prefix: &str| lines.iter().find(|l| l.case.starts_with(prefix)).map_or(f64::NAN, |l| l.sample.secs);
     let (a, b) = (secs_of("A "), secs_of("B "));
     let fastest = a.min(b);
     println!();

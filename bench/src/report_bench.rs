@@ -121,7 +121,11 @@ fn main() {
     println!("{rows} rows x {} columns, one sheet, median of {runs} runs", HEADERS.len());
     println!("| writer | seconds | rows/s | file |");
     println!("|---|---|---|---|");
-    println!("| A rust_xlsxwriter constant memory (baseline) | {a:.2} | {:.0} | {} MiB |", rows as f64 / a, size(&a_path));
+    println!(
+        "| A rust_xlsxwriter constant memory (baseline) | {a:.2} | {:.0} | {} MiB |",
+        rows as f64 / a,
+        size(&a_path)
+    );
     println!("| B sc_core ReportWriter | {b:.2} | {:.0} | {} MiB |", rows as f64 / b, size(&b_path));
     println!("B takes {:.2}x the time of A ({:.1}x faster)", b / a, a / b);
     let _ = std::fs::remove_dir_all(&dir);

@@ -8,8 +8,8 @@ use pgrx::pg_sys::Oid;
 use pgrx::prelude::*;
 use sc_core::document::{value_fits, PgColumn};
 use sc_core::document::{
-    ArchivedAction, ConnectorDocument, LoadStep, MapSource, MatchKey, NoMatchAction,
-    OneMatchAction, Problem, VariableType,
+    ArchivedAction, ConnectorDocument, LoadStep, MapSource, MatchKey, NoMatchAction, OneMatchAction, Problem,
+    VariableType,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -95,7 +95,10 @@ fn check_step(
                 out.push(
                     Problem::new(
                         format!("{base}.archived_column"),
-                        format!("column \"{archived}\" is {}; an archived column must be boolean, date or timestamp", c.pg.type_name),
+                        format!(
+                            "column \"{archived}\" is {}; an archived column must be boolean, date or timestamp",
+                            c.pg.type_name
+                        ),
                     )
                     .with_hint("true / a non-NULL time means archived."),
                 );
@@ -163,7 +166,11 @@ fn check_step(
                                     format!("{lpath}.column"),
                                     format!("column \"{}\" does not exist in table {}", lookup.column, related.display),
                                 )
-                                .with_hint(format!("Columns of {}: {}.", related.display, column_list(&related))),
+                                .with_hint(format!(
+                                    "Columns of {}: {}.",
+                                    related.display,
+                                    column_list(&related)
+                                )),
                             ),
                             Some(rc) => fits_variable(doc, &lookup.variable, &rc.pg, &format!("{lpath}.variable"), out),
                         }
@@ -180,7 +187,8 @@ fn check_step(
 
     let may_create = step.match_rules.is_empty()
         || step.match_rules.iter().any(|r| {
-            r.no_match() == NoMatchAction::Create || (step.archived_column.is_some() && r.archived() == ArchivedAction::Create)
+            r.no_match() == NoMatchAction::Create
+                || (step.archived_column.is_some() && r.archived() == ArchivedAction::Create)
         });
     let may_update = step.match_rules.iter().any(|r| {
         r.one_match() == OneMatchAction::Update
@@ -243,7 +251,13 @@ fn fits_variable(doc: &ConnectorDocument, name: &str, col: &PgColumn, path: &str
 }
 
 /// An entity variable `<step>.id` holds the earlier step's primary key: `col` must take it.
-fn entity_fits(step: &str, col: &PgColumn, earlier: &BTreeMap<&str, Option<Table>>, path: &str, out: &mut Vec<Problem>) {
+fn entity_fits(
+    step: &str,
+    col: &PgColumn,
+    earlier: &BTreeMap<&str, Option<Table>>,
+    path: &str,
+    out: &mut Vec<Problem>,
+) {
     if let Some(Some(table)) = earlier.get(step) {
         pk_fits(table, col, path, out);
     }

@@ -34,9 +34,10 @@ impl<'a> Columns<'a> {
     /// Reads the columns from a document value that already passed validation.
     pub fn of(document: &'a Value) -> ScResult<Self> {
         let text = |key: &str| {
-            document.get(key).and_then(Value::as_str).ok_or_else(|| {
-                ScError::Internal(format!("validated document has no string \"{key}\""))
-            })
+            document
+                .get(key)
+                .and_then(Value::as_str)
+                .ok_or_else(|| ScError::Internal(format!("validated document has no string \"{key}\"")))
         };
         Ok(Columns {
             api_name: text("api_name")?,

@@ -152,10 +152,7 @@ pub fn request_cancel(id: i64) -> ScResult<Option<bool>> {
     if queued {
         return Ok(Some(true));
     }
-    Ok(Some(changes(
-        "UPDATE sc.executions SET cancel_requested = true WHERE id = $1 AND status = 'running'",
-        id,
-    )?))
+    Ok(Some(changes("UPDATE sc.executions SET cancel_requested = true WHERE id = $1 AND status = 'running'", id)?))
 }
 
 /// Runs an UPDATE of one execution; whether it changed a row.
@@ -339,10 +336,7 @@ pub fn set_progress(id: i64, stage: &str, progress: &Value, stage_times: &Value)
 
 /// Records the engine version in use.
 pub fn set_engine_version(id: i64, version: &str) -> ScResult<()> {
-    Spi::run_with_args(
-        "UPDATE sc.executions SET engine_version = $2 WHERE id = $1",
-        &[id.into(), version.into()],
-    )?;
+    Spi::run_with_args("UPDATE sc.executions SET engine_version = $2 WHERE id = $1", &[id.into(), version.into()])?;
     Ok(())
 }
 

@@ -5,7 +5,13 @@ use pgrx::prelude::*;
 use std::collections::{HashMap, HashSet};
 
 /// Outcome and record id of `step` for rows `from..=to` of `scope`.
-pub fn entity_ids(id: i64, scope: &str, step: &str, from: i64, to: i64) -> ScResult<HashMap<i64, (String, Option<String>)>> {
+pub fn entity_ids(
+    id: i64,
+    scope: &str,
+    step: &str,
+    from: i64,
+    to: i64,
+) -> ScResult<HashMap<i64, (String, Option<String>)>> {
     Spi::connect(|client| {
         let rows = client.select(
             "SELECT r.n, r.o, r.id FROM sc.execution_row_batches b

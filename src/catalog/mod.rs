@@ -2,9 +2,9 @@
 pub mod checks;
 pub mod connectors;
 pub mod executions;
-pub mod runs;
 pub mod lifecycle;
 pub mod loads;
+pub mod runs;
 pub mod secrets;
 
 use crate::error::{ScError, ScResult};
@@ -12,11 +12,9 @@ use pgrx::prelude::*;
 
 /// Fails unless the current role is a member of `role` (superusers always are).
 pub fn require_role(role: &'static str, action: &'static str) -> ScResult<()> {
-    let ok = Spi::get_one_with_args::<bool>(
-        "SELECT pg_catalog.pg_has_role(current_user, $1, 'USAGE')",
-        &[role.into()],
-    )?
-    .unwrap_or(false);
+    let ok =
+        Spi::get_one_with_args::<bool>("SELECT pg_catalog.pg_has_role(current_user, $1, 'USAGE')", &[role.into()])?
+            .unwrap_or(false);
     if ok {
         Ok(())
     } else {
@@ -45,6 +43,5 @@ pub fn require_owner(owner: &str, api_name: &str, action: &'static str) -> ScRes
 
 /// The role running the current statement.
 pub fn current_role() -> ScResult<String> {
-    Spi::get_one::<String>("SELECT current_user::text")?
-        .ok_or_else(|| ScError::Internal("current_user is NULL".into()))
+    Spi::get_one::<String>("SELECT current_user::text")?.ok_or_else(|| ScError::Internal("current_user is NULL".into()))
 }

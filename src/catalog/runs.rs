@@ -29,7 +29,9 @@ pub fn start(req: &RunRequest<'_>) -> ScResult<i64> {
     if !runner::preloaded() {
         return Err(ScError::NotReady {
             message: "smartconnector is not loaded at server start, so no worker can run connectors".into(),
-            hint: "Add this line to postgresql.conf and restart the server: shared_preload_libraries = 'smartconnector'".into(),
+            hint:
+                "Add this line to postgresql.conf and restart the server: shared_preload_libraries = 'smartconnector'"
+                    .into(),
         });
     }
     require_role(OPERATOR, "running a connector")?;
@@ -38,7 +40,9 @@ pub fn start(req: &RunRequest<'_>) -> ScResult<i64> {
     if here != home {
         return Err(ScError::NotReady {
             message: format!("connectors run in database \"{home}\", not in \"{here}\""),
-            hint: format!("Connect to \"{home}\", or set smartconnector.database = '{here}' in postgresql.conf and restart."),
+            hint: format!(
+                "Connect to \"{home}\", or set smartconnector.database = '{here}' in postgresql.conf and restart."
+            ),
         });
     }
     let started_by = current_role()?;
@@ -72,15 +76,16 @@ fn queue(req: &RunRequest<'_>, started_by: &str, trigger: &str) -> ScResult<(i64
         });
     }
     match (doc.connector_type, req.input) {
-        (ConnectorType::Spreadsheet, None) => {
-            return Err(ScError::invalid_argument(
-                format!("connector \"{}\" reads a spreadsheet, but no input was given", req.connector),
-                "Pass the file's bytes as input, e.g. sc_run('name', pg_read_binary_file('/path/file.xlsx'), 'file.xlsx').",
-            ))
-        }
+        (ConnectorType::Spreadsheet, None) => return Err(ScError::invalid_argument(
+            format!("connector \"{}\" reads a spreadsheet, but no input was given", req.connector),
+            "Pass the file's bytes as input, e.g. sc_run('name', pg_read_binary_file('/path/file.xlsx'), 'file.xlsx').",
+        )),
         (ConnectorType::Webhook | ConnectorType::Scheduler, Some(_)) => {
             return Err(ScError::invalid_argument(
-                format!("connector \"{}\" is a {} connector and takes no input file", req.connector, doc.connector_type),
+                format!(
+                    "connector \"{}\" is a {} connector and takes no input file",
+                    req.connector, doc.connector_type
+                ),
                 "Call sc_run without input.",
             ))
         }

@@ -52,7 +52,8 @@ pub fn run(ex: &mut Execution, scopes: &[ScopeValues], report: &mut impl RowSink
     }
     let owner = owner_oid(&ex.claimed.run_as)?;
     let plans = plan_steps(ex, scopes, owner)?;
-    let diff = ex.claimed.diff_check.or(ex.doc.settings.diff_check).unwrap_or(false) && ex.claimed.connector_id.is_some();
+    let diff =
+        ex.claimed.diff_check.or(ex.doc.settings.diff_check).unwrap_or(false) && ex.claimed.connector_id.is_some();
     let mut states: BTreeMap<String, ScopeState> = BTreeMap::new();
     if diff {
         ex.enter("diff_check")?;
@@ -90,10 +91,15 @@ pub fn remember(ex: &mut Execution, scopes: &[ScopeValues], loaded: &Loaded) -> 
 
 fn owner_oid(role: &str) -> Result<pg_sys::Oid, Stop> {
     let role = role.to_owned();
-    tx(move || Spi::get_one_with_args::<pg_sys::Oid>("SELECT (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)", &[role.as_str().into()]))?
-        .ok()
-        .flatten()
-        .ok_or_else(|| Stop::Failed("the connector's owner role no longer exists".into()))
+    tx(move || {
+        Spi::get_one_with_args::<pg_sys::Oid>(
+            "SELECT (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)",
+            &[role.as_str().into()],
+        )
+    })?
+    .ok()
+    .flatten()
+    .ok_or_else(|| Stop::Failed("the connector's owner role no longer exists".into()))
 }
 
 /// Plans every step and checks the owner may do what it needs, before anything is written.
@@ -204,7 +210,10 @@ fn run_step(
     let chunk_size = ex.doc.settings.chunk_size.unwrap_or(DEFAULT_CHUNK).max(1) as usize;
     let keep = !ex.claimed.dry_run;
     let sheet = report
-        .begin_sheet(&format!("{} Upload ({})", p.table.name, scope.name), &["Row", "Outcome", "Record Id", "Errors", "Warnings"])
+        .begin_sheet(
+            &format!("{} Upload ({})", p.table.name, scope.name),
+            &["Row", "Outcome", "Record Id", "Errors", "Warnings"],
+        )
         .map_err(|e| e.to_string())?;
     let mut reader = ValuesReader::open(&scope.path, scope.variables.len())?;
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -224,7 +233,8 @@ fn run_step(
             }
             // Deferred constraints are checked per statement, so a bad row fails alone, not the chunk's commit.
             Spi::run("SET CONSTRAINTS ALL IMMEDIATE").map_err(|e| e.to_string())?;
-            let outcomes = as_role_pinned(owner, || chunk::process(&plan, &rows, &entity, &|rn| unchanged.get(rn), keep));
+            let outcomes =
+                as_role_pinned(owner, || chunk::process(&plan, &rows, &entity, &|rn| unchanged.get(rn), keep));
             let records: Vec<RowRecord> = outcomes
                 .iter()
                 .map(|o| RowRecord {
@@ -244,7 +254,8 @@ fn run_step(
         let (outcomes, hook_error) = result.map_err(|e| Stop::Failed(format!("load step \"{}\": {e}", p.name)))?;
         if let (Some(e), false) = (hook_error, hook_failed) {
             hook_failed = true;
-            ex.warnings.push(format!("load step \"{}\": after_load function failed (the rows stay loaded): {e}", p.name));
+            ex.warnings
+                .push(format!("load step \"{}\": after_load function failed (the rows stay loaded): {e}", p.name));
         }
         done += outcomes.len() as u64;
         for o in &outcomes {

@@ -151,7 +151,13 @@ pub fn run(id: i64) {
 /// Marks an execution failed before its pipeline could start.
 fn fail_early(id: i64, message: &str) {
     log!("smartconnector: execution {id} failed: {message}");
-    let end = Ending { status: "failed", error: Some(message), counts: &json!({}), progress: &json!({}), stage_times: &json!({}) };
+    let end = Ending {
+        status: "failed",
+        error: Some(message),
+        counts: &json!({}),
+        progress: &json!({}),
+        stage_times: &json!({}),
+    };
     if let Err(e) = tx(move || executions::finish(id, &end)) {
         warning!("smartconnector: execution {id} failed ({message}) and could not be recorded: {e}");
     }
@@ -294,9 +300,11 @@ fn observer_stop(ex: &mut Execution) -> Stop {
 
 /// `partial_success` when some row failed validation or a load step.
 fn final_status(ex: &Execution, counts: &[ScopeCounts]) -> &'static str {
-    let step_failed = ex.doc.load_steps.iter().any(|s| {
-        ex.counts.get(&s.name).and_then(|c| c.get("failed")).and_then(Value::as_u64).unwrap_or(0) > 0
-    });
+    let step_failed = ex
+        .doc
+        .load_steps
+        .iter()
+        .any(|s| ex.counts.get(&s.name).and_then(|c| c.get("failed")).and_then(Value::as_u64).unwrap_or(0) > 0);
     if step_failed || counts.iter().any(|c| c.invalid > 0) {
         "partial_success"
     } else {
@@ -338,7 +346,8 @@ fn write_input(ex: &mut Execution) -> Result<Option<(PathBuf, String)>, Stop> {
 fn store_sql_output(ex: &mut Execution, packaging: Background<std::io::Result<u64>>, path: &Path) -> Result<(), Stop> {
     let size = packaging.join()?.map_err(|e| format!("cannot package the SQL output: {e}"))?;
     if size > MAX_ARTIFACT {
-        ex.warnings.push(format!("the SQL output ({size} bytes zipped) is too large to keep; the report still shows it"));
+        ex.warnings
+            .push(format!("the SQL output ({size} bytes zipped) is too large to keep; the report still shows it"));
         return Ok(());
     }
     store_file(ex.claimed.id, "sql_output", "sql_output.zip", path)
@@ -423,7 +432,10 @@ fn finish(ex: &mut Execution, result: Result<Vec<ScopeCounts>, Stop>) {
         store_summary_report(ex, status, error.as_deref());
     }
     let id = ex.claimed.id;
-    log!("smartconnector: execution {id} ended {status}{}", error.as_deref().map(|e| format!(": {e}")).unwrap_or_default());
+    log!(
+        "smartconnector: execution {id} ended {status}{}",
+        error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+    );
     let version = ex.engine_version.clone();
     let counts = Value::Object(ex.counts.clone());
     let progress = ex.progress_value();

@@ -32,9 +32,12 @@ fn read_one(r: &Reference, owner: &str, path: &Path) -> Result<Vec<String>, Stri
     let owner = owner.to_owned();
     let path = path.to_path_buf();
     tx(move || -> Result<Vec<String>, String> {
-        let role = Spi::get_one_with_args::<pg_sys::Oid>("SELECT (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)", &[owner.as_str().into()])
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("role \"{owner}\" does not exist"))?;
+        let role = Spi::get_one_with_args::<pg_sys::Oid>(
+            "SELECT (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)",
+            &[owner.as_str().into()],
+        )
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("role \"{owner}\" does not exist"))?;
         as_role(role, || {
             // Read only, whatever the query says; the role switch makes privileges and RLS apply.
             Spi::run("SELECT pg_catalog.set_config('transaction_read_only', 'on', true)").map_err(|e| e.to_string())?;
@@ -79,7 +82,11 @@ fn copy_query(sql: &str, path: &Path) -> Result<Vec<String>, String> {
     })
 }
 
-fn write_rows(table: &mut SpiTupleTable<'_>, outputs: &[pg_sys::Oid], w: &mut RowBinaryWriter<File>) -> Result<(), String> {
+fn write_rows(
+    table: &mut SpiTupleTable<'_>,
+    outputs: &[pg_sys::Oid],
+    w: &mut RowBinaryWriter<File>,
+) -> Result<(), String> {
     let mut texts: Vec<Option<String>> = Vec::with_capacity(outputs.len());
     while table.next().is_some() {
         texts.clear();

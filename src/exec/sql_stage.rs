@@ -22,7 +22,11 @@ fn guc_path(setting: &pgrx::GucSetting<Option<std::ffi::CString>>) -> Option<Pat
 }
 
 /// Runs the engine on this execution and returns its manifest.
-pub fn run(ex: &mut Execution, input: Option<(PathBuf, String)>, reference: Vec<ReferenceTable>) -> Result<Manifest, Stop> {
+pub fn run(
+    ex: &mut Execution,
+    input: Option<(PathBuf, String)>,
+    reference: Vec<ReferenceTable>,
+) -> Result<Manifest, Stop> {
     let engine = guc_path(&gucs::ENGINE_PATH).ok_or("smartconnector.engine_path is empty".to_string())?;
     if !engine.is_file() {
         return Err(Stop::Failed(format!(

@@ -24,7 +24,8 @@ fn base() -> PathBuf {
 pub fn create(id: i64) -> Result<PathBuf, String> {
     let dir = base().join(id.to_string());
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create the execution directory {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot create the execution directory {}: {e}", dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -108,12 +108,18 @@ fn value_of(
         Source::Entity(s) => match entity.get(s).and_then(|m| m.get(&row.rn)) {
             Some((_, Some(id))) => Some(id.clone()),
             Some((outcome, None)) if outcome == "created" => {
-                return Err(Unresolved::Skip(format!("related record not found: step \"{s}\" would create it (dry run)")))
+                return Err(Unresolved::Skip(format!(
+                    "related record not found: step \"{s}\" would create it (dry run)"
+                )))
             }
             Some((outcome, None)) => {
                 return Err(Unresolved::Skip(format!("related record not found: step \"{s}\" {outcome} this row")))
             }
-            None => return Err(Unresolved::Skip(format!("related record not found: step \"{s}\" has no record for this row"))),
+            None => {
+                return Err(Unresolved::Skip(format!(
+                    "related record not found: step \"{s}\" has no record for this row"
+                )))
+            }
         },
         Source::Lookup(l) => {
             let plan = &step.lookups[*l];
@@ -199,7 +205,11 @@ fn archived_expr(step: &StepPlan) -> String {
 /// Evaluates rule `i` for `rows` (rn, key texts) in one query; a row absent
 /// from the answer matched nothing (only matched rows come back, so a chunk
 /// of new records costs no result rows).
-fn match_rule(step: &StepPlan, i: usize, rows: &[(i64, Vec<Option<String>>)]) -> Result<HashMap<i64, RuleMatch>, String> {
+fn match_rule(
+    step: &StepPlan,
+    i: usize,
+    rows: &[(i64, Vec<Option<String>>)],
+) -> Result<HashMap<i64, RuleMatch>, String> {
     let rule = &step.rules[i];
     let mut cols = vec!["rn".to_string()];
     let mut types = vec!["bigint[]".to_string()];
@@ -245,7 +255,10 @@ fn match_rule(step: &StepPlan, i: usize, rows: &[(i64, Vec<Option<String>>)]) ->
 
 /// Decides every row of the chunk, rule after rule; rows a query cannot
 /// evaluate fail with its message.
-fn decide_rows(step: &StepPlan, ready: Vec<(i64, Vec<Option<String>>, Vec<Vec<Option<String>>>)>) -> (Vec<Pending>, Vec<Outcome>) {
+fn decide_rows(
+    step: &StepPlan,
+    ready: Vec<(i64, Vec<Option<String>>, Vec<Vec<Option<String>>>)>,
+) -> (Vec<Pending>, Vec<Outcome>) {
     let mut pending = Vec::new();
     let mut done = Vec::new();
     let mut at_rule = ready;
@@ -304,7 +317,13 @@ impl Outcome {
 }
 
 /// Processes one chunk; returns one outcome per row, in row order.
-pub fn process(step: &StepPlan, rows: &[Row], entity: &EntityIds, unchanged: &dyn Fn(i64) -> bool, keep: bool) -> Vec<Outcome> {
+pub fn process(
+    step: &StepPlan,
+    rows: &[Row],
+    entity: &EntityIds,
+    unchanged: &dyn Fn(i64) -> bool,
+    keep: bool,
+) -> Vec<Outcome> {
     let mut out = Vec::with_capacity(rows.len());
     let mut live = Vec::new();
     for row in rows {
@@ -418,7 +437,9 @@ fn write(step: &StepPlan, pending: Vec<Pending>, keep: bool) -> Vec<Outcome> {
                     }
                 };
                 match subtx(keep, one) {
-                    Ok(mut o) => o.pop().unwrap_or_else(|| Outcome::new(p.rn, "failed", None, Some("no result".into()))),
+                    Ok(mut o) => {
+                        o.pop().unwrap_or_else(|| Outcome::new(p.rn, "failed", None, Some("no result".into())))
+                    }
                     Err(e) => Outcome::new(p.rn, "failed", None, Some(e)),
                 }
             })
@@ -456,7 +477,8 @@ fn create(step: &StepPlan, rows: &[&Pending]) -> Result<Vec<Outcome>, String> {
     let rows = rows.as_slice();
     let n = step.maps.len();
     let cols: Vec<String> = (0..n).map(|i| format!("v{i}")).collect();
-    let params: Vec<String> = std::iter::once("$1::bigint[]".to_string()).chain((0..n).map(|i| format!("${}::text[]", i + 2))).collect();
+    let params: Vec<String> =
+        std::iter::once("$1::bigint[]".to_string()).chain((0..n).map(|i| format!("${}::text[]", i + 2))).collect();
     let exprs: Vec<String> = step.maps.iter().enumerate().map(|(i, m)| m.new_value(&format!("c.v{i}"))).collect();
     let sql = format!(
         "INSERT INTO {table} ({targets}) SELECT {exprs} FROM {from} AS c(rn, {cols}) ORDER BY c.rn RETURNING {pk}::text",
@@ -487,7 +509,10 @@ fn update(step: &StepPlan, rows: &[&Pending]) -> Result<Vec<Outcome>, String> {
     let mut news = Vec::new();
     for (i, m) in step.maps.iter().enumerate() {
         let old = format!("t.{}", m.column);
-        let new = format!("(CASE WHEN c.unarchive_only THEN {old} ELSE {} END)", m.on_update(&old, &m.new_value(&format!("c.v{i}"))));
+        let new = format!(
+            "(CASE WHEN c.unarchive_only THEN {old} ELSE {} END)",
+            m.on_update(&old, &m.new_value(&format!("c.v{i}")))
+        );
         sets.push(format!("{} = {new}", m.column));
         olds.push(old);
         news.push(new);

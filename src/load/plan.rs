@@ -1,8 +1,8 @@
 //! A load step prepared for running: its tables read from the catalog, its
 //! rules and mappings resolved to value slots and SQL expressions.
 use super::target::{cast, quote_ident, ColumnType, Table};
-use sc_core::document::{Conflict, LoadStep, MapSource, MatchKey, VariableType};
 use sc_core::document::ConnectorDocument;
+use sc_core::document::{Conflict, LoadStep, MapSource, MatchKey, VariableType};
 
 /// Where a value of a row comes from.
 #[derive(Debug, Clone)]
@@ -71,7 +71,12 @@ pub struct StepPlan {
 }
 
 /// Resolves a variable reference of `step`: a scope variable or `<step>.id`.
-fn source_of(doc: &ConnectorDocument, vars: &[String], name: &str, earlier: &[&str]) -> Result<(Source, Option<VariableType>, bool), String> {
+fn source_of(
+    doc: &ConnectorDocument,
+    vars: &[String],
+    name: &str,
+    earlier: &[&str],
+) -> Result<(Source, Option<VariableType>, bool), String> {
     if let Some(i) = vars.iter().position(|v| v == name) {
         let var = doc.variable(name);
         return Ok((Source::Var(i), var.map(|v| v.var_type), var.is_some_and(|v| v.array)));
@@ -85,7 +90,13 @@ fn source_of(doc: &ConnectorDocument, vars: &[String], name: &str, earlier: &[&s
 }
 
 /// Builds the plan of `step` (scope variables `vars`), reading tables as the current role.
-pub fn plan(doc: &ConnectorDocument, step: &LoadStep, scope: &str, vars: &[String], earlier: &[&str]) -> Result<StepPlan, String> {
+pub fn plan(
+    doc: &ConnectorDocument,
+    step: &LoadStep,
+    scope: &str,
+    vars: &[String],
+    earlier: &[&str],
+) -> Result<StepPlan, String> {
     let at = |e: String| format!("load step \"{}\": {e}", step.name);
     let table = Table::load(&step.table).map_err(|e| at(e.to_string()))?;
     let archived = match &step.archived_column {
@@ -165,7 +176,14 @@ pub fn plan(doc: &ConnectorDocument, step: &LoadStep, scope: &str, vars: &[Strin
         };
         note_entity(&source);
         let json_text = from_array || matches!(var_type, Some(VariableType::Number | VariableType::Boolean));
-        maps.push(MapPlan { column: quote_ident(&m.column), col, source, conflict: m.conflict(), from_array, json_text });
+        maps.push(MapPlan {
+            column: quote_ident(&m.column),
+            col,
+            source,
+            conflict: m.conflict(),
+            from_array,
+            json_text,
+        });
     }
     if maps.is_empty() {
         return Err(at("it maps no column".into()));
@@ -173,7 +191,10 @@ pub fn plan(doc: &ConnectorDocument, step: &LoadStep, scope: &str, vars: &[Strin
     let after_load = match &step.after_load {
         Some(f) => {
             let oid = crate::runner::owner_names(|| {
-                pgrx::Spi::get_one_with_args::<pgrx::pg_sys::Oid>("SELECT pg_catalog.to_regproc($1)::oid", &[f.as_str().into()])
+                pgrx::Spi::get_one_with_args::<pgrx::pg_sys::Oid>(
+                    "SELECT pg_catalog.to_regproc($1)::oid",
+                    &[f.as_str().into()],
+                )
             })
             .ok()
             .flatten()

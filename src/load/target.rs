@@ -91,9 +91,7 @@ impl Table {
 
     /// A column's type; an error names the table and column.
     pub fn column(&self, name: &str) -> Result<&ColumnType, String> {
-        self.columns
-            .get(name)
-            .ok_or_else(|| format!("table {} has no column \"{name}\"", self.name))
+        self.columns.get(name).ok_or_else(|| format!("table {} has no column \"{name}\"", self.name))
     }
 
     /// Whether a valid, non-partial plain index has one of `columns` as its first key.

@@ -119,7 +119,9 @@ fn schedule(workers: &mut HashMap<i64, DynamicBackgroundWorker>) -> Result<(), S
 fn reap(workers: &mut HashMap<i64, DynamicBackgroundWorker>) -> Result<(), String> {
     let stopped: Vec<i64> = workers
         .iter()
-        .filter(|(_, w)| matches!(w.pid(), Err(BackgroundWorkerStatus::Stopped | BackgroundWorkerStatus::PostmasterDied)))
+        .filter(|(_, w)| {
+            matches!(w.pid(), Err(BackgroundWorkerStatus::Stopped | BackgroundWorkerStatus::PostmasterDied))
+        })
         .map(|(id, _)| *id)
         .collect();
     for id in stopped {

@@ -68,10 +68,7 @@ extern "C" {
 
 /// The database the launcher and workers connect to.
 pub fn database() -> String {
-    crate::gucs::DATABASE
-        .get()
-        .and_then(|c| c.to_str().ok().map(str::to_owned))
-        .unwrap_or_else(|| "postgres".into())
+    crate::gucs::DATABASE.get().and_then(|c| c.to_str().ok().map(str::to_owned)).unwrap_or_else(|| "postgres".into())
 }
 
 /// Runs `f` in its own transaction (a worker has none between steps).
@@ -133,11 +130,10 @@ const SAFE_SEARCH_PATH: &str = "pg_catalog, pg_temp";
 /// Worker start: remembers the configured `search_path` for owner code and
 /// pins the session's to [`SAFE_SEARCH_PATH`] for the worker's own SQL.
 pub fn pin_search_path() -> Result<(), String> {
-    let configured = tx(|| {
-        Spi::get_one::<String>("SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path'")
-    })?
-    .map_err(|e| e.to_string())?
-    .unwrap_or_else(|| "\"$user\", public".into());
+    let configured =
+        tx(|| Spi::get_one::<String>("SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path'"))?
+            .map_err(|e| e.to_string())?
+            .unwrap_or_else(|| "\"$user\", public".into());
     let _ = OWNER_SEARCH_PATH.set(configured);
     tx(|| Spi::run_with_args("SELECT pg_catalog.set_config('search_path', $1, false)", &[SAFE_SEARCH_PATH.into()]))?
         .map_err(|e| e.to_string())

@@ -121,7 +121,8 @@ mod tests {
         assert_eq!(exported["name"], "Renamed");
         assert_eq!(exported["status"], "operational", "an omitted status keeps the current one");
         let renamed = doc_with(|v| v["api_name"] = json!("other"));
-        let err = expect_error(|| crate::catalog::lifecycle::update("vendor_products", &renamed.0).map_err(|e| e.raise()));
+        let err =
+            expect_error(|| crate::catalog::lifecycle::update("vendor_products", &renamed.0).map_err(|e| e.raise()));
         assert!(err.message().contains("differs"), "{}", err.message());
     }
 
@@ -148,14 +149,16 @@ mod tests {
         assert_eq!(r["action"], "skipped");
         // With the tables in place, replace makes it operational.
         demo_tables();
-        let r = Spi::get_one_with_args::<JsonB>("SELECT sc_import_connector($1, 'replace')", &[doc_with(|_| {}).into()])
-            .unwrap()
-            .unwrap()
-            .0;
+        let r =
+            Spi::get_one_with_args::<JsonB>("SELECT sc_import_connector($1, 'replace')", &[doc_with(|_| {}).into()])
+                .unwrap()
+                .unwrap()
+                .0;
         assert_eq!(r["action"], "replaced");
         assert_eq!(r["status"], "operational");
         assert_eq!(r["problems"], json!([]));
-        let err = expect_error(|| crate::catalog::lifecycle::import(&doc_with(|_| {}).0, "merge").map_err(|e| e.raise()));
+        let err =
+            expect_error(|| crate::catalog::lifecycle::import(&doc_with(|_| {}).0, "merge").map_err(|e| e.raise()));
         assert!(err.message().contains("on_conflict \"merge\""));
     }
 
@@ -179,9 +182,8 @@ mod tests {
         assert_eq!(copy["api_name"], "vendor_products_copy");
         assert_eq!(copy["status"], "setup");
         assert_eq!(copy["load_steps"], export("vendor_products")["load_steps"]);
-        let err = expect_error(|| {
-            crate::catalog::lifecycle::duplicate("vendor_products", "Bad Name").map_err(|e| e.raise())
-        });
+        let err =
+            expect_error(|| crate::catalog::lifecycle::duplicate("vendor_products", "Bad Name").map_err(|e| e.raise()));
         assert!(err.detail().unwrap_or_default().contains("api_name"));
     }
 
@@ -192,9 +194,12 @@ mod tests {
         Spi::run("SELECT sc_set_status('vendor_products', 'inactive')").unwrap();
         assert_eq!(export("vendor_products")["status"], "inactive");
         Spi::run("ALTER TABLE public.products RENAME COLUMN price TO price_eur").unwrap();
-        let err = expect_error(|| crate::catalog::lifecycle::set_status("vendor_products", "operational").map_err(|e| e.raise()));
+        let err = expect_error(|| {
+            crate::catalog::lifecycle::set_status("vendor_products", "operational").map_err(|e| e.raise())
+        });
         assert!(err.detail().unwrap_or_default().contains("column \"price\" does not exist"));
-        let err = expect_error(|| crate::catalog::lifecycle::set_status("vendor_products", "live").map_err(|e| e.raise()));
+        let err =
+            expect_error(|| crate::catalog::lifecycle::set_status("vendor_products", "live").map_err(|e| e.raise()));
         assert!(err.message().contains("status \"live\" is not known"));
     }
 

@@ -85,7 +85,9 @@ mod tests {
         create("operational");
         let id = run_sql("SELECT sc_run('vendor_products', $1)");
         assert_eq!(
-            count(&format!("SELECT count(*) FROM sc.executions WHERE id = {id} AND file_name = 'vendor_products.xlsx'")),
+            count(&format!(
+                "SELECT count(*) FROM sc.executions WHERE id = {id} AND file_name = 'vendor_products.xlsx'"
+            )),
             1
         );
     }
@@ -96,11 +98,16 @@ mod tests {
         Spi::run("CREATE ROLE sc_t_runner NOLOGIN IN ROLE sc_operator").unwrap();
         Spi::run("SET LOCAL ROLE sc_t_runner").unwrap();
         let id = run_sql("SELECT sc_run('vendor_products', $1, 'products.xlsx')");
-        assert_eq!(count(&format!("SELECT count(*) FROM sc.executions WHERE id = {id} AND started_by = 'sc_t_runner'")), 1);
+        assert_eq!(
+            count(&format!("SELECT count(*) FROM sc.executions WHERE id = {id} AND started_by = 'sc_t_runner'")),
+            1
+        );
         assert_eq!(Spi::get_one::<bool>(&format!("SELECT sc_cancel({id})")).unwrap(), Some(true));
         assert_eq!(Spi::get_one::<String>(&format!("SELECT sc_wait({id})")).unwrap().as_deref(), Some("cancelled"));
         assert_eq!(Spi::get_one::<bool>(&format!("SELECT sc_cancel({id})")).unwrap(), Some(false));
-        let err = expect_error(|| Spi::run("INSERT INTO sc.executions (connector_api_name, definition, trigger, run_as) VALUES ('x', '{}', 'manual', 'postgres')"));
+        let err = expect_error(|| {
+            Spi::run("INSERT INTO sc.executions (connector_api_name, definition, trigger, run_as) VALUES ('x', '{}', 'manual', 'postgres')")
+        });
         assert!(err.message().contains("permission denied"), "{}", err.message());
     }
 
@@ -130,15 +137,18 @@ mod tests {
         use crate::catalog::executions::{insert_rows, RowRecord};
         create("operational");
         let id = run_sql("SELECT sc_run('vendor_products', $1, 'products.xlsx')");
-        let rec = |step: &str, n: i64, outcome: &'static str, record: Option<&str>, errors: &[&str], warnings: &[&str]| RowRecord {
-            scope: "products".into(),
-            step: step.into(),
-            row_number: n,
-            outcome,
-            record_id: record.map(str::to_owned),
-            errors: errors.iter().map(|e| e.to_string()).collect(),
-            warnings: warnings.iter().map(|e| e.to_string()).collect(),
-        };
+        let rec =
+            |step: &str, n: i64, outcome: &'static str, record: Option<&str>, errors: &[&str], warnings: &[&str]| {
+                RowRecord {
+                    scope: "products".into(),
+                    step: step.into(),
+                    row_number: n,
+                    outcome,
+                    record_id: record.map(str::to_owned),
+                    errors: errors.iter().map(|e| e.to_string()).collect(),
+                    warnings: warnings.iter().map(|e| e.to_string()).collect(),
+                }
+            };
         insert_rows(
             id,
             &[
@@ -175,7 +185,9 @@ mod tests {
             ]
         );
         assert_eq!(
-            count(&format!("SELECT count(*) FROM sc.execution_row_batches WHERE execution_id = {id} AND record_ids IS NULL")),
+            count(&format!(
+                "SELECT count(*) FROM sc.execution_row_batches WHERE execution_id = {id} AND record_ids IS NULL"
+            )),
             2
         );
     }
@@ -184,7 +196,8 @@ mod tests {
     fn deleting_a_connector_forgets_its_row_hashes() {
         use crate::catalog::loads::{has_hashes, store_hashes};
         create("operational");
-        let connector = Spi::get_one::<i64>("SELECT id FROM sc.connectors WHERE api_name = 'vendor_products'").unwrap().unwrap();
+        let connector =
+            Spi::get_one::<i64>("SELECT id FROM sc.connectors WHERE api_name = 'vendor_products'").unwrap().unwrap();
         let hash = vec![7u8; 16];
         assert!(!has_hashes(connector, "s").unwrap(), "nothing stored yet");
         store_hashes(connector, "s", 1, vec![hash.clone()]).unwrap();
@@ -202,7 +215,8 @@ mod tests {
     fn a_changed_definition_forgets_row_hashes_but_a_status_change_does_not() {
         use crate::catalog::loads::{has_hashes, store_hashes};
         create("operational");
-        let connector = Spi::get_one::<i64>("SELECT id FROM sc.connectors WHERE api_name = 'vendor_products'").unwrap().unwrap();
+        let connector =
+            Spi::get_one::<i64>("SELECT id FROM sc.connectors WHERE api_name = 'vendor_products'").unwrap().unwrap();
         store_hashes(connector, "s", 1, vec![vec![7u8; 16]]).unwrap();
         let update = |edit: &dyn Fn(&mut serde_json::Value)| {
             let doc = doc_with(|v| edit(v));

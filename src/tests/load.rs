@@ -25,7 +25,8 @@ mod tests {
                 v
             })
             .collect();
-        let v = json!({"api_name": "t", "name": "t", "type": "spreadsheet", "variables": variables, "load_steps": [step]});
+        let v =
+            json!({"api_name": "t", "name": "t", "type": "spreadsheet", "variables": variables, "load_steps": [step]});
         parse_document(&v).unwrap_or_else(|p| panic!("test document invalid: {p:?}"))
     }
 
@@ -104,12 +105,26 @@ mod tests {
     }
 
     fn every_matching_action_once() {
-        let data: &[&[Option<&str>]] = &[&[Some("none"), Some("N")], &[Some("one"), Some("One!")], &[Some("dup"), Some("D")], &[Some("old"), Some("Old!")]];
+        let data: &[&[Option<&str>]] = &[
+            &[Some("none"), Some("N")],
+            &[Some("one"), Some("One!")],
+            &[Some("dup"), Some("D")],
+            &[Some("old"), Some("Old!")],
+        ];
         let cases: Vec<(Value, [&str; 4])> = vec![
             (json!({"columns": {"code": "code"}}), ["created", "updated", "skipped", "created"]),
-            (json!({"columns": {"code": "code"}, "no_match": "skip", "one_match": "skip", "archived": "skip"}), ["skipped", "skipped", "skipped", "skipped"]),
-            (json!({"columns": {"code": "code"}, "archived": "unarchive_and_update"}), ["created", "updated", "skipped", "updated"]),
-            (json!({"columns": {"code": "code"}, "archived": "unarchive_only"}), ["created", "updated", "skipped", "updated"]),
+            (
+                json!({"columns": {"code": "code"}, "no_match": "skip", "one_match": "skip", "archived": "skip"}),
+                ["skipped", "skipped", "skipped", "skipped"],
+            ),
+            (
+                json!({"columns": {"code": "code"}, "archived": "unarchive_and_update"}),
+                ["created", "updated", "skipped", "updated"],
+            ),
+            (
+                json!({"columns": {"code": "code"}, "archived": "unarchive_only"}),
+                ["created", "updated", "skipped", "updated"],
+            ),
         ];
         for (rule, expected) in cases {
             // Each case in a subtransaction rolled back afterwards.
@@ -120,9 +135,17 @@ mod tests {
             assert_eq!(got, expected, "{rule}");
         }
         // unarchive_only clears the flag and leaves the name.
-        let out = run_step(VARS, step_with(json!({"columns": {"code": "code"}, "archived": "unarchive_only"})), &data[3..], true);
+        let out = run_step(
+            VARS,
+            step_with(json!({"columns": {"code": "code"}, "archived": "unarchive_only"})),
+            &data[3..],
+            true,
+        );
         assert_eq!(summary(&out), vec![("updated", Some("4".into()))]);
-        assert_eq!(Spi::get_two::<String, bool>("SELECT name, archived FROM things WHERE id = 4").unwrap(), (Some("Old".into()), Some(false)));
+        assert_eq!(
+            Spi::get_two::<String, bool>("SELECT name, archived FROM things WHERE id = 4").unwrap(),
+            (Some("Old".into()), Some(false))
+        );
     }
 
     #[pg_test]
@@ -136,8 +159,16 @@ mod tests {
             "match": [{"columns": {"code": "code"}, "no_match": "next_rule", "many_matches": "next_rule"},
                       {"columns": {"name": "name"}, "no_match": "skip"}],
             "map": [{"column": "code", "variable": "code", "conflict": "overwrite"}]});
-        let out = run_step(VARS, step, &[&[Some("dup"), Some("Dup B")], &[Some("zzz"), Some("One")], &[Some("zzz"), Some("nobody")]], true);
-        assert_eq!(summary(&out), vec![("unchanged", Some("3".into())), ("updated", Some("1".into())), ("skipped", None)]);
+        let out = run_step(
+            VARS,
+            step,
+            &[&[Some("dup"), Some("Dup B")], &[Some("zzz"), Some("One")], &[Some("zzz"), Some("nobody")]],
+            true,
+        );
+        assert_eq!(
+            summary(&out),
+            vec![("unchanged", Some("3".into())), ("updated", Some("1".into())), ("skipped", None)]
+        );
         let out = run_step(VARS, step_with(json!({"columns": {"code": "code"}})), &[&[Some("dup"), Some("x")]], true);
         assert_eq!(out[0].warnings, vec!["2 records match (rule 1), so the match is ambiguous".to_string()]);
     }
@@ -147,8 +178,16 @@ mod tests {
         things();
         let step = json!({"name": "s", "table": "things", "match": [{"primary_key": "code", "no_match": "skip"}],
                           "map": [{"column": "name", "variable": "name", "conflict": "overwrite"}]});
-        let out = run_step(VARS, step, &[&[Some("1"), Some("One")], &[Some("2"), Some("Changed")], &[Some("999"), Some("x")]], true);
-        assert_eq!(summary(&out), vec![("unchanged", Some("1".into())), ("updated", Some("2".into())), ("skipped", None)]);
+        let out = run_step(
+            VARS,
+            step,
+            &[&[Some("1"), Some("One")], &[Some("2"), Some("Changed")], &[Some("999"), Some("x")]],
+            true,
+        );
+        assert_eq!(
+            summary(&out),
+            vec![("unchanged", Some("1".into())), ("updated", Some("2".into())), ("skipped", None)]
+        );
     }
 
     #[pg_test]
@@ -159,13 +198,39 @@ mod tests {
                                  ts timestamptz, u uuid, tags text[], m mood, j jsonb, jn jsonb);",
         )
         .unwrap();
-        let vars = [("n", "number"), ("i", "number"), ("f", "number"), ("b", "boolean"), ("d", "date"), ("ts", "datetime"),
-                    ("u", "uuid"), ("tags", "string[]"), ("m", "string"), ("j", "string"), ("jn", "number")];
+        let vars = [
+            ("n", "number"),
+            ("i", "number"),
+            ("f", "number"),
+            ("b", "boolean"),
+            ("d", "date"),
+            ("ts", "datetime"),
+            ("u", "uuid"),
+            ("tags", "string[]"),
+            ("m", "string"),
+            ("j", "string"),
+            ("jn", "number"),
+        ];
         let map: Vec<Value> = vars.iter().map(|(n, _)| json!({"column": n, "variable": n})).collect();
         let step = json!({"name": "s", "table": "typed", "map": map});
-        let out = run_step(&vars, step, &[&[Some("1234.5"), Some("41"), Some("-12.5"), Some("true"), Some("2024-05-04"),
-            Some("2024-05-04T11:45:00Z"), Some("0e3a4b6c-0000-4000-8000-000000000001"), Some("[\"a\",\"b\"]"), Some("sad"),
-            Some("hello"), Some("16.99")]], true);
+        let out = run_step(
+            &vars,
+            step,
+            &[&[
+                Some("1234.5"),
+                Some("41"),
+                Some("-12.5"),
+                Some("true"),
+                Some("2024-05-04"),
+                Some("2024-05-04T11:45:00Z"),
+                Some("0e3a4b6c-0000-4000-8000-000000000001"),
+                Some("[\"a\",\"b\"]"),
+                Some("sad"),
+                Some("hello"),
+                Some("16.99"),
+            ]],
+            true,
+        );
         assert_eq!(out[0].outcome, "created", "{:?}", out[0].errors);
         let text = Spi::get_one::<String>(
             "SELECT concat_ws('|', n, i, f, b, d, ts AT TIME ZONE 'UTC', u, tags, m, j, jn) FROM typed",
@@ -175,7 +240,12 @@ mod tests {
         assert_eq!(text, "1234.50|41|-12.5|t|2024-05-04|2024-05-04 11:45:00|0e3a4b6c-0000-4000-8000-000000000001|{a,b}|sad|\"hello\"|16.99");
         // A value the column cannot take fails only that row, with PostgreSQL's message.
         let step = json!({"name": "s", "table": "typed", "map": [{"column": "i", "variable": "i"}, {"column": "m", "variable": "m"}]});
-        let out = run_step(&[("i", "number"), ("m", "string")], step, &[&[Some("7"), Some("sad")], &[Some("7.5"), Some("sad")], &[Some("8"), Some("angry")]], true);
+        let out = run_step(
+            &[("i", "number"), ("m", "string")],
+            step,
+            &[&[Some("7"), Some("sad")], &[Some("7.5"), Some("sad")], &[Some("8"), Some("angry")]],
+            true,
+        );
         assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["created", "failed", "failed"]);
         assert!(out[1].errors[0].contains("invalid input syntax for type integer"), "{:?}", out[1].errors);
         assert!(out[2].errors[0].contains("invalid input value for enum mood"), "{:?}", out[2].errors);
@@ -193,12 +263,25 @@ mod tests {
             {"column": "a", "variable": "v"}, {"column": "b", "variable": "v", "conflict": "only_update_blank"},
             {"column": "o", "variable": "v", "conflict": "overwrite"}, {"column": "x", "variable": "v", "conflict": "overwrite_except_null"},
             {"column": "tags", "variable": "tags", "conflict": "add_options"}]});
-        let out = run_step(&vars, step.clone(), &[&[Some("1"), Some("new"), Some("[\"b\",\"c\"]")], &[Some("2"), None, Some("[\"z\"]")]], true);
+        let out = run_step(
+            &vars,
+            step.clone(),
+            &[&[Some("1"), Some("new"), Some("[\"b\",\"c\"]")], &[Some("2"), None, Some("[\"z\"]")]],
+            true,
+        );
         assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["updated", "updated"]);
-        let r1 = Spi::get_one::<String>("SELECT concat_ws('|', a, b, o, x, tags) FROM c WHERE id = 1").unwrap().unwrap();
+        let r1 =
+            Spi::get_one::<String>("SELECT concat_ws('|', a, b, o, x, tags) FROM c WHERE id = 1").unwrap().unwrap();
         assert_eq!(r1, "new|keep|new|new|{a,b,c}");
-        let r2 = Spi::get_one::<String>("SELECT concat_ws('|', coalesce(a, 'NULL'), b, coalesce(o, 'NULL'), x, tags) FROM c WHERE id = 2").unwrap().unwrap();
-        assert_eq!(r2, "|keep|NULL|old|{z}", "a blank stays blank when the value is NULL; overwrite writes NULL; except_null keeps");
+        let r2 = Spi::get_one::<String>(
+            "SELECT concat_ws('|', coalesce(a, 'NULL'), b, coalesce(o, 'NULL'), x, tags) FROM c WHERE id = 2",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            r2, "|keep|NULL|old|{z}",
+            "a blank stays blank when the value is NULL; overwrite writes NULL; except_null keeps"
+        );
     }
 
     #[pg_test]
@@ -225,7 +308,12 @@ mod tests {
 
     fn lookups_once() {
         let (vars, step) = (LOOKUP_VARS, lookup_step());
-        let out = run_step(&vars, step, &[&[Some("a"), Some("ACME")], &[Some("b"), Some("NOPE")], &[Some("c"), Some("TWIN")], &[Some("d"), None]], true);
+        let out = run_step(
+            &vars,
+            step,
+            &[&[Some("a"), Some("ACME")], &[Some("b"), Some("NOPE")], &[Some("c"), Some("TWIN")], &[Some("d"), None]],
+            true,
+        );
         assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["created", "skipped", "skipped", "created"]);
         assert_eq!(out[1].warnings, vec!["related record not found: no v with code = NOPE".to_string()]);
         assert_eq!(out[2].warnings, vec!["related record is ambiguous: 2 rows of v have code = TWIN".to_string()]);
@@ -235,15 +323,21 @@ mod tests {
 
     #[pg_test]
     fn entity_variables_use_the_earlier_steps_record() {
-        Spi::run("CREATE TABLE v (id int PRIMARY KEY); CREATE TABLE p (id serial PRIMARY KEY, vendor_id int REFERENCES v);
-                  INSERT INTO v VALUES (7);").unwrap();
+        Spi::run(
+            "CREATE TABLE v (id int PRIMARY KEY); CREATE TABLE p (id serial PRIMARY KEY, vendor_id int REFERENCES v);
+                  INSERT INTO v VALUES (7);",
+        )
+        .unwrap();
         let v = json!({"api_name": "t", "name": "t", "type": "spreadsheet", "variables": [{"name": "x", "type": "string"}],
             "load_steps": [{"name": "vendors", "table": "v", "map": [{"column": "id", "variable": "x"}]},
                            {"name": "products", "table": "p", "map": [{"column": "vendor_id", "variable": "vendors.id"}]}]});
         let d = parse_document(&v).expect("valid");
         let p = plan(&d, &d.load_steps[1], "s", &["x".to_string()], &["vendors"]).expect("plan");
         let mut entity = EntityIds::new();
-        entity.insert("vendors".into(), [(1, ("unchanged".to_string(), Some("7".to_string()))), (2, ("failed".to_string(), None))].into());
+        entity.insert(
+            "vendors".into(),
+            [(1, ("unchanged".to_string(), Some("7".to_string()))), (2, ("failed".to_string(), None))].into(),
+        );
         let out = process(&p, &rows(&[&[Some("x")], &[Some("y")]]), &entity, &|_| false, true);
         assert_eq!(out[0].outcome, "created");
         assert_eq!(out[1].outcome, "skipped");
@@ -261,7 +355,12 @@ mod tests {
         .unwrap();
         let vars = [("code", "string"), ("n", "number")];
         let step = json!({"name": "s", "table": "q", "map": [{"column": "code", "variable": "code"}, {"column": "n", "variable": "n"}]});
-        let out = run_step(&vars, step, &[&[Some("a"), Some("1")], &[Some("b"), Some("-1")], &[Some("boom"), Some("2")], &[Some("c"), Some("3")]], true);
+        let out = run_step(
+            &vars,
+            step,
+            &[&[Some("a"), Some("1")], &[Some("b"), Some("-1")], &[Some("boom"), Some("2")], &[Some("c"), Some("3")]],
+            true,
+        );
         assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["created", "failed", "failed", "created"]);
         assert!(out[1].errors[0].contains("violates check constraint"), "{:?}", out[1].errors);
         assert_eq!(out[2].errors, vec!["no booms here".to_string()]);
@@ -289,7 +388,12 @@ mod tests {
     #[pg_test]
     fn a_dry_run_reports_outcomes_and_writes_nothing() {
         things();
-        let out = run_step(VARS, step_with(json!({"columns": {"code": "code"}})), &[&[Some("new"), Some("N")], &[Some("one"), Some("Changed")]], false);
+        let out = run_step(
+            VARS,
+            step_with(json!({"columns": {"code": "code"}})),
+            &[&[Some("new"), Some("N")], &[Some("one"), Some("Changed")]],
+            false,
+        );
         assert_eq!(summary(&out), vec![("created", None), ("updated", Some("1".into()))]);
         assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM things").unwrap(), Some(4));
         assert_eq!(Spi::get_one::<String>("SELECT name FROM things WHERE id = 1").unwrap().as_deref(), Some("One"));
@@ -314,9 +418,11 @@ mod tests {
         let vars = [("first", "string"), ("last", "string")];
         let step = json!({"name": "s", "table": "j",
             "map": [{"column": "full_name", "variables": ["first", "last"], "separator": ", "}]});
-        let out = run_step(&vars, step, &[&[Some("Ada"), Some("Lovelace")], &[None, Some("Hopper")], &[None, None]], true);
+        let out =
+            run_step(&vars, step, &[&[Some("Ada"), Some("Lovelace")], &[None, Some("Hopper")], &[None, None]], true);
         assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["created", "created", "created"]);
-        let names = Spi::get_one::<String>("SELECT string_agg(coalesce(full_name, 'NULL'), '|' ORDER BY id) FROM j").unwrap();
+        let names =
+            Spi::get_one::<String>("SELECT string_agg(coalesce(full_name, 'NULL'), '|' ORDER BY id) FROM j").unwrap();
         assert_eq!(names.as_deref(), Some("Ada, Lovelace|Hopper|NULL"));
     }
 
@@ -332,7 +438,8 @@ mod tests {
         assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["created", "created"]);
         for (o, name) in out.iter().zip(["first", "second"]) {
             let id: i64 = o.record_id.as_deref().unwrap().parse().unwrap();
-            let stored = Spi::get_one_with_args::<String>("SELECT name FROM things WHERE id = $1", &[id.into()]).unwrap();
+            let stored =
+                Spi::get_one_with_args::<String>("SELECT name FROM things WHERE id = $1", &[id.into()]).unwrap();
             assert_eq!(stored.as_deref(), Some(name), "row {} got the id of another row", o.rn);
         }
     }
@@ -340,7 +447,12 @@ mod tests {
     #[pg_test]
     fn a_key_repeated_in_one_chunk_creates_one_record() {
         things();
-        let out = run_step(VARS, step_with(json!({"columns": {"code": "code"}})), &[&[Some("k"), Some("A")], &[Some("k"), Some("B")], &[None, Some("C")], &[None, Some("D")]], true);
+        let out = run_step(
+            VARS,
+            step_with(json!({"columns": {"code": "code"}})),
+            &[&[Some("k"), Some("A")], &[Some("k"), Some("B")], &[None, Some("C")], &[None, Some("D")]],
+            true,
+        );
         assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["created", "updated", "created", "created"]);
         assert_eq!(out[0].record_id, out[1].record_id, "the second row matched the first row's record");
         assert_eq!(Spi::get_one::<String>("SELECT name FROM things WHERE code = 'k'").unwrap().as_deref(), Some("B"));
@@ -378,6 +490,10 @@ mod tests {
         let step = json!({"name": "s", "table": "lp", "map": [{"column": "v", "lookup": {"table": "lv", "column": "num", "variable": "k"}}]});
         let out = run_step(&[("k", "string")], step, &[&[Some("not a number")]], true);
         assert_eq!(out[0].outcome, "failed");
-        assert!(out[0].errors[0].starts_with("lookup in lv failed: invalid input syntax for type integer"), "{:?}", out[0].errors);
+        assert!(
+            out[0].errors[0].starts_with("lookup in lv failed: invalid input syntax for type integer"),
+            "{:?}",
+            out[0].errors
+        );
     }
 }

@@ -51,7 +51,10 @@ mod tests {
         demo_tables();
         Spi::run("CREATE ROLE sc_t_admin2 NOLOGIN IN ROLE sc_admin").unwrap();
         Spi::run("GRANT SELECT, INSERT, UPDATE ON public.products, public.vendors TO sc_t_admin2").unwrap();
-        Spi::run("GRANT EXECUTE ON FUNCTION public.on_products_loaded(bigint, text, bigint[], bigint[]) TO sc_t_admin2").unwrap();
+        Spi::run(
+            "GRANT EXECUTE ON FUNCTION public.on_products_loaded(bigint, text, bigint[], bigint[]) TO sc_t_admin2",
+        )
+        .unwrap();
         as_role("sc_t_admin2");
         Spi::run_with_args("SELECT sc_create_connector($1)", &[doc_with(|_| {}).into()]).unwrap();
         let owner = Spi::get_one::<String>("SELECT owner::text FROM sc.connectors").unwrap();

@@ -83,7 +83,10 @@ mod tests {
                     .unwrap()
                 }),
             ),
-            ("changing the status of", Box::new(|| Spi::run("SELECT sc_set_status('vendor_products', 'inactive')").unwrap())),
+            (
+                "changing the status of",
+                Box::new(|| Spi::run("SELECT sc_set_status('vendor_products', 'inactive')").unwrap()),
+            ),
             ("dropping", Box::new(|| Spi::run("SELECT sc_drop_connector('vendor_products')").unwrap())),
             (
                 "replacing",
@@ -93,10 +96,13 @@ mod tests {
             ),
         ];
         for (action, attempt) in attempts {
-            let e = crate::runner::subtx(false, std::panic::AssertUnwindSafe(|| {
-                attempt();
-                Ok(())
-            }));
+            let e = crate::runner::subtx(
+                false,
+                std::panic::AssertUnwindSafe(|| {
+                    attempt();
+                    Ok(())
+                }),
+            );
             assert_eq!(
                 e,
                 Err(format!(
@@ -105,7 +111,8 @@ mod tests {
             );
         }
         Spi::run("RESET ROLE").unwrap();
-        let (owner, sql) = Spi::get_two::<String, String>("SELECT owner::text, document ->> 'sql' FROM sc.connectors").unwrap();
+        let (owner, sql) =
+            Spi::get_two::<String, String>("SELECT owner::text, document ->> 'sql' FROM sc.connectors").unwrap();
         assert_eq!(owner.as_deref(), Some("postgres"));
         assert_ne!(sql.as_deref(), Some("SELECT 1"));
     }

@@ -21,9 +21,8 @@ use crate::stage::OutputTable;
 pub fn write_sql_output_zip(tables: &[OutputTable], path: &Path) -> io::Result<u64> {
     let file = File::create(path)?;
     let mut zip = zip::ZipWriter::new(BufWriter::new(file));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .large_file(true);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true);
     let mut used = std::collections::HashSet::new();
     for t in tables {
         let base = entry_name(&t.name);

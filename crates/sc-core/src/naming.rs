@@ -180,13 +180,8 @@ mod tests {
 
     #[test]
     fn blank_headers_are_numbered_among_blanks() {
-        let headers = vec![
-            Some("id".to_owned()),
-            None,
-            Some("  ".to_owned()),
-            Some("name".to_owned()),
-            Some(String::new()),
-        ];
+        let headers =
+            vec![Some("id".to_owned()), None, Some("  ".to_owned()), Some("name".to_owned()), Some(String::new())];
         assert_eq!(clean_headers(&headers), vec!["id", "_1", "_2", "name", "_3"]);
     }
 

@@ -235,16 +235,21 @@ pub fn read_rows(data: &[u8], ncols: usize) -> Result<Vec<Vec<Option<String>>>, 
             match marker {
                 1 => row.push(None),
                 0 => {
-                    let (len, used) = decode_varint(&data[pos..])
-                        .map_err(|bad| if bad { RowBinaryError::BadVarint { offset: pos } } else { truncated(pos) })?;
+                    let (len, used) = decode_varint(&data[pos..]).map_err(|bad| {
+                        if bad {
+                            RowBinaryError::BadVarint { offset: pos }
+                        } else {
+                            truncated(pos)
+                        }
+                    })?;
                     pos += used;
                     let end = usize::try_from(len)
                         .ok()
                         .and_then(|l| pos.checked_add(l))
                         .filter(|end| *end <= data.len())
                         .ok_or(truncated(pos))?;
-                    let s = std::str::from_utf8(&data[pos..end])
-                        .map_err(|_| RowBinaryError::NotUtf8 { offset: pos })?;
+                    let s =
+                        std::str::from_utf8(&data[pos..end]).map_err(|_| RowBinaryError::NotUtf8 { offset: pos })?;
                     row.push(Some(s.to_owned()));
                     pos = end;
                 }
@@ -332,11 +337,7 @@ mod tests {
     #[test]
     fn streaming_reader_matches_the_writer() {
         let long = "x".repeat(300);
-        let rows = vec![
-            vec![Some("a"), None],
-            vec![Some(""), Some(long.as_str())],
-            vec![None, Some("é")],
-        ];
+        let rows = vec![vec![Some("a"), None], vec![Some(""), Some(long.as_str())], vec![None, Some("é")]];
         let mut data = Vec::new();
         write_rows(&mut data, &rows).expect("write");
         assert_eq!(data, write(&rows, 2));

@@ -115,9 +115,7 @@ struct ScopePlan<'v> {
 
 /// Assigns every variable to a scope and a column, or explains why it cannot.
 fn plan<'v>(vars: &'v [Variable], tables: &[OutputTable]) -> Result<Vec<ScopePlan<'v>>, StageError> {
-    let mut plans: Vec<ScopePlan<'v>> = (0..tables.len())
-        .map(|table| ScopePlan { table, vars: Vec::new() })
-        .collect();
+    let mut plans: Vec<ScopePlan<'v>> = (0..tables.len()).map(|table| ScopePlan { table, vars: Vec::new() }).collect();
     let names = || tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
     for var in vars {
         let t = match &var.scope {
@@ -140,16 +138,14 @@ fn plan<'v>(vars: &'v [Variable], tables: &[OutputTable]) -> Result<Vec<ScopePla
         };
         let column = match var.source_column() {
             None => None,
-            Some(col) => Some(
-                tables[t].columns.iter().position(|(c, _)| c == col).ok_or_else(|| {
-                    StageError::Definition(format!(
-                        "variable \"{}\": column \"{col}\" is not in output table \"{}\" (columns: {})",
-                        var.name,
-                        tables[t].name,
-                        tables[t].columns.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ")
-                    ))
-                })?,
-            ),
+            Some(col) => Some(tables[t].columns.iter().position(|(c, _)| c == col).ok_or_else(|| {
+                StageError::Definition(format!(
+                    "variable \"{}\": column \"{col}\" is not in output table \"{}\" (columns: {})",
+                    var.name,
+                    tables[t].name,
+                    tables[t].columns.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            })?),
         };
         plans[t].vars.push((var, column));
     }
@@ -180,10 +176,7 @@ fn run_scope(
     report: &mut impl RowSink,
     observer: &mut impl Observer,
 ) -> Result<ScopeCounts, StageError> {
-    let read_err = |e: std::io::Error| StageError::Read {
-        scope: table.name.clone(),
-        message: e.to_string(),
-    };
+    let read_err = |e: std::io::Error| StageError::Read { scope: table.name.clone(), message: e.to_string() };
     let headers: Vec<&str> = table.columns.iter().map(|(c, _)| c.as_str()).collect();
     let sql_sheet = report.begin_sheet(&format!("SQL Output ({})", table.name), &headers)?;
     let mut var_headers: Vec<&str> = plan.vars.iter().map(|(v, _)| v.name.as_str()).collect();
@@ -267,9 +260,7 @@ fn run_scope(
                 warnings: &warnings,
             })
             .map_err(StageError::Observer)?;
-        if counts.rows % PROGRESS_EVERY == 0
-            && observer.progress(&table.name, counts.rows, table.rows) == Flow::Stop
-        {
+        if counts.rows % PROGRESS_EVERY == 0 && observer.progress(&table.name, counts.rows, table.rows) == Flow::Stop {
             return Err(StageError::Stopped);
         }
     }
@@ -322,9 +313,9 @@ impl CellKind {
             CellKind::Text => None,
             CellKind::Number => v.parse::<f64>().ok().filter(|f| f.is_finite()).map(CellRef::Number),
             CellKind::Date => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok().map(CellRef::Date),
-            CellKind::DateTime => chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f")
-                .ok()
-                .map(CellRef::DateTime),
+            CellKind::DateTime => {
+                chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f").ok().map(CellRef::DateTime)
+            }
             CellKind::Bool => match v {
                 "true" => Some(CellRef::Bool(true)),
                 "false" => Some(CellRef::Bool(false)),
@@ -346,9 +337,7 @@ fn value_cell(v: &TypedValue, var: &Variable, ctx: &Context) -> Cell {
         }
         TypedValue::Boolean(b) => Cell::Bool(*b),
         TypedValue::Date(d) if format.is_none() => Cell::Date(*d),
-        TypedValue::Datetime(dt) if format.is_none() => {
-            Cell::DateTime(dt.with_timezone(&ctx.timezone).naive_local())
-        }
+        TypedValue::Datetime(dt) if format.is_none() => Cell::DateTime(dt.with_timezone(&ctx.timezone).naive_local()),
         _ => Cell::Text(v.render_in(format, ctx.timezone)),
     }
 }

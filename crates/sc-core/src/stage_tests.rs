@@ -220,5 +220,8 @@ fn column_kinds_follow_clickhouse_types() {
     assert_eq!(CellKind::of("Nullable(DateTime64(3))"), CellKind::DateTime);
     assert_eq!(CellKind::of("Date32"), CellKind::Date);
     assert_eq!(CellKind::Number.cell(Some("abc")), CellRef::Text("abc"));
-    assert_eq!(CellKind::Date.cell(Some("2024-05-04")), CellRef::Date(chrono::NaiveDate::from_ymd_opt(2024, 5, 4).unwrap()));
+    assert_eq!(
+        CellKind::Date.cell(Some("2024-05-04")),
+        CellRef::Date(chrono::NaiveDate::from_ymd_opt(2024, 5, 4).unwrap())
+    );
 }

@@ -96,7 +96,8 @@ fn utf16_without_bom_is_recognised_with_a_warning() {
 
 #[test]
 fn latin1_is_detected_and_transcoded() {
-    let text = "Name;Stadt;Straße\nJosé;Zürich;Hauptstraße 5\nFrançois;Genève;Rue de la Paix\nMüller;München;Königstraße\n";
+    let text =
+        "Name;Stadt;Straße\nJosé;Zürich;Hauptstraße 5\nFrançois;Genève;Rue de la Paix\nMüller;München;Königstraße\n";
     let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
     let (s, p) = prepare_ok(&bytes, "latin1.csv");
     let t = only(&p);
@@ -161,10 +162,7 @@ fn short_rows_are_padded_and_long_rows_add_blank_header_columns() {
     let (s, p) = prepare_ok(b"a,,b\n1\n1,2,3,4,,6\n", "x.csv");
     let t = only(&p);
     assert_eq!(t.columns, vec!["a", "_1", "b", "_2", "_3", "_4"]);
-    assert_eq!(
-        rows(&s, t),
-        vec![row(&["1", NULL, NULL, NULL, NULL, NULL]), row(&["1", "2", "3", "4", NULL, "6"])]
-    );
+    assert_eq!(rows(&s, t), vec![row(&["1", NULL, NULL, NULL, NULL, NULL]), row(&["1", "2", "3", "4", NULL, "6"])]);
 }
 
 #[test]

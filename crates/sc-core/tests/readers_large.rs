@@ -82,8 +82,12 @@ fn write_big_xlsx(path: &std::path::Path, rows: u32) {
     for r in 1..=rows {
         let n = r + 1;
         let amount = f64::from(r) / 4.0;
-        writeln!(z, r#"<row r="{n}"><c r="A{n}"><v>{r}</v></c>{}<c r="C{n}"><v>{amount}</v></c></row>"#, s(n, 'B', &format!("row number {r}")))
-            .expect("row");
+        writeln!(
+            z,
+            r#"<row r="{n}"><c r="A{n}"><v>{r}</v></c>{}<c r="C{n}"><v>{amount}</v></c></row>"#,
+            s(n, 'B', &format!("row number {r}"))
+        )
+        .expect("row");
     }
     z.write_all(b"</sheetData></worksheet>").expect("sheet");
     z.finish().expect("zip");

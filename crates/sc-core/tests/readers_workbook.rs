@@ -171,7 +171,9 @@ fn xlsx_named_csv_is_read_as_xlsx_with_a_warning() {
     let (_s, p) = prepare_ok(&multi_sheet(), "export.csv");
     assert_eq!(p.tables.len(), 3);
     assert!(
-        p.warnings.iter().any(|w| w == "file \"export.csv\" is an XLSX workbook despite its .csv extension; it was read as such"),
+        p.warnings
+            .iter()
+            .any(|w| w == "file \"export.csv\" is an XLSX workbook despite its .csv extension; it was read as such"),
         "{:?}",
         p.warnings
     );
@@ -273,7 +275,8 @@ fn cells_beyond_the_column_limit_are_rejected() {
 
 #[test]
 fn cells_out_of_order_are_rejected_with_a_clear_message() {
-    let data = format!(r#"<row r="2">{}</row><row r="1">{}</row>"#, inline_cell("A2", "late"), inline_cell("A1", "early"));
+    let data =
+        format!(r#"<row r="2">{}</row><row r="1">{}</row>"#, inline_cell("A2", "late"), inline_cell("A1", "early"));
     let msg = prepare_err(&xlsx_with_sheet_data(&data), "o.xlsx");
     assert_eq!(
         msg,

@@ -8,15 +8,11 @@ use std::path::Path;
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use chrono::NaiveDate;
 use sc_core::report::{
-    Cell, ReportError, ReportOptions, ReportWriter, EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS,
-    MAX_TEXT_UNITS, SUMMARY_SHEET,
+    Cell, ReportError, ReportOptions, ReportWriter, EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, MAX_TEXT_UNITS, SUMMARY_SHEET,
 };
 
 fn with_limit(rows: u32) -> ReportOptions {
-    ReportOptions {
-        max_rows_per_sheet: rows,
-        ..ReportOptions::default()
-    }
+    ReportOptions { max_rows_per_sheet: rows, ..ReportOptions::default() }
 }
 
 fn sheet_names(path: &Path) -> Vec<String> {
@@ -50,9 +46,7 @@ fn a_long_group_continues_on_numbered_sheets_repeating_the_header() {
     // 25 data rows at 9 per sheet: 9 + 9 + 7. The other group is filled in
     // between and must still come after all parts of the first.
     for n in 0..25i64 {
-        report
-            .push_row(&big, &[Cell::Int(n), Cell::Text(format!("row {n}"))])
-            .expect("row");
+        report.push_row(&big, &[Cell::Int(n), Cell::Text(format!("row {n}"))]).expect("row");
         if n % 10 == 0 {
             report.push_row(&small, &[Cell::Int(n)]).expect("row");
         }
@@ -66,8 +60,7 @@ fn a_long_group_continues_on_numbered_sheets_repeating_the_header() {
         "Extracted Variables (products)",
     ];
     assert_eq!(sheet_names(&path), [SUMMARY_SHEET, names[0], names[1], names[2], names[3]]);
-    let summary: Vec<(&str, u32, u64)> =
-        infos.iter().map(|i| (i.name.as_str(), i.part, i.rows)).collect();
+    let summary: Vec<(&str, u32, u64)> = infos.iter().map(|i| (i.name.as_str(), i.part, i.rows)).collect();
     assert_eq!(summary, [(names[0], 1, 9), (names[1], 2, 9), (names[2], 3, 7), (names[3], 1, 3)]);
     assert!(infos[..3].iter().all(|i| i.title == "SQL Output (products)"));
 
@@ -84,16 +77,10 @@ fn a_long_group_continues_on_numbered_sheets_repeating_the_header() {
     assert_eq!(next, 25.0);
 
     // The Summary's sheet list names every part and its full title.
-    let listed: Vec<Vec<Data>> = read_rows(&path, SUMMARY_SHEET)
-        .into_iter()
-        .skip_while(|row| row[0] != text("Sheet"))
-        .skip(1)
-        .collect();
+    let listed: Vec<Vec<Data>> =
+        read_rows(&path, SUMMARY_SHEET).into_iter().skip_while(|row| row[0] != text("Sheet")).skip(1).collect();
     assert_eq!(listed.len(), 4);
-    assert_eq!(
-        listed[1],
-        [text(names[1]), text("SQL Output (products)"), Data::Float(2.0), Data::Float(9.0)]
-    );
+    assert_eq!(listed[1], [text(names[1]), text("SQL Output (products)"), Data::Float(2.0), Data::Float(9.0)]);
 }
 
 #[test]
@@ -219,14 +206,8 @@ fn misuse_is_an_error_not_a_panic() {
     let foreign = other.begin_sheet("Other", &["x"]).expect("sheet");
 
     let wide = report.push_row(&sheet, &[Cell::Int(1), Cell::Int(2)]);
-    assert!(matches!(
-        wide,
-        Err(ReportError::RowTooWide { cells: 2, headers: 1, .. })
-    ));
-    assert!(matches!(
-        report.push_row(&foreign, &[Cell::Int(1)]),
-        Err(ReportError::ForeignHandle)
-    ));
+    assert!(matches!(wide, Err(ReportError::RowTooWide { cells: 2, headers: 1, .. })));
+    assert!(matches!(report.push_row(&foreign, &[Cell::Int(1)]), Err(ReportError::ForeignHandle)));
     let headers = vec!["h"; EXCEL_MAX_COLUMNS + 1];
     assert!(matches!(
         report.begin_sheet("Too wide", &headers),
@@ -252,17 +233,11 @@ fn an_unwritable_path_fails_at_create() {
 #[test]
 fn a_custom_temp_dir_is_used_and_must_exist() {
     let scratch = Scratch::new("tempdir");
-    let options = ReportOptions {
-        temp_dir: Some(scratch.file("missing")),
-        ..ReportOptions::default()
-    };
+    let options = ReportOptions { temp_dir: Some(scratch.file("missing")), ..ReportOptions::default() };
     let result = ReportWriter::create_with(&scratch.file("r.xlsx"), options);
     assert!(matches!(result, Err(ReportError::Xlsx { .. })));
 
-    let options = ReportOptions {
-        temp_dir: Some(scratch.0.clone()),
-        ..ReportOptions::default()
-    };
+    let options = ReportOptions { temp_dir: Some(scratch.0.clone()), ..ReportOptions::default() };
     let path = scratch.file("ok.xlsx");
     let mut report = ReportWriter::create_with(&path, options).expect("create");
     let sheet = report.begin_sheet("T", &["x"]).expect("sheet");

@@ -59,14 +59,9 @@ fn write_sample(path: &Path) -> Vec<SheetInfo> {
     let sql = report
         .begin_sheet("SQL Output (products)", &["sku", "price", "qty", "active", "added", "seen"])
         .expect("sql sheet");
-    let vars = report
-        .begin_sheet("Extracted Variables (products)", &["sku", "name"])
-        .expect("vars sheet");
+    let vars = report.begin_sheet("Extracted Variables (products)", &["sku", "name"]).expect("vars sheet");
     let load = report
-        .begin_sheet(
-            "products Upload (products)",
-            &["Row", "Status", "Record id", "Errors", "Warnings"],
-        )
+        .begin_sheet("products Upload (products)", &["Row", "Status", "Record id", "Errors", "Warnings"])
         .expect("load sheet");
 
     report
@@ -82,30 +77,17 @@ fn write_sample(path: &Path) -> Vec<SheetInfo> {
             ],
         )
         .expect("row");
-    report
-        .push_row(&vars, &[Cell::from("A-1"), Cell::from("Kettle")])
-        .expect("row");
+    report.push_row(&vars, &[Cell::from("A-1"), Cell::from("Kettle")]).expect("row");
     // A short row: the missing trailing cells stay empty; Null is empty too.
-    report
-        .push_row(&sql, &[Cell::from("B-2"), Cell::Null, Cell::Int(-7)])
-        .expect("row");
+    report.push_row(&sql, &[Cell::from("B-2"), Cell::Null, Cell::Int(-7)]).expect("row");
     report
         .push_row(
             &load,
-            &[
-                Cell::Int(1),
-                Cell::from("inserted"),
-                Cell::from("rec_001"),
-                Cell::Null,
-                Cell::from("price rounded"),
-            ],
+            &[Cell::Int(1), Cell::from("inserted"), Cell::from("rec_001"), Cell::Null, Cell::from("price rounded")],
         )
         .expect("row");
     report
-        .push_row(
-            &load,
-            &[Cell::Int(2), Cell::from("failed"), Cell::Null, Cell::from("sku is required")],
-        )
+        .push_row(&load, &[Cell::Int(2), Cell::from("failed"), Cell::Null, Cell::from("sku is required")])
         .expect("row");
 
     let counts = vec![
@@ -123,12 +105,7 @@ fn sheets_come_back_in_order_with_summary_first() {
     let infos = write_sample(&path);
     assert_eq!(
         read_sheets(&path),
-        [
-            SUMMARY_SHEET,
-            "SQL Output (products)",
-            "Extracted Variables (products)",
-            "products Upload (products)"
-        ]
+        [SUMMARY_SHEET, "SQL Output (products)", "Extracted Variables (products)", "products Upload (products)"]
     );
     let rows: Vec<u64> = infos.iter().map(|info| info.rows).collect();
     assert_eq!(rows, [2, 1, 2]);
@@ -165,14 +142,8 @@ fn values_and_types_round_trip() {
 
     let load = read_rows(&path, "products Upload (products)");
     assert_eq!(load[0], ["Row", "Status", "Record id", "Errors", "Warnings"].map(text));
-    assert_eq!(
-        load[1],
-        [Data::Float(1.0), text("inserted"), text("rec_001"), Data::Empty, text("price rounded")]
-    );
-    assert_eq!(
-        load[2],
-        [Data::Float(2.0), text("failed"), Data::Empty, text("sku is required"), Data::Empty]
-    );
+    assert_eq!(load[1], [Data::Float(1.0), text("inserted"), text("rec_001"), Data::Empty, text("price rounded")]);
+    assert_eq!(load[2], [Data::Float(2.0), text("failed"), Data::Empty, text("sku is required"), Data::Empty]);
 }
 
 #[test]
@@ -201,11 +172,9 @@ fn summary_lists_facts_counts_and_sheets() {
     expected.push(count("failed"));
     expected.push(row(&[]));
     expected.push(row(&["Sheet", "Title", "Part", "Rows"]));
-    for (title, rows) in [
-        ("SQL Output (products)", 2.0),
-        ("Extracted Variables (products)", 1.0),
-        ("products Upload (products)", 2.0),
-    ] {
+    for (title, rows) in
+        [("SQL Output (products)", 2.0), ("Extracted Variables (products)", 1.0), ("products Upload (products)", 2.0)]
+    {
         let mut r = row(&[title, title]);
         r[2] = Data::Float(1.0);
         r[3] = Data::Float(rows);
@@ -219,11 +188,7 @@ fn zip_entry(path: &Path, entry: &str) -> String {
     let file = std::fs::File::open(path).expect("open zip");
     let mut archive = zip::ZipArchive::new(file).expect("zip");
     let mut xml = String::new();
-    archive
-        .by_name(entry)
-        .expect("entry")
-        .read_to_string(&mut xml)
-        .expect("read entry");
+    archive.by_name(entry).expect("entry").read_to_string(&mut xml).expect("read entry");
     xml
 }
 
@@ -256,10 +221,7 @@ fn header_rows_are_frozen_and_bold() {
 fn an_empty_report_still_has_its_summary() {
     let scratch = Scratch::new("empty");
     let path = scratch.file("report.xlsx");
-    let infos = ReportWriter::create(&path)
-        .expect("create")
-        .finish()
-        .expect("finish");
+    let infos = ReportWriter::create(&path).expect("create").finish().expect("finish");
     assert!(infos.is_empty());
     assert_eq!(read_sheets(&path), [SUMMARY_SHEET]);
     let rows = read_rows(&path, SUMMARY_SHEET);
@@ -272,9 +234,7 @@ fn a_sheet_without_rows_keeps_its_header() {
     let scratch = Scratch::new("no-rows");
     let path = scratch.file("report.xlsx");
     let mut report = ReportWriter::create(&path).expect("create");
-    report
-        .begin_sheet("SQL Output (empty)", &["id", "name"])
-        .expect("sheet");
+    report.begin_sheet("SQL Output (empty)", &["id", "name"]).expect("sheet");
     report.finish().expect("finish");
     assert_eq!(read_rows(&path, "SQL Output (empty)"), [[text("id"), text("name")]]);
 }
@@ -291,7 +251,8 @@ fn characters_xml_forbids_still_give_a_readable_workbook() {
     // Every part is well-formed XML 1.0 (Excel refuses the file otherwise;
     // calamine is more lenient, so this is checked on the text itself) ...
     let xml = zip_entry(&path, "xl/worksheets/sheet2.xml");
-    let is_xml_char = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    let is_xml_char =
+        |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
     assert!(xml.chars().all(is_xml_char), "{xml}");
     // ... and calamine (like Excel) reads the characters back.
     assert_eq!(read_rows(&path, "Upload"), [[text("value")], [text(hostile)]]);

@@ -9,8 +9,7 @@ use std::path::Path;
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use chrono::NaiveDate;
 use sc_core::report::{
-    CellRef, ReportError, ReportOptions, ReportThread, ReportWriter, RowSink, SheetInfo, BATCH_ROWS,
-    EXCEL_MAX_COLUMNS,
+    CellRef, ReportError, ReportOptions, ReportThread, ReportWriter, RowSink, SheetInfo, BATCH_ROWS, EXCEL_MAX_COLUMNS,
 };
 
 fn options(rows: u32) -> ReportOptions {
@@ -20,7 +19,8 @@ fn options(rows: u32) -> ReportOptions {
 /// Two interleaved groups, more rows than one batch and than one sheet
 /// holds, every kind of cell.
 fn fill(report: &mut impl RowSink) {
-    let numbers = report.begin_sheet("SQL Output (items)", &["n", "label", "flag", "when", "stamp", "x"]).expect("sheet");
+    let numbers =
+        report.begin_sheet("SQL Output (items)", &["n", "label", "flag", "when", "stamp", "x"]).expect("sheet");
     let notes = report.begin_sheet("items Upload (items)", &["n", "note"]).expect("sheet");
     let day = NaiveDate::from_ymd_opt(2024, 2, 29).expect("date");
     for n in 0..(2 * BATCH_ROWS as i64 + 37) {
@@ -28,7 +28,14 @@ fn fill(report: &mut impl RowSink) {
         let label = if n % 5 == 0 { CellRef::Null } else { CellRef::Text(&label) };
         let when = day + chrono::Days::new(n as u64);
         let stamp = when.and_hms_milli_opt(13, 45, 7, (n % 1000) as u32).expect("time");
-        let row = [CellRef::Int(n), label, CellRef::Bool(n % 2 == 0), CellRef::Date(when), CellRef::DateTime(stamp), CellRef::Number(n as f64 / 8.0)];
+        let row = [
+            CellRef::Int(n),
+            label,
+            CellRef::Bool(n % 2 == 0),
+            CellRef::Date(when),
+            CellRef::DateTime(stamp),
+            CellRef::Number(n as f64 / 8.0),
+        ];
         report.push(&numbers, &row).expect("row");
         if n % 3 == 0 {
             let note = "x".repeat(n as usize % 7);
@@ -68,7 +75,8 @@ fn a_report_written_on_a_thread_is_the_one_written_in_place() {
     writer.summary(&facts(), &counts()).expect("summary");
     let in_place: Vec<SheetInfo> = writer.finish().expect("finish");
 
-    let mut thread = ReportThread::start(ReportWriter::create_with(&there, options(1000)).expect("create")).expect("start");
+    let mut thread =
+        ReportThread::start(ReportWriter::create_with(&there, options(1000)).expect("create")).expect("start");
     fill(&mut thread);
     let threaded = thread.finish(facts(), counts()).expect("finish").wait().expect("saved");
 
@@ -86,7 +94,8 @@ fn a_report_written_on_a_thread_is_the_one_written_in_place() {
 #[test]
 fn mistakes_are_reported_at_once() {
     let scratch = Scratch::new("mistakes");
-    let mut thread = ReportThread::start(ReportWriter::create(&scratch.file("r.xlsx")).expect("create")).expect("start");
+    let mut thread =
+        ReportThread::start(ReportWriter::create(&scratch.file("r.xlsx")).expect("create")).expect("start");
     let mut other = ReportWriter::create(&scratch.file("other.xlsx")).expect("create");
     let sheet = thread.begin_sheet("Narrow", &["only"]).expect("sheet");
     let foreign = RowSink::begin_sheet(&mut other, "Other", &["x"]).expect("sheet");
@@ -114,7 +123,8 @@ fn a_failure_on_the_thread_reaches_the_caller() {
     let temp = scratch.file("rows");
     std::fs::create_dir_all(&temp).expect("temp dir");
     let options = ReportOptions { temp_dir: Some(temp.clone()), ..ReportOptions::default() };
-    let mut thread = ReportThread::start(ReportWriter::create_with(&scratch.file("r.xlsx"), options).expect("create")).expect("start");
+    let mut thread = ReportThread::start(ReportWriter::create_with(&scratch.file("r.xlsx"), options).expect("create"))
+        .expect("start");
     // The sheets' temporary files cannot be created: the thread fails on the first sheet.
     std::fs::remove_dir_all(&temp).expect("remove temp dir");
     let sheet = thread.begin_sheet("Rows", &["n"]).expect("queued, not yet written");

@@ -102,16 +102,12 @@ pub fn check_host(host: &str) -> Result<(), String> {
         return Ok(());
     }
     let body = host.strip_prefix("*.").unwrap_or(host);
-    let ok = !body.is_empty()
-        && body
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    let ok =
+        !body.is_empty() && body.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "invalid allowed host {host:?}: use a host name or IP, optionally *.domain and :port"
-        ))
+        Err(format!("invalid allowed host {host:?}: use a host name or IP, optionally *.domain and :port"))
     }
 }
 
@@ -154,10 +150,7 @@ pub fn grants(job: &Job) -> Vec<String> {
     g.push("GRANT CREATE TEMPORARY TABLE ON *.*".to_string());
     g.push("GRANT CREATE FUNCTION, DROP FUNCTION ON *.*".to_string());
     if job.allowed_hosts.iter().any(|h| h == ANY_HOST) {
-        g.push(format!(
-            "GRANT READ ON {}",
-            ANY_HOST_SOURCES.join(", READ ON ")
-        ));
+        g.push(format!("GRANT READ ON {}", ANY_HOST_SOURCES.join(", READ ON ")));
     } else {
         for host in &job.allowed_hosts {
             let h = host_regex(host);
@@ -178,15 +171,11 @@ pub fn validate(job: &Job) -> Result<(), String> {
     }
     for (name, secret) in &job.secrets {
         if !is_identifier(name) {
-            return Err(format!(
-                "invalid secret name {name:?}: use letters, digits and _"
-            ));
+            return Err(format!("invalid secret name {name:?}: use letters, digits and _"));
         }
         for key in secret.values.keys() {
             if !is_identifier(key) {
-                return Err(format!(
-                    "invalid key {key:?} in secret {name}: use letters, digits and _"
-                ));
+                return Err(format!("invalid key {key:?} in secret {name}: use letters, digits and _"));
             }
         }
     }
@@ -201,11 +190,7 @@ fn named_collections(out: &mut String, secrets: &std::collections::BTreeMap<Stri
     for (name, secret) in secrets {
         let _ = writeln!(out, "    <{name}>");
         for (k, v) in &secret.values {
-            let fixed = if FIXED_KEYS.contains(&k.as_str()) {
-                " overridable=\"false\""
-            } else {
-                ""
-            };
+            let fixed = if FIXED_KEYS.contains(&k.as_str()) { " overridable=\"false\"" } else { "" };
             let _ = writeln!(out, "      <{k}{fixed}>{}</{k}>", xml_escape(v));
         }
         let _ = writeln!(out, "    </{name}>");
@@ -219,11 +204,7 @@ fn named_collections(out: &mut String, secrets: &std::collections::BTreeMap<Stri
 /// where the kernel sandbox lets it write.
 pub fn server_config(job: &Job, engine_dir: &Path, users_file: &Path) -> String {
     let mut out = String::from("<clickhouse>\n");
-    let _ = writeln!(
-        out,
-        "  <users_config>{}</users_config>",
-        xml_escape(&users_file.to_string_lossy())
-    );
+    let _ = writeln!(out, "  <users_config>{}</users_config>", xml_escape(&users_file.to_string_lossy()));
     let dir = xml_escape(&engine_dir.to_string_lossy());
     for (key, sub) in [("user_files_path", "user_files"), ("tmp_path", "tmp"), ("user_scripts_path", "user_scripts")] {
         let _ = writeln!(out, "  <{key}>{dir}/{sub}/</{key}>");
@@ -231,19 +212,12 @@ pub fn server_config(job: &Job, engine_dir: &Path, users_file: &Path) -> String 
     out.push_str("  <display_secrets_in_show_and_select>0</display_secrets_in_show_and_select>\n");
     out.push_str("  <timezone>UTC</timezone>\n");
     if let Some(m) = job.limits.memory_bytes {
-        let _ = writeln!(
-            out,
-            "  <max_server_memory_usage>{m}</max_server_memory_usage>"
-        );
+        let _ = writeln!(out, "  <max_server_memory_usage>{m}</max_server_memory_usage>");
     }
     // Not enforced by chDB's in-process mode (the grants are); kept for clarity.
     out.push_str("  <remote_url_allow_hosts>\n");
     for h in job.allowed_hosts.iter().filter(|h| *h != ANY_HOST) {
-        let _ = writeln!(
-            out,
-            "    <host_regexp>{}</host_regexp>",
-            xml_escape(&host_regex(h))
-        );
+        let _ = writeln!(out, "    <host_regexp>{}</host_regexp>", xml_escape(&host_regex(h)));
     }
     out.push_str("  </remote_url_allow_hosts>\n");
     named_collections(&mut out, &job.secrets);
@@ -292,19 +266,11 @@ mod tests {
 
     #[test]
     fn host_patterns() {
-        assert_eq!(
-            host_regex("api.example.com"),
-            "api\\.example\\.com(:[0-9]+)?"
-        );
+        assert_eq!(host_regex("api.example.com"), "api\\.example\\.com(:[0-9]+)?");
         assert_eq!(host_regex("db.local:5432"), "db\\.local:5432");
-        assert_eq!(
-            host_regex("*.example.com"),
-            "([A-Za-z0-9-]+\\.)+example\\.com(:[0-9]+)?"
-        );
+        assert_eq!(host_regex("*.example.com"), "([A-Za-z0-9-]+\\.)+example\\.com(:[0-9]+)?");
         assert!(check_host("a.b").is_ok());
-        assert!(
-            check_host("a.b/x").is_err() && check_host("'").is_err() && check_host("").is_err()
-        );
+        assert!(check_host("a.b/x").is_err() && check_host("'").is_err() && check_host("").is_err());
     }
 
     #[test]
@@ -312,10 +278,7 @@ mod tests {
         let mut job = Job::default();
         job.secrets.insert(
             "pg1".into(),
-            Secret {
-                kind: "postgresql".into(),
-                values: [("password".to_string(), "a<b".to_string())].into(),
-            },
+            Secret { kind: "postgresql".into(), values: [("password".to_string(), "a<b".to_string())].into() },
         );
         assert!(validate(&job).is_ok());
         let cfg = server_config(&job, Path::new("engine"), Path::new("engine/users.xml"));

@@ -88,10 +88,7 @@ pub fn classify(raw: &str, limits: &Limits) -> Error {
             Some(b) => format!("SQL memory limit of {} exceeded", human_bytes(b)),
             None => "SQL memory limit exceeded (the engine's memory limit)".to_string(),
         }),
-        _ => Error::User(format!(
-            "SQL error: {}",
-            cut_middle(strip_prefix(raw), MAX_MESSAGE_CHARS)
-        )),
+        _ => Error::User(format!("SQL error: {}", cut_middle(strip_prefix(raw), MAX_MESSAGE_CHARS))),
     }
 }
 
@@ -128,28 +125,12 @@ mod tests {
 
     #[test]
     fn classifies_clickhouse_errors() {
-        let l = Limits {
-            time_s: 7,
-            memory_bytes: Some(1 << 30),
-            ..Limits::default()
-        };
-        let t = classify(
-            "Code: 159. DB::Exception: Timeout exceeded: elapsed 7.1 seconds",
-            &l,
-        );
+        let l = Limits { time_s: 7, memory_bytes: Some(1 << 30), ..Limits::default() };
+        let t = classify("Code: 159. DB::Exception: Timeout exceeded: elapsed 7.1 seconds", &l);
         assert_eq!(t, Error::TimeLimit("SQL time limit of 7 s exceeded".into()));
-        let m = classify(
-            "Code: 241. DB::Exception: Memory limit (for query) exceeded",
-            &l,
-        );
+        let m = classify("Code: 241. DB::Exception: Memory limit (for query) exceeded", &l);
         assert_eq!(m.message(), "SQL memory limit of 1.0 GiB exceeded");
-        let s = classify(
-            "Code: 62. DB::Exception: Syntax error: failed at position 1. (SYNTAX_ERROR)",
-            &l,
-        );
-        assert_eq!(
-            s.message(),
-            "SQL error: Syntax error: failed at position 1. (SYNTAX_ERROR)"
-        );
+        let s = classify("Code: 62. DB::Exception: Syntax error: failed at position 1. (SYNTAX_ERROR)", &l);
+        assert_eq!(s.message(), "SQL error: Syntax error: failed at position 1. (SYNTAX_ERROR)");
     }
 }

@@ -34,10 +34,7 @@ fn text_rows(session: &Session<'_>, sql: &str, columns: usize) -> Result<Vec<Vec
     let bytes = session.query(sql, "RowBinary")?;
     let mut reader = RowReader::new(&bytes[..], columns);
     let mut rows = Vec::new();
-    while let Some(r) = reader
-        .next_row()
-        .map_err(|e| format!("cannot read engine metadata: {e}"))?
-    {
+    while let Some(r) = reader.next_row().map_err(|e| format!("cannot read engine metadata: {e}"))? {
         rows.push(r.into_iter().map(Option::unwrap_or_default).collect());
     }
     Ok(rows)
@@ -50,13 +47,7 @@ pub fn list_output_tables(session: &Session<'_>) -> Result<Vec<Source>, String> 
         "SELECT toNullable(name) FROM system.tables WHERE database = 'output' AND NOT startsWith(name, '.inner') ORDER BY name",
         1,
     )?;
-    Ok(rows
-        .into_iter()
-        .map(|mut r| Source {
-            database: "output".into(),
-            table: r.remove(0),
-        })
-        .collect())
+    Ok(rows.into_iter().map(|mut r| Source { database: "output".into(), table: r.remove(0) }).collect())
 }
 
 fn columns_of(session: &Session<'_>, src: &Source) -> Result<Vec<Column>, String> {
@@ -76,40 +67,21 @@ fn columns_of(session: &Session<'_>, src: &Source) -> Result<Vec<Column>, String
 }
 
 fn count_rows(session: &Session<'_>, src: &Source) -> Result<u64, String> {
-    let sql = format!(
-        "SELECT count() FROM {}.{}",
-        quote_ident(&src.database),
-        quote_ident(&src.table)
-    );
+    let sql = format!("SELECT count() FROM {}.{}", quote_ident(&src.database), quote_ident(&src.table));
     let out = session.query(&sql, "TabSeparatedRaw")?;
-    String::from_utf8_lossy(&out)
-        .trim()
-        .parse()
-        .map_err(|_| "cannot read a row count".to_string())
+    String::from_utf8_lossy(&out).trim().parse().map_err(|_| "cannot read a row count".to_string())
 }
 
 /// The expression that renders one column as `Nullable(String)`.
 fn as_text(col: &Column) -> String {
     let c = quote_ident(&col.name);
     let t = col.ch_type.as_str();
-    let inner = t
-        .strip_prefix("Nullable(")
-        .and_then(|s| s.strip_suffix(')'))
-        .unwrap_or(t);
-    let inner = inner
-        .strip_prefix("LowCardinality(")
-        .and_then(|s| s.strip_suffix(')'))
-        .unwrap_or(inner);
-    let inner = inner
-        .strip_prefix("Nullable(")
-        .and_then(|s| s.strip_suffix(')'))
-        .unwrap_or(inner);
+    let inner = t.strip_prefix("Nullable(").and_then(|s| s.strip_suffix(')')).unwrap_or(t);
+    let inner = inner.strip_prefix("LowCardinality(").and_then(|s| s.strip_suffix(')')).unwrap_or(inner);
+    let inner = inner.strip_prefix("Nullable(").and_then(|s| s.strip_suffix(')')).unwrap_or(inner);
     if inner == "String" {
         format!("CAST({c} AS Nullable(String))")
-    } else if ["Array(", "Map(", "Tuple(", "Nested("]
-        .iter()
-        .any(|p| inner.starts_with(p))
-    {
+    } else if ["Array(", "Map(", "Tuple(", "Nested("].iter().any(|p| inner.starts_with(p)) {
         format!("CAST(toJSONString({c}) AS Nullable(String))")
     } else if inner.starts_with("DateTime") {
         format!("CAST(toString({c}, 'UTC') AS Nullable(String))")
@@ -132,18 +104,12 @@ pub fn export_tables(
     for src in sources {
         let columns = columns_of(session, src).map_err(engine_err)?;
         if columns.is_empty() {
-            return Err(Error::User(format!(
-                "output table {} has no columns",
-                src.table
-            )));
+            return Err(Error::User(format!("output table {} has no columns", src.table)));
         }
         let rows = count_rows(session, src).map_err(engine_err)?;
         total = total.saturating_add(rows);
         if total > limits.max_output_rows {
-            return Err(Error::User(format!(
-                "SQL output exceeds {} rows",
-                limits.max_output_rows
-            )));
+            return Err(Error::User(format!("SQL output exceeds {} rows", limits.max_output_rows)));
         }
         planned.push((src, columns, rows));
     }
@@ -152,8 +118,7 @@ pub fn export_tables(
     for (i, (src, columns, rows)) in planned.into_iter().enumerate() {
         let file = format!("out_{i}.rowbinary");
         let path = exec_dir.join(&file);
-        let f = File::create(&path)
-            .map_err(|e| Error::Internal(format!("cannot create {}: {e}", path.display())))?;
+        let f = File::create(&path).map_err(|e| Error::Internal(format!("cannot create {}: {e}", path.display())))?;
         let mut w = BufWriter::with_capacity(1 << 20, f);
         let exprs: Vec<String> = columns.iter().map(as_text).collect();
         let sql = format!(
@@ -162,25 +127,17 @@ pub fn export_tables(
             quote_ident(&src.database),
             quote_ident(&src.table)
         );
-        session
-            .query_stream_into(&sql, "RowBinary", &mut w)
-            .map_err(|e| {
-                if e.starts_with("cannot write") {
-                    Error::Internal(e)
-                } else {
-                    engine_err(e)
-                }
-            })?;
-        w.flush()
-            .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
+        session.query_stream_into(&sql, "RowBinary", &mut w).map_err(|e| {
+            if e.starts_with("cannot write") {
+                Error::Internal(e)
+            } else {
+                engine_err(e)
+            }
+        })?;
+        w.flush().map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
         written += rows;
         progress(written);
-        scopes.push(Scope {
-            name: src.table.clone(),
-            columns,
-            rows,
-            file,
-        });
+        scopes.push(Scope { name: src.table.clone(), columns, rows, file });
     }
     Ok(scopes)
 }
@@ -191,15 +148,9 @@ mod tests {
 
     #[test]
     fn text_expressions_by_type() {
-        let c = |t: &str| Column {
-            name: "a`b".into(),
-            ch_type: t.into(),
-        };
+        let c = |t: &str| Column { name: "a`b".into(), ch_type: t.into() };
         assert_eq!(as_text(&c("String")), "CAST(`a\\`b` AS Nullable(String))");
-        assert_eq!(
-            as_text(&c("LowCardinality(Nullable(String))")),
-            "CAST(`a\\`b` AS Nullable(String))"
-        );
+        assert_eq!(as_text(&c("LowCardinality(Nullable(String))")), "CAST(`a\\`b` AS Nullable(String))");
         assert!(as_text(&c("Array(String)")).contains("toJSONString"));
         assert!(as_text(&c("Nullable(DateTime64(3))")).contains("'UTC'"));
         assert!(as_text(&c("Decimal(18, 2)")).starts_with("CAST(toString("));

@@ -44,8 +44,7 @@ pub type RawResult = c_void;
 type SetSignalHandlersFn = unsafe extern "C" fn(c_int);
 type ConnectFn = unsafe extern "C" fn(c_int, *mut *mut c_char) -> *mut RawConn;
 type CloseConnFn = unsafe extern "C" fn(*mut RawConn);
-type QueryNFn =
-    unsafe extern "C" fn(RawConn, *const c_char, usize, *const c_char, usize) -> *mut RawResult;
+type QueryNFn = unsafe extern "C" fn(RawConn, *const c_char, usize, *const c_char, usize) -> *mut RawResult;
 type QueryWithParamsNFn = unsafe extern "C" fn(
     RawConn,
     *const c_char,
@@ -106,8 +105,8 @@ impl std::fmt::Debug for Engine {
 /// `T` must be the exact C signature of `name`.
 unsafe fn sym<T: Copy>(lib: &libloading::Library, name: &str) -> Result<T, String> {
     // SAFETY: the caller guarantees the type matches the C declaration.
-    let s: libloading::Symbol<'_, T> = unsafe { lib.get(name.as_bytes()) }
-        .map_err(|e| format!("libchdb has no symbol {name}: {e}"))?;
+    let s: libloading::Symbol<'_, T> =
+        unsafe { lib.get(name.as_bytes()) }.map_err(|e| format!("libchdb has no symbol {name}: {e}"))?;
     Ok(*s)
 }
 

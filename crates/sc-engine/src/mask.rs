@@ -149,7 +149,10 @@ mod tests {
         let m = Masker::new(vec![url.clone(), "p@ss word/1".to_string(), "{xa|yb}-secretpart".to_string()]);
         for (leaky, secret) in [
             // a glob expanded by the engine
-            ("Code: 86. Received error from remote server https://api.example.com/v1/orders?token=Tk9xq7Zp&x=1", "Tk9xq7Zp"),
+            (
+                "Code: 86. Received error from remote server https://api.example.com/v1/orders?token=Tk9xq7Zp&x=1",
+                "Tk9xq7Zp",
+            ),
             // URL-encoded, either hex case, and with + for a space
             ("password=p%40ss%20word%2F1 rejected", "p%40ss"),
             ("password=p%40ss+word%2f1 rejected", "ss+word"),

@@ -46,37 +46,13 @@ fn ms_since(t: Instant) -> u64 {
 
 impl<'a> Run<'a> {
     /// Prepare a run.
-    pub fn new(
-        exec_dir: &'a Path,
-        job: &'a Job,
-        libchdb: &'a Path,
-        masker: &'a Masker,
-        started: Instant,
-    ) -> Self {
-        Run {
-            exec_dir,
-            job,
-            libchdb,
-            masker,
-            started,
-            warnings: RefCell::new(Vec::new()),
-        }
+    pub fn new(exec_dir: &'a Path, job: &'a Job, libchdb: &'a Path, masker: &'a Masker, started: Instant) -> Self {
+        Run { exec_dir, job, libchdb, masker, started, warnings: RefCell::new(Vec::new()) }
     }
 
     /// Write `progress.json`; a failure to write progress never fails the run.
-    pub fn progress(
-        &self,
-        stage: &str,
-        rows: u64,
-        statement: Option<usize>,
-        statements: Option<usize>,
-    ) {
-        let p = Progress {
-            stage: stage.to_string(),
-            rows,
-            statement,
-            statements,
-        };
+    pub fn progress(&self, stage: &str, rows: u64, statement: Option<usize>, statements: Option<usize>) {
+        let p = Progress { stage: stage.to_string(), rows, statement, statements };
         let _ = job::write_json_atomic(self.exec_dir, job::PROGRESS_FILE, &p);
     }
 
@@ -86,9 +62,7 @@ impl<'a> Run<'a> {
         config::validate(job).map_err(Error::User)?;
         for name in job.parameters.keys() {
             if !config::is_identifier(name) {
-                return Err(Error::User(format!(
-                    "invalid SQL parameter name {name:?}: use letters, digits and _"
-                )));
+                return Err(Error::User(format!("invalid SQL parameter name {name:?}: use letters, digits and _")));
             }
         }
         let statements = match job.sql.as_deref() {
@@ -115,27 +89,18 @@ impl<'a> Run<'a> {
             unsafe { libc::abort() };
         }
         let engine_version = session.version().map_err(Error::Internal)?;
-        let mut timings = Timings {
-            start_ms: ms_since(self.started),
-            ..Timings::default()
-        };
+        let mut timings = Timings { start_ms: ms_since(self.started), ..Timings::default() };
 
         let t = Instant::now();
         self.progress("inputs", 0, None, None);
         for db in config::DATABASES {
-            self.ddl(
-                &session,
-                &format!("CREATE DATABASE IF NOT EXISTS {db} ENGINE = Atomic"),
-            )?;
+            self.ddl(&session, &format!("CREATE DATABASE IF NOT EXISTS {db} ENGINE = Atomic"))?;
         }
         self.ddl(&session, "USE connector")?;
         let inputs = self.load_inputs(&session)?;
         for r in &job.reference {
             if !config::is_identifier(&r.name) {
-                return Err(Error::User(format!(
-                    "invalid reference table name {:?}",
-                    r.name
-                )));
+                return Err(Error::User(format!("invalid reference table name {:?}", r.name)));
             }
             self.load_table(&session, "pg", &r.name, &r.columns, &PathBuf::from(&r.file))?;
         }
@@ -165,21 +130,13 @@ impl<'a> Run<'a> {
         if sources.is_empty() {
             return Err(Error::User("SQL produced no output tables".into()));
         }
-        let scopes =
-            export::export_tables(&session, self.exec_dir, &sources, &job.limits, &|rows| {
-                self.progress("export", rows, None, None)
-            })?;
+        let scopes = export::export_tables(&session, self.exec_dir, &sources, &job.limits, &|rows| {
+            self.progress("export", rows, None, None)
+        })?;
         timings.export_ms = ms_since(t);
         timings.total_ms = ms_since(self.started);
         let warnings = self.warnings.take();
-        Ok(Manifest {
-            engine_version,
-            scopes,
-            inputs,
-            warnings,
-            statements: statements.len(),
-            timings,
-        })
+        Ok(Manifest { engine_version, scopes, inputs, warnings, statements: statements.len(), timings })
     }
 
     /// Without SQL, a file's single table is the scope as the readers wrote
@@ -247,11 +204,7 @@ impl<'a> Run<'a> {
         let config_file = engine_dir.join("config.xml");
         write_private(&users_file, &config::users_config(self.job))?;
         write_private(&config_file, &config::server_config(self.job, &engine_dir, &users_file))?;
-        let opts = SessionOptions {
-            data_dir,
-            config_file: Some(config_file.clone()),
-            settings: Vec::new(),
-        };
+        let opts = SessionOptions { data_dir, config_file: Some(config_file.clone()), settings: Vec::new() };
         let session = Session::open(engine, &opts);
         // The config holds the secrets; chDB has read it and never reloads it.
         let _ = std::fs::remove_file(&config_file);
@@ -261,15 +214,10 @@ impl<'a> Run<'a> {
 
     /// Run a statement of our own; its failure is an internal error unless it is a limit.
     fn ddl(&self, session: &Session<'_>, sql: &str) -> Result<(), Error> {
-        session
-            .query_raw(sql, "Null")
-            .map(drop)
-            .map_err(|e| match classify(&e, &self.job.limits) {
-                Error::User(_) => {
-                    Error::Internal(format!("engine set-up failed: {}", self.masker.mask(&e)))
-                }
-                other => other,
-            })
+        session.query_raw(sql, "Null").map(drop).map_err(|e| match classify(&e, &self.job.limits) {
+            Error::User(_) => Error::Internal(format!("engine set-up failed: {}", self.masker.mask(&e))),
+            other => other,
+        })
     }
 
     fn load_inputs(&self, session: &Session<'_>) -> Result<Vec<TableMeta>, Error> {
@@ -285,20 +233,10 @@ impl<'a> Run<'a> {
             Input::Schedule => {
                 let sql = "CREATE TABLE input.schedule ENGINE = Memory AS \
                            SELECT parseDateTimeBestEffort({t:String}, 'UTC') AS schedule_trigger_time";
-                let t = self
-                    .job
-                    .meta
-                    .trigger_time
-                    .clone()
-                    .unwrap_or_else(|| "1970-01-01 00:00:00".into());
+                let t = self.job.meta.trigger_time.clone().unwrap_or_else(|| "1970-01-01 00:00:00".into());
                 session
                     .query_raw_with_params(sql, "Null", &[("t".to_string(), escape_param(&t))])
-                    .map_err(|e| {
-                        Error::User(format!(
-                            "invalid trigger time {t:?}: {}",
-                            self.masker.mask(&e)
-                        ))
-                    })?;
+                    .map_err(|e| Error::User(format!("invalid trigger time {t:?}: {}", self.masker.mask(&e))))?;
                 let source = "schedule".to_string();
                 let meta = TableMeta {
                     name: "schedule".into(),
@@ -308,30 +246,18 @@ impl<'a> Run<'a> {
                     rows: 1,
                     file: String::new(),
                 };
-                self.ddl(
-                    session,
-                    "CREATE VIEW input.page_idx_0 AS SELECT * FROM input.schedule",
-                )?;
+                self.ddl(session, "CREATE VIEW input.page_idx_0 AS SELECT * FROM input.schedule")?;
                 return Ok(vec![meta]);
             }
         };
         let mut loaded = 0u64;
         for t in &tables {
-            let rows = self.load_table(
-                session,
-                "input",
-                &t.name,
-                &t.columns,
-                &PathBuf::from(&t.file),
-            )?;
+            let rows = self.load_table(session, "input", &t.name, &t.columns, &PathBuf::from(&t.file))?;
             let alias = format!("page_idx_{}", t.index);
             if alias != t.name {
                 self.ddl(
                     session,
-                    &format!(
-                        "CREATE VIEW input.{alias} AS SELECT * FROM input.{}",
-                        quote_ident(&t.name)
-                    ),
+                    &format!("CREATE VIEW input.{alias} AS SELECT * FROM input.{}", quote_ident(&t.name)),
                 )?;
             }
             loaded += rows;
@@ -352,35 +278,19 @@ impl<'a> Run<'a> {
         if columns.is_empty() {
             return Err(Error::User(format!("table {db}.{name} has no columns")));
         }
-        let cols: Vec<String> = columns
-            .iter()
-            .map(|c| format!("{} Nullable(String)", quote_ident(c)))
-            .collect();
+        let cols: Vec<String> = columns.iter().map(|c| format!("{} Nullable(String)", quote_ident(c))).collect();
         let target = format!("{db}.{}", quote_ident(name));
-        self.ddl(
-            session,
-            &format!(
-                "CREATE TABLE {target} ({}) ENGINE = Memory",
-                cols.join(", ")
-            ),
-        )?;
+        self.ddl(session, &format!("CREATE TABLE {target} ({}) ENGINE = Memory", cols.join(", ")))?;
         let path = job::resolve(self.exec_dir, file);
-        let path_text = path.to_str().ok_or_else(|| {
-            Error::Internal(format!("input path is not UTF-8: {}", path.display()))
-        })?;
+        let path_text =
+            path.to_str().ok_or_else(|| Error::Internal(format!("input path is not UTF-8: {}", path.display())))?;
         if !path.is_file() {
-            return Err(Error::Internal(format!(
-                "prepared table file {} does not exist",
-                path.display()
-            )));
+            return Err(Error::Internal(format!("prepared table file {} does not exist", path.display())));
         }
         // `FROM INFILE` is read by chDB's embedded client and streamed into the
         // table (about 4x faster than inline data). The SQL of a connector may
         // not use it (see `sql`); this statement is ours.
-        let sql = format!(
-            "INSERT INTO {target} FROM INFILE {} FORMAT RowBinary",
-            quote_str(path_text)
-        );
+        let sql = format!("INSERT INTO {target} FROM INFILE {} FORMAT RowBinary", quote_str(path_text));
         self.ddl(session, &sql)?;
         let out = session
             .query(&format!("SELECT count() FROM {target}"), "TabSeparatedRaw")
@@ -400,46 +310,22 @@ impl<'a> Run<'a> {
         let params = vec![
             ("execution_id".to_string(), escape_param(&m.execution_id)),
             ("connector".to_string(), escape_param(&m.connector)),
-            (
-                "connector_type".to_string(),
-                escape_param(&m.connector_type),
-            ),
+            ("connector_type".to_string(), escape_param(&m.connector_type)),
             ("trigger".to_string(), escape_param(&m.trigger)),
-            (
-                "dry_run".to_string(),
-                if m.dry_run { "1" } else { "0" }.to_string(),
-            ),
+            ("dry_run".to_string(), if m.dry_run { "1" } else { "0" }.to_string()),
             ("file_name".to_string(), opt(&m.file_name)),
-            (
-                "file_size".to_string(),
-                m.file_size
-                    .map_or_else(|| "\\N".to_string(), |s| s.to_string()),
-            ),
+            ("file_size".to_string(), m.file_size.map_or_else(|| "\\N".to_string(), |s| s.to_string())),
             ("trigger_time".to_string(), opt(&m.trigger_time)),
         ];
         session
             .query_raw_with_params(sql, "Null", &params)
-            .map_err(|e| {
-                Error::Internal(format!("engine set-up failed: {}", self.masker.mask(&e)))
-            })?;
+            .map_err(|e| Error::Internal(format!("engine set-up failed: {}", self.masker.mask(&e))))?;
 
-        let rows: Vec<Vec<Option<&str>>> = inputs
-            .iter()
-            .map(|t| {
-                vec![
-                    Some("input"),
-                    Some(t.name.as_str()),
-                    Some(t.source.as_str()),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<Option<&str>>> =
+            inputs.iter().map(|t| vec![Some("input"), Some(t.name.as_str()), Some(t.source.as_str())]).collect();
         self.insert_rows(session, "inputs", &["database", "table", "source"], &rows)?;
-        let rows: Vec<Vec<Option<&str>>> = self
-            .job
-            .parameters
-            .iter()
-            .map(|(k, v)| vec![Some(k.as_str()), Some(v.as_str())])
-            .collect();
+        let rows: Vec<Vec<Option<&str>>> =
+            self.job.parameters.iter().map(|(k, v)| vec![Some(k.as_str()), Some(v.as_str())]).collect();
         self.insert_rows(session, "parameters", &["name", "value"], &rows)
     }
 
@@ -450,17 +336,8 @@ impl<'a> Run<'a> {
         columns: &[&str],
         rows: &[Vec<Option<&str>>],
     ) -> Result<(), Error> {
-        let cols: Vec<String> = columns
-            .iter()
-            .map(|c| format!("{} String", quote_ident(c)))
-            .collect();
-        self.ddl(
-            session,
-            &format!(
-                "CREATE TABLE meta.{table} ({}) ENGINE = Memory",
-                cols.join(", ")
-            ),
-        )?;
+        let cols: Vec<String> = columns.iter().map(|c| format!("{} String", quote_ident(c))).collect();
+        self.ddl(session, &format!("CREATE TABLE meta.{table} ({}) ENGINE = Memory", cols.join(", ")))?;
         if rows.is_empty() {
             return Ok(());
         }
@@ -478,12 +355,8 @@ impl<'a> Run<'a> {
     }
 
     fn run_statements(&self, session: &Session<'_>, statements: &[Statement]) -> Result<(), Error> {
-        let params: Vec<(String, String)> = self
-            .job
-            .parameters
-            .iter()
-            .map(|(k, v)| (k.clone(), escape_param(v)))
-            .collect();
+        let params: Vec<(String, String)> =
+            self.job.parameters.iter().map(|(k, v)| (k.clone(), escape_param(v))).collect();
         let n = statements.len();
         for s in statements {
             self.progress("sql", 0, Some(s.number), Some(n));
@@ -505,8 +378,7 @@ fn write_private(path: &Path, text: &str) -> Result<(), Error> {
         .mode(0o600)
         .open(path)
         .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))
+    f.write_all(text.as_bytes()).map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Read the user's file into RowBinary tables in the execution directory.

@@ -46,23 +46,17 @@ impl<'e> Session<'e> {
     /// Start the engine with `options`. Disables chDB's signal handlers first,
     /// so a crash stays a plain signal the supervisor can see.
     pub fn open(engine: &'e Engine, options: &SessionOptions) -> Result<Session<'e>, String> {
-        let data = options
-            .data_dir
-            .to_str()
-            .ok_or_else(|| "engine data directory is not UTF-8".to_string())?;
+        let data = options.data_dir.to_str().ok_or_else(|| "engine data directory is not UTF-8".to_string())?;
         let mut args = vec![c_arg("clickhouse")?, c_arg(&format!("--path={data}"))?];
         if let Some(cfg) = &options.config_file {
-            let cfg = cfg
-                .to_str()
-                .ok_or_else(|| "engine config path is not UTF-8".to_string())?;
+            let cfg = cfg.to_str().ok_or_else(|| "engine config path is not UTF-8".to_string())?;
             args.push(c_arg(&format!("--config-file={cfg}"))?);
         }
         for (k, v) in &options.settings {
             args.push(c_arg(&format!("--{k}={v}"))?);
         }
         let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr() as *mut c_char).collect();
-        let argc =
-            i32::try_from(argv.len()).map_err(|_| "too many engine arguments".to_string())?;
+        let argc = i32::try_from(argv.len()).map_err(|_| "too many engine arguments".to_string())?;
         // SAFETY: documented to be called before chdb_connect; takes an int.
         unsafe { (engine.set_signal_handlers_enabled)(0) };
         // SAFETY: argv holds argc valid NUL-terminated strings that outlive the call.
@@ -118,15 +112,9 @@ impl<'e> Session<'e> {
         if params.is_empty() {
             return self.query_raw(sql, format);
         }
-        let names: Vec<*const c_char> = params
-            .iter()
-            .map(|(n, _)| n.as_ptr() as *const c_char)
-            .collect();
+        let names: Vec<*const c_char> = params.iter().map(|(n, _)| n.as_ptr() as *const c_char).collect();
         let name_lens: Vec<usize> = params.iter().map(|(n, _)| n.len()).collect();
-        let values: Vec<*const c_char> = params
-            .iter()
-            .map(|(_, v)| v.as_ptr() as *const c_char)
-            .collect();
+        let values: Vec<*const c_char> = params.iter().map(|(_, v)| v.as_ptr() as *const c_char).collect();
         let value_lens: Vec<usize> = params.iter().map(|(_, v)| v.len()).collect();
         // SAFETY: every array has params.len() entries pointing into live strings.
         let raw = unsafe {
@@ -157,14 +145,8 @@ impl<'e> Session<'e> {
     }
 
     /// Run one query with parameters and copy its output.
-    pub fn query_with_params(
-        &self,
-        sql: &str,
-        format: &str,
-        params: &[(String, String)],
-    ) -> Result<Vec<u8>, String> {
-        self.query_raw_with_params(sql, format, params)
-            .map(|r| r.bytes().to_vec())
+    pub fn query_with_params(&self, sql: &str, format: &str, params: &[(String, String)]) -> Result<Vec<u8>, String> {
+        self.query_raw_with_params(sql, format, params).map(|r| r.bytes().to_vec())
     }
 
     /// Run one query and write its output straight from chDB's buffer to `out`.
@@ -177,25 +159,15 @@ impl<'e> Session<'e> {
     ) -> Result<QueryStats, String> {
         let r = self.query_raw_with_params(sql, format, params)?;
         let bytes = r.bytes();
-        out.write_all(bytes)
-            .map_err(|e| format!("cannot write query output: {e}"))?;
-        Ok(QueryStats {
-            rows_read: r.rows_read(),
-            elapsed: r.elapsed(),
-            bytes: bytes.len() as u64,
-        })
+        out.write_all(bytes).map_err(|e| format!("cannot write query output: {e}"))?;
+        Ok(QueryStats { rows_read: r.rows_read(), elapsed: r.elapsed(), bytes: bytes.len() as u64 })
     }
 
     /// Run a query in streaming mode and write each chunk to `out` as it
     /// arrives: the whole result is never held in memory at once.
     ///
     /// On a write error the stream is cancelled before returning.
-    pub fn query_stream_into(
-        &self,
-        sql: &str,
-        format: &str,
-        out: &mut dyn Write,
-    ) -> Result<QueryStats, String> {
+    pub fn query_stream_into(&self, sql: &str, format: &str, out: &mut dyn Write) -> Result<QueryStats, String> {
         // SAFETY: pointers and lengths describe live Rust strings; the connection is open.
         let raw = unsafe {
             (self.engine.stream_query_n)(

@@ -140,10 +140,7 @@ pub fn split_statements(script: &str) -> Result<Vec<Statement>, String> {
         if let (Some(first), Some(last)) = (current.first(), current.last()) {
             let number = statements.len() + 1;
             check_forbidden(current, number)?;
-            statements.push(Statement {
-                text: script[first.1..last.2].to_string(),
-                number,
-            });
+            statements.push(Statement { text: script[first.1..last.2].to_string(), number });
         }
         current.clear();
         Ok(())
@@ -177,36 +174,17 @@ mod tests {
     use super::*;
 
     fn texts(s: &str) -> Vec<String> {
-        split_statements(s)
-            .unwrap()
-            .into_iter()
-            .map(|s| s.text)
-            .collect()
+        split_statements(s).unwrap().into_iter().map(|s| s.text).collect()
     }
 
     #[test]
     fn splits_respecting_quotes_and_comments() {
         assert_eq!(texts("SELECT 1; SELECT 2;"), vec!["SELECT 1", "SELECT 2"]);
-        assert_eq!(
-            texts("SELECT ';' ; SELECT \"a;b\""),
-            vec!["SELECT ';'", "SELECT \"a;b\""]
-        );
-        assert_eq!(
-            texts("SELECT 'it''s; \\' ;' AS x"),
-            vec!["SELECT 'it''s; \\' ;' AS x"]
-        );
-        assert_eq!(
-            texts("SELECT `a;` -- c;\n; /* x; /* y; */ ; */ SELECT 3"),
-            vec!["SELECT `a;`", "SELECT 3"]
-        );
-        assert_eq!(
-            texts("-- only\n;  ;\n# note;\nSELECT $$a;b$$, $t$;$t$"),
-            vec!["SELECT $$a;b$$, $t$;$t$"]
-        );
-        assert_eq!(
-            texts("SELECT 'é;' ; SELECT 1"),
-            vec!["SELECT 'é;'", "SELECT 1"]
-        );
+        assert_eq!(texts("SELECT ';' ; SELECT \"a;b\""), vec!["SELECT ';'", "SELECT \"a;b\""]);
+        assert_eq!(texts("SELECT 'it''s; \\' ;' AS x"), vec!["SELECT 'it''s; \\' ;' AS x"]);
+        assert_eq!(texts("SELECT `a;` -- c;\n; /* x; /* y; */ ; */ SELECT 3"), vec!["SELECT `a;`", "SELECT 3"]);
+        assert_eq!(texts("-- only\n;  ;\n# note;\nSELECT $$a;b$$, $t$;$t$"), vec!["SELECT $$a;b$$, $t$;$t$"]);
+        assert_eq!(texts("SELECT 'é;' ; SELECT 1"), vec!["SELECT 'é;'", "SELECT 1"]);
         assert!(texts("  ;; -- nothing").is_empty());
     }
 
@@ -214,19 +192,14 @@ mod tests {
     fn numbers_statements_and_reports_unterminated() {
         let s = split_statements("SELECT 1;\nSELECT 2").unwrap();
         assert_eq!(s[1].number, 2);
-        assert!(split_statements("SELECT 'abc")
-            .unwrap_err()
-            .contains("unterminated string"));
+        assert!(split_statements("SELECT 'abc").unwrap_err().contains("unterminated string"));
         assert!(split_statements("SELECT /* x").is_err());
     }
 
     #[test]
     fn refuses_client_side_file_clauses() {
         let e = split_statements("SELECT 1; SELECT 2 INTO /* x */ outfile '/tmp/x'").unwrap_err();
-        assert!(
-            e.contains("statement 2") && e.contains("INTO OUTFILE"),
-            "{e}"
-        );
+        assert!(e.contains("statement 2") && e.contains("INTO OUTFILE"), "{e}");
         assert!(split_statements("INSERT INTO t FROM INFILE 'x' FORMAT CSV").is_err());
         assert!(split_statements("SELECT 'INTO OUTFILE'").is_ok());
         assert!(split_statements("SELECT 1 AS into, 2 AS outfile").is_ok());

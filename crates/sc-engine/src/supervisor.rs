@@ -99,12 +99,7 @@ impl Supervisor {
     }
 
     /// [`Supervisor::start`] with options.
-    pub fn start_with(
-        engine_bin: &Path,
-        exec_dir: &Path,
-        job: &Job,
-        opts: &StartOptions,
-    ) -> std::io::Result<Running> {
+    pub fn start_with(engine_bin: &Path, exec_dir: &Path, job: &Job, opts: &StartOptions) -> std::io::Result<Running> {
         std::fs::create_dir_all(exec_dir)?;
         for stale in [job::MANIFEST_FILE, job::ERROR_FILE, job::PROGRESS_FILE] {
             let _ = std::fs::remove_file(exec_dir.join(stale));
@@ -118,10 +113,7 @@ impl Supervisor {
             cmd.arg("--libchdb").arg(lib);
         }
         cmd.envs(opts.env.iter().map(|(k, v)| (k, v)));
-        cmd.current_dir(exec_dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log));
+        cmd.current_dir(exec_dir).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::from(log));
         let parent = std::process::id();
         // SAFETY: only async-signal-safe calls (setpgid, prctl, getppid, _exit) between fork and exec.
         unsafe {
@@ -129,14 +121,7 @@ impl Supervisor {
                 if libc::setpgid(0, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                if libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGKILL as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                ) != 0
-                {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 // The parent may have died before prctl took effect.
@@ -196,9 +181,7 @@ impl Running {
                 }
                 _ => None,
             },
-            Err(e) => Some(self.kill_as(Outcome::Internal(format!(
-                "cannot watch the SQL engine: {e}"
-            )))),
+            Err(e) => Some(self.kill_as(Outcome::Internal(format!("cannot watch the SQL engine: {e}")))),
         }
     }
 
@@ -257,23 +240,18 @@ impl Running {
             Outcome::Crashed(format!("SQL engine crashed (signal {sig})"))
         } else {
             match status.code() {
-                Some(0) => {
-                    match job::read_json::<Manifest>(&self.exec_dir.join(job::MANIFEST_FILE)) {
-                        Ok(m) => Outcome::Ok(m),
-                        Err(e) => Outcome::Internal(format!("SQL engine result unreadable: {e}")),
+                Some(0) => match job::read_json::<Manifest>(&self.exec_dir.join(job::MANIFEST_FILE)) {
+                    Ok(m) => Outcome::Ok(m),
+                    Err(e) => Outcome::Internal(format!("SQL engine result unreadable: {e}")),
+                },
+                Some(code) => match job::read_json::<ErrorReport>(&self.exec_dir.join(job::ERROR_FILE)) {
+                    Ok(r) if r.kind == "time_limit" => Outcome::TimedOut(r.message),
+                    Ok(r) if r.kind == "user" => Outcome::UserError(r.message),
+                    Ok(r) => Outcome::Internal(r.message),
+                    Err(_) => {
+                        Outcome::Internal(format!("SQL engine failed (exit code {code}); see {}", job::STDERR_FILE))
                     }
-                }
-                Some(code) => {
-                    match job::read_json::<ErrorReport>(&self.exec_dir.join(job::ERROR_FILE)) {
-                        Ok(r) if r.kind == "time_limit" => Outcome::TimedOut(r.message),
-                        Ok(r) if r.kind == "user" => Outcome::UserError(r.message),
-                        Ok(r) => Outcome::Internal(r.message),
-                        Err(_) => Outcome::Internal(format!(
-                            "SQL engine failed (exit code {code}); see {}",
-                            job::STDERR_FILE
-                        )),
-                    }
-                }
+                },
                 None => Outcome::Internal("SQL engine ended without a status".into()),
             }
         };

@@ -124,7 +124,8 @@ impl Listener {
                 let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
                 let mut buf = [0u8; 4096];
                 let _ = s.read(&mut buf);
-                let _ = s.write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = s
+                    .write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             }
         });
         Listener { port, accepted }
@@ -186,7 +187,8 @@ fn secrets_rewritten_by_the_engine_are_masked() {
         ("format".to_string(), "LineAsString".to_string()),
     ]
     .into();
-    let mut j = job(Some(&format!("CREATE TABLE output.o ENGINE = Memory AS SELECT * FROM url(api) SETTINGS {FAST}")), vec![]);
+    let mut j =
+        job(Some(&format!("CREATE TABLE output.o ENGINE = Memory AS SELECT * FROM url(api) SETTINGS {FAST}")), vec![]);
     j.allowed_hosts = vec![format!("127.0.0.1:{}", l.port)];
     j.secrets.insert("api".into(), Secret { kind: "url".into(), values });
     let msg = user_error(run(dir.path(), &j));

@@ -14,13 +14,7 @@ fn pass_through_exports_the_single_input_table() {
     assert_eq!(m.scopes.len(), 1);
     let s = &m.scopes[0];
     assert_eq!(s.name, "sales");
-    assert_eq!(
-        s.columns
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>(),
-        ["sku", "region", "amount"]
-    );
+    assert_eq!(s.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["sku", "region", "amount"]);
     assert!(s.columns.iter().all(|c| c.ch_type == "Nullable(String)"));
     assert_eq!(
         rows(dir.path(), &m, "sales"),
@@ -31,10 +25,7 @@ fn pass_through_exports_the_single_input_table() {
         ])
     );
     assert!(m.engine_version.starts_with("26."), "{}", m.engine_version);
-    assert!(
-        !dir.path().join("engine").exists(),
-        "engine data directory removed"
-    );
+    assert!(!dir.path().join("engine").exists(), "engine data directory removed");
     assert_eq!(m.statements, 0);
 }
 
@@ -50,29 +41,16 @@ fn transform_with_two_outputs_and_typed_columns() {
         CREATE TABLE output.skus ENGINE = MergeTree ORDER BY tuple() AS
             SELECT sku, [sku, region] AS tags, toDate('2024-05-01') AS d FROM input.sales ORDER BY sku;";
     let m = ok(run(dir.path(), &job(Some(sql), vec![t])));
-    assert_eq!(
-        m.scopes.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
-        ["regions", "skus"]
-    );
+    assert_eq!(m.scopes.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["regions", "skus"]);
     assert_eq!(m.statements, 3);
     let regions = &m.scopes[0];
     assert_eq!(regions.columns[1].ch_type, "Nullable(Decimal(38, 2))");
     assert_eq!(
         rows(dir.path(), &m, "regions"),
-        strs(&[
-            &[Some("EU"), Some("4.5"), Some("2")],
-            &[Some("US"), None, Some("1")]
-        ])
+        strs(&[&[Some("EU"), Some("4.5"), Some("2")], &[Some("US"), None, Some("1")]])
     );
     let skus = rows(dir.path(), &m, "skus");
-    assert_eq!(
-        skus[0],
-        vec![
-            Some("a".into()),
-            Some(r#"["a","EU"]"#.into()),
-            Some("2024-05-01".into())
-        ]
-    );
+    assert_eq!(skus[0], vec![Some("a".into()), Some(r#"["a","EU"]"#.into()), Some("2024-05-01".into())]);
 }
 
 #[test]
@@ -89,8 +67,7 @@ fn parameters_meta_tables_and_page_alias() {
         vec![t],
     );
     j.parameters.insert("region".into(), "EU".into());
-    j.parameters
-        .insert("note".into(), "tab\there, back\\slash".into());
+    j.parameters.insert("note".into(), "tab\there, back\\slash".into());
     j.meta = JobMeta {
         execution_id: "e-1".into(),
         connector: "sales_import".into(),
@@ -102,16 +79,10 @@ fn parameters_meta_tables_and_page_alias() {
         trigger_time: Some("2024-05-01T10:00:00Z".into()),
     };
     let m = ok(run(dir.path(), &j));
-    assert_eq!(
-        rows(dir.path(), &m, "eu"),
-        strs(&[&[Some("a")], &[Some("c")]])
-    );
+    assert_eq!(rows(dir.path(), &m, "eu"), strs(&[&[Some("a")], &[Some("c")]]));
     assert_eq!(
         rows(dir.path(), &m, "params"),
-        strs(&[
-            &[Some("note"), Some("tab\there, back\\slash")],
-            &[Some("region"), Some("EU")]
-        ])
+        strs(&[&[Some("note"), Some("tab\there, back\\slash")], &[Some("region"), Some("EU")]])
     );
     let exec = rows(dir.path(), &m, "exec");
     assert_eq!(
@@ -127,55 +98,30 @@ fn parameters_meta_tables_and_page_alias() {
             Some("2024-05-01 10:00:00.000")
         ]])[0]
     );
-    assert_eq!(
-        rows(dir.path(), &m, "inputs"),
-        strs(&[&[Some("input"), Some("sales"), Some("sales.csv")]])
-    );
+    assert_eq!(rows(dir.path(), &m, "inputs"), strs(&[&[Some("input"), Some("sales"), Some("sales.csv")]]));
 }
 
 #[test]
 fn a_file_input_goes_through_the_readers() {
     let dir = exec_dir();
-    std::fs::write(
-        dir.path().join("upload.bin"),
-        "Name,Qty\nwidget,3\ngadget,\n",
-    )
-    .unwrap();
-    let mut j = job(
-        Some("CREATE TABLE output.o ENGINE = Memory AS SELECT * FROM input.carrier_weekly_csv"),
-        vec![],
-    );
-    j.input = Input::File {
-        path: "upload.bin".into(),
-        file_name: "Carrier Weekly.csv".into(),
-    };
+    std::fs::write(dir.path().join("upload.bin"), "Name,Qty\nwidget,3\ngadget,\n").unwrap();
+    let mut j = job(Some("CREATE TABLE output.o ENGINE = Memory AS SELECT * FROM input.carrier_weekly_csv"), vec![]);
+    j.input = Input::File { path: "upload.bin".into(), file_name: "Carrier Weekly.csv".into() };
     let m = ok(run(dir.path(), &j));
     assert_eq!(m.inputs[0].name, "carrier_weekly_csv");
-    assert_eq!(
-        rows(dir.path(), &m, "o"),
-        strs(&[&[Some("widget"), Some("3")], &[Some("gadget"), None]])
-    );
+    assert_eq!(rows(dir.path(), &m, "o"), strs(&[&[Some("widget"), Some("3")], &[Some("gadget"), None]]));
 }
 
 #[test]
 fn sql_errors_are_reported_and_cut() {
     let dir = exec_dir();
     let t = sales(dir.path());
-    let msg = user_error(run(
-        dir.path(),
-        &job(Some("SELECT 1; SELECT * FROM input.nope"), vec![t.clone()]),
-    ));
-    assert!(
-        msg.starts_with("SQL error: ") && msg.contains("nope"),
-        "{msg}"
-    );
+    let msg = user_error(run(dir.path(), &job(Some("SELECT 1; SELECT * FROM input.nope"), vec![t.clone()])));
+    assert!(msg.starts_with("SQL error: ") && msg.contains("nope"), "{msg}");
     assert!(!msg.contains("DB::Exception"), "{msg}");
 
     let long = "x".repeat(5000);
-    let msg = user_error(run(
-        dir.path(),
-        &job(Some(&format!("SELECT throwIf(1, '{long}')")), vec![t]),
-    ));
+    let msg = user_error(run(dir.path(), &job(Some(&format!("SELECT throwIf(1, '{long}')")), vec![t])));
     assert!(msg.contains(" chars cut] … "), "{msg}");
     assert!(msg.chars().count() < 2100, "{}", msg.len());
     let report: sc_engine::job::ErrorReport =
@@ -187,10 +133,7 @@ fn sql_errors_are_reported_and_cut() {
 fn no_output_tables_is_an_error() {
     let dir = exec_dir();
     let t = sales(dir.path());
-    let msg = user_error(run(
-        dir.path(),
-        &job(Some("SELECT count() FROM input.sales"), vec![t]),
-    ));
+    let msg = user_error(run(dir.path(), &job(Some("SELECT count() FROM input.sales"), vec![t])));
     assert_eq!(msg, "SQL produced no output tables");
 }
 
@@ -201,10 +144,7 @@ fn output_row_limit() {
         Some("CREATE TABLE output.a ENGINE = Memory AS SELECT number FROM numbers(4); CREATE TABLE output.b ENGINE = Memory AS SELECT number FROM numbers(4)"),
         vec![],
     );
-    j.limits = Limits {
-        max_output_rows: 7,
-        ..j.limits
-    };
+    j.limits = Limits { max_output_rows: 7, ..j.limits };
     assert_eq!(user_error(run(dir.path(), &j)), "SQL output exceeds 7 rows");
     j.limits.max_output_rows = 8;
     assert_eq!(ok(run(dir.path(), &j)).scopes.len(), 2);
@@ -214,7 +154,9 @@ fn output_row_limit() {
 fn memory_limit() {
     let dir = exec_dir();
     let mut j = job(
-        Some("CREATE TABLE output.a ENGINE = Memory AS SELECT groupArray(toString(number)) AS g FROM numbers(50000000)"),
+        Some(
+            "CREATE TABLE output.a ENGINE = Memory AS SELECT groupArray(toString(number)) AS g FROM numbers(50000000)",
+        ),
         vec![],
     );
     j.limits.memory_bytes = Some(300 << 20);
@@ -226,23 +168,20 @@ fn memory_limit() {
 fn limits_cannot_be_raised_from_sql() {
     let dir = exec_dir();
     let t = sales(dir.path());
-    let msg = user_error(run(
-        dir.path(),
-        &job(Some("SET max_execution_time = 100000"), vec![t]),
-    ));
+    let msg = user_error(run(dir.path(), &job(Some("SET max_execution_time = 100000"), vec![t])));
     assert!(msg.contains("should not be changed"), "{msg}");
 }
 
 #[test]
 fn time_limit_from_the_engine() {
     let dir = exec_dir();
-    let mut j = job(Some("CREATE TABLE output.x ENGINE = Memory AS SELECT sum(sipHash64(number)) AS s FROM numbers(1000000000000)"), vec![]);
+    let mut j = job(
+        Some("CREATE TABLE output.x ENGINE = Memory AS SELECT sum(sipHash64(number)) AS s FROM numbers(1000000000000)"),
+        vec![],
+    );
     j.limits.time_s = 1;
     let t = std::time::Instant::now();
-    assert_eq!(
-        run(dir.path(), &j),
-        Outcome::TimedOut("SQL time limit of 1 s exceeded".into())
-    );
+    assert_eq!(run(dir.path(), &j), Outcome::TimedOut("SQL time limit of 1 s exceeded".into()));
     assert!(t.elapsed().as_secs() < 10, "{:?}", t.elapsed());
 }
 
@@ -250,16 +189,10 @@ fn time_limit_from_the_engine() {
 fn time_limit_when_a_call_ignores_it() {
     // sleep() blocks for its whole duration; the engine's watchdog ends the run.
     let dir = exec_dir();
-    let mut j = job(
-        Some("SELECT sleep(3); SELECT sleep(3); SELECT sleep(3)"),
-        vec![],
-    );
+    let mut j = job(Some("SELECT sleep(3); SELECT sleep(3); SELECT sleep(3)"), vec![]);
     j.limits.time_s = 1;
     let t = std::time::Instant::now();
-    assert_eq!(
-        run(dir.path(), &j),
-        Outcome::TimedOut("SQL time limit of 1 s exceeded".into())
-    );
+    assert_eq!(run(dir.path(), &j), Outcome::TimedOut("SQL time limit of 1 s exceeded".into()));
     assert!(t.elapsed().as_millis() < 2900, "{:?}", t.elapsed());
 }
 

@@ -57,29 +57,22 @@ fn network_only_to_allowed_hosts() {
     }
 }
 
-const FAST: &str =
-    "SETTINGS http_max_tries = 1, http_retry_initial_backoff_ms = 1, http_retry_max_backoff_ms = 2";
+const FAST: &str = "SETTINGS http_max_tries = 1, http_retry_initial_backoff_ms = 1, http_retry_max_backoff_ms = 2";
 
 #[test]
 fn an_allowed_host_passes_the_grant() {
     // A closed loopback port fails with a connection error, not ACCESS_DENIED.
-    let msg = denied(
-        &format!("SELECT * FROM url('http://127.0.0.1:9/x', 'LineAsString') {FAST}"),
-        &["127.0.0.1"],
-    );
+    let msg = denied(&format!("SELECT * FROM url('http://127.0.0.1:9/x', 'LineAsString') {FAST}"), &["127.0.0.1"]);
     assert!(msg.contains("Connection refused"), "{msg}");
-    let msg = denied(
-        &format!("SELECT * FROM url('http://127.0.0.2:9/x', 'LineAsString') {FAST}"),
-        &["127.0.0.1"],
-    );
+    let msg = denied(&format!("SELECT * FROM url('http://127.0.0.2:9/x', 'LineAsString') {FAST}"), &["127.0.0.1"]);
     assert!(msg.contains("ACCESS_DENIED"), "{msg}");
     // Database sources cannot be filtered by host: only `*` opens them.
-    let msg = denied(
-        "SELECT * FROM remote('127.0.0.1:9', system.one)",
-        &["127.0.0.1"],
-    );
+    let msg = denied("SELECT * FROM remote('127.0.0.1:9', system.one)", &["127.0.0.1"]);
     assert!(msg.contains("ACCESS_DENIED"), "{msg}");
-    let msg = denied("SELECT * FROM remote('127.0.0.1:9', system.one) SETTINGS connect_timeout_with_failover_ms = 100", &["*"]);
+    let msg = denied(
+        "SELECT * FROM remote('127.0.0.1:9', system.one) SETTINGS connect_timeout_with_failover_ms = 100",
+        &["*"],
+    );
     assert!(!msg.contains("ACCESS_DENIED"), "{msg}");
 }
 
@@ -91,20 +84,9 @@ fn named_collection_connection_keys_cannot_be_overridden() {
         ("format".to_string(), "LineAsString".to_string()),
     ]
     .into();
-    let mut j = job(
-        Some(&format!(
-            "SELECT * FROM url(my_api, url = 'http://127.0.0.1:9/other') {FAST}"
-        )),
-        vec![],
-    );
+    let mut j = job(Some(&format!("SELECT * FROM url(my_api, url = 'http://127.0.0.1:9/other') {FAST}")), vec![]);
     j.allowed_hosts = vec!["127.0.0.1".into()];
-    j.secrets.insert(
-        "my_api".into(),
-        Secret {
-            kind: "url".into(),
-            values: values.clone(),
-        },
-    );
+    j.secrets.insert("my_api".into(), Secret { kind: "url".into(), values: values.clone() });
     let msg = user_error(run(dir.path(), &j));
     assert!(msg.to_lowercase().contains("overrid"), "{msg}");
     j.sql = Some(format!("SELECT * FROM url(my_api, format = 'TSV') {FAST}"));
@@ -116,19 +98,10 @@ fn named_collection_connection_keys_cannot_be_overridden() {
 fn secrets_become_named_collections_and_are_masked() {
     let dir = exec_dir();
     let mut values = BTreeMap::new();
-    values.insert(
-        "url".to_string(),
-        "http://127.0.0.1:9/hunter2-path".to_string(),
-    );
+    values.insert("url".to_string(), "http://127.0.0.1:9/hunter2-path".to_string());
     values.insert("format".to_string(), "LineAsString".to_string());
     let mut j = job(Some("SELECT * FROM url(my_api)"), vec![]);
-    j.secrets.insert(
-        "my_api".into(),
-        Secret {
-            kind: "url".into(),
-            values: values.clone(),
-        },
-    );
+    j.secrets.insert("my_api".into(), Secret { kind: "url".into(), values: values.clone() });
     let mut running = sc_engine::Supervisor::start(&engine_bin(), dir.path(), &j).unwrap();
     // The collection resolves (the URL grant is what stops it) ...
     let msg = user_error(running.wait_with_deadline(std::time::Duration::from_secs(60)));
@@ -136,29 +109,13 @@ fn secrets_become_named_collections_and_are_masked() {
     // ... and the secret is nowhere on disk.
     for entry in walk(dir.path()) {
         let text = std::fs::read(&entry).unwrap_or_default();
-        assert!(
-            !String::from_utf8_lossy(&text).contains("hunter2"),
-            "{} holds the secret",
-            entry.display()
-        );
+        assert!(!String::from_utf8_lossy(&text).contains("hunter2"), "{} holds the secret", entry.display());
     }
     // A message that would show a secret value has it masked.
-    let mut j = job(
-        Some("SELECT throwIf(1, 'leak http://127.0.0.1:9/hunter2-path')"),
-        vec![],
-    );
-    j.secrets.insert(
-        "my_api".into(),
-        Secret {
-            kind: "url".into(),
-            values,
-        },
-    );
+    let mut j = job(Some("SELECT throwIf(1, 'leak http://127.0.0.1:9/hunter2-path')"), vec![]);
+    j.secrets.insert("my_api".into(), Secret { kind: "url".into(), values });
     let msg = user_error(run(dir.path(), &j));
-    assert!(
-        msg.contains("leak ***") && !msg.contains("hunter2"),
-        "{msg}"
-    );
+    assert!(msg.contains("leak ***") && !msg.contains("hunter2"), "{msg}");
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -17,10 +17,7 @@ fn alive(pid: u32) -> bool {
 fn abort_is_reported_as_a_crash() {
     let dir = exec_dir();
     let t = sales(dir.path());
-    let opts = StartOptions {
-        env: vec![(TEST_ABORT_ENV.into(), "1".into())],
-        ..StartOptions::default()
-    };
+    let opts = StartOptions { env: vec![(TEST_ABORT_ENV.into(), "1".into())], ..StartOptions::default() };
     assert_eq!(
         run_with(dir.path(), &job(None, vec![t]), &opts),
         Outcome::Crashed("SQL engine crashed (signal 6)".into())
@@ -30,10 +27,7 @@ fn abort_is_reported_as_a_crash() {
 #[test]
 fn kill_stops_the_engine_within_a_second() {
     let dir = exec_dir();
-    let j = job(
-        Some("SELECT sleep(3); SELECT sleep(3); SELECT sleep(3); SELECT sleep(3)"),
-        vec![],
-    );
+    let j = job(Some("SELECT sleep(3); SELECT sleep(3); SELECT sleep(3); SELECT sleep(3)"), vec![]);
     let mut running = Supervisor::start(&engine_bin(), dir.path(), &j).unwrap();
     let until = Instant::now() + Duration::from_secs(30);
     loop {
@@ -41,10 +35,7 @@ fn kill_stops_the_engine_within_a_second() {
         if running.progress().is_some_and(|p| p.stage == "sql") {
             break;
         }
-        assert!(
-            running.wait_for(Duration::from_millis(20)).is_none(),
-            "ended early"
-        );
+        assert!(running.wait_for(Duration::from_millis(20)).is_none(), "ended early");
     }
     let p = running.progress().unwrap();
     assert_eq!((p.statement, p.statements), (Some(1), Some(4)));
@@ -59,24 +50,14 @@ fn kill_stops_the_engine_within_a_second() {
 #[test]
 fn the_callers_deadline_kills_a_running_engine() {
     let dir = exec_dir();
-    let mut j = job(
-        Some("SELECT sleep(3); SELECT sleep(3); SELECT sleep(3)"),
-        vec![],
-    );
+    let mut j = job(Some("SELECT sleep(3); SELECT sleep(3); SELECT sleep(3)"), vec![]);
     j.limits.time_s = 300;
     let mut running = Supervisor::start(&engine_bin(), dir.path(), &j).unwrap();
     let pid = running.pid();
     let t = Instant::now();
     let o = running.wait_with_deadline(Duration::from_millis(1500));
-    assert_eq!(
-        o,
-        Outcome::TimedOut("SQL time limit of 300 s exceeded".into())
-    );
-    assert!(
-        t.elapsed() < Duration::from_millis(2500),
-        "{:?}",
-        t.elapsed()
-    );
+    assert_eq!(o, Outcome::TimedOut("SQL time limit of 300 s exceeded".into()));
+    assert!(t.elapsed() < Duration::from_millis(2500), "{:?}", t.elapsed());
     assert!(!alive(pid));
 }
 

@@ -67,10 +67,7 @@ pub fn connect_ready() -> Client {
 
 /// Saves (or replaces) a connector document.
 pub fn save(c: &mut Client, doc: &serde_json::Value) {
-    let r: serde_json::Value = c
-        .query_one("SELECT sc_import_connector($1, 'replace')", &[doc])
-        .expect("import")
-        .get(0);
+    let r: serde_json::Value = c.query_one("SELECT sc_import_connector($1, 'replace')", &[doc]).expect("import").get(0);
     assert!(r["problems"].as_array().is_some_and(|p| p.is_empty()), "connector has problems: {r}");
 }
 
@@ -94,9 +91,7 @@ pub fn passthrough_doc(api_name: &str, variable: &str) -> serde_json::Value {
 
 /// Starts a run with an input file; returns the execution id (committed).
 pub fn run_file(c: &mut Client, connector: &str, bytes: &[u8], file_name: &str) -> i64 {
-    c.query_one("SELECT sc_run($1, $2, $3)", &[&connector, &bytes, &file_name])
-        .expect("sc_run")
-        .get(0)
+    c.query_one("SELECT sc_run($1, $2, $3)", &[&connector, &bytes, &file_name]).expect("sc_run").get(0)
 }
 
 /// Starts a run without input.
@@ -117,12 +112,9 @@ pub fn field(c: &mut Client, id: i64, column: &str) -> Option<String> {
 
 /// Whether the execution kept an artifact of `kind`.
 pub fn has_file(c: &mut Client, id: i64, kind: &str) -> bool {
-    c.query_one(
-        "SELECT EXISTS (SELECT 1 FROM sc.execution_files WHERE execution_id = $1 AND kind = $2)",
-        &[&id, &kind],
-    )
-    .expect("files")
-    .get(0)
+    c.query_one("SELECT EXISTS (SELECT 1 FROM sc.execution_files WHERE execution_id = $1 AND kind = $2)", &[&id, &kind])
+        .expect("files")
+        .get(0)
 }
 
 /// Polls a fresh connection until the server answers (after a crash restart).

@@ -5,7 +5,8 @@ use sc_integration::*;
 use std::process::Command;
 use std::time::Duration;
 
-const SLOW: &str = "CREATE TABLE output.t ENGINE = Memory AS SELECT toString(sum(number)) AS x FROM numbers(100000000000)";
+const SLOW: &str =
+    "CREATE TABLE output.t ENGINE = Memory AS SELECT toString(sum(number)) AS x FROM numbers(100000000000)";
 
 /// Starts a slow run and returns (id, worker pid) once its engine is working.
 fn start_slow(c: &mut postgres::Client, api_name: &str) -> (i64, i32) {
@@ -55,7 +56,10 @@ fn sigkill_of_a_worker_fails_its_execution_and_the_server_recovers() {
     let mut c = reconnect(Duration::from_secs(30));
     let one: i32 = c.query_one("SELECT 1", &[]).unwrap().get(0);
     assert_eq!(one, 1, "the database serves new sessions");
-    assert!(poll(Duration::from_secs(10), || (engine_processes() == 0).then_some(())).is_some(), "the engine died with its worker");
+    assert!(
+        poll(Duration::from_secs(10), || (engine_processes() == 0).then_some(())).is_some(),
+        "the engine died with its worker"
+    );
     // And the next run works.
     save(&mut c, &scheduler_doc("itest_after_crash", "CREATE TABLE output.t ENGINE = Memory AS SELECT '1' AS x", 1));
     let next = run(&mut c, "itest_after_crash");
@@ -69,12 +73,29 @@ fn a_server_restart_mid_run_fails_the_execution_with_a_reason() {
     let (id, _) = start_slow(&mut c, "itest_restart");
     drop(c);
     let status = Command::new("runuser")
-        .args(["-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", &data, "-m", "fast", "-w", "-t", "60", "restart", "-l"])
+        .args([
+            "-u",
+            "postgres",
+            "--",
+            "/usr/lib/postgresql/15/bin/pg_ctl",
+            "-D",
+            &data,
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "60",
+            "restart",
+            "-l",
+        ])
         .arg(format!("{data}/server.log"))
         .status()
         .expect("pg_ctl");
     assert!(status.success(), "pg_ctl restart");
     let error = final_error(id);
     assert!(error.contains("shutting down") || error.contains("restarted"), "{error}");
-    assert!(poll(Duration::from_secs(10), || (engine_processes() == 0).then_some(())).is_some(), "no engine left behind");
+    assert!(
+        poll(Duration::from_secs(10), || (engine_processes() == 0).then_some(())).is_some(),
+        "no engine left behind"
+    );
 }

@@ -25,7 +25,11 @@ fn a_workbook_runs_to_validated_variables_with_a_report() {
     assert_eq!(row.get::<_, String>(1), "postgres");
     assert!(row.get::<_, Option<String>>(2).is_some_and(|v| v.starts_with("26.")), "engine version recorded");
     assert!(row.get::<_, bool>(3) && row.get::<_, bool>(4), "times per stage");
-    assert_eq!(row.get::<_, Option<String>>(5).as_deref(), Some("5"), "5 products (the row without sku is filtered by the SQL)");
+    assert_eq!(
+        row.get::<_, Option<String>>(5).as_deref(),
+        Some("5"),
+        "5 products (the row without sku is filtered by the SQL)"
+    );
     assert_eq!(row.get::<_, Option<String>>(6).as_deref(), Some("5"));
     assert_eq!(row.get::<_, Option<String>>(7).as_deref(), Some("3"), "3 distinct vendors");
 
@@ -120,10 +124,7 @@ fn runs_of_a_connector_with_max_concurrency_1_do_not_overlap() {
         assert_eq!(wait(&mut c, *id), "succeeded", "{:?}", field(&mut c, *id, "error"));
     }
     let rows = c
-        .query(
-            "SELECT started_at, ended_at FROM sc.executions WHERE id = ANY($1) ORDER BY started_at",
-            &[&ids],
-        )
+        .query("SELECT started_at, ended_at FROM sc.executions WHERE id = ANY($1) ORDER BY started_at", &[&ids])
         .unwrap();
     for pair in rows.windows(2) {
         let ended: std::time::SystemTime = pair[0].get(1);
@@ -143,7 +144,11 @@ fn reference_data_reaches_the_sql_and_an_unreadable_one_is_named() {
          GRANT SELECT ON public.itest_ref TO itest_owner;",
     )
     .unwrap();
-    let mut doc = scheduler_doc("itest_reference", "CREATE TABLE output.t ENGINE = Memory AS SELECT code AS x, n FROM pg.refs", 1);
+    let mut doc = scheduler_doc(
+        "itest_reference",
+        "CREATE TABLE output.t ENGINE = Memory AS SELECT code AS x, n FROM pg.refs",
+        1,
+    );
     doc["reference"] = serde_json::json!([{"name": "refs", "table": "public.itest_ref"}]);
     c.batch_execute("SET ROLE itest_owner").unwrap();
     save(&mut c, &doc);
@@ -163,7 +168,8 @@ fn reference_data_reaches_the_sql_and_an_unreadable_one_is_named() {
     assert_eq!(wait(&mut c, id), "failed");
     let error = field(&mut c, id, "error").unwrap();
     assert!(
-        error.contains("reference \"hidden\" cannot be read as role \"itest_owner\"") && error.contains("permission denied"),
+        error.contains("reference \"hidden\" cannot be read as role \"itest_owner\"")
+            && error.contains("permission denied"),
         "{error}"
     );
 }
@@ -204,7 +210,8 @@ fn with_every_worker_busy_a_run_waits_queued_and_starts_later() {
         .expect("the slow run holds the only worker");
     let fast_id = run(&mut c, "itest_busy_fast");
     // For two seconds (launcher wake-ups included) the second run must stay queued, never fail.
-    let left_queue = poll(Duration::from_secs(2), || (field(&mut c, fast_id, "status").as_deref() != Some("queued")).then_some(()));
+    let left_queue =
+        poll(Duration::from_secs(2), || (field(&mut c, fast_id, "status").as_deref() != Some("queued")).then_some(()));
     assert!(left_queue.is_none(), "status became {:?}", field(&mut c, fast_id, "status"));
     let _: bool = c.query_one("SELECT sc_cancel($1)", &[&slow_id]).unwrap().get(0);
     assert_eq!(wait(&mut c, fast_id), "succeeded", "it starts once the worker is free");
@@ -219,7 +226,11 @@ fn files_larger_than_a_part_round_trip() {
     let mut csv = String::from("a,b,c\n");
     for i in 0u64..200_000 {
         let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        csv.push_str(&format!("{h:016x}{i:016x},{:032x},{:032x}\n", h.rotate_left(17) as u128 * 31, (h ^ i) as u128 * 7));
+        csv.push_str(&format!(
+            "{h:016x}{i:016x},{:032x},{:032x}\n",
+            h.rotate_left(17) as u128 * 31,
+            (h ^ i) as u128 * 7
+        ));
     }
     let id = run_file(&mut c, "itest_big", csv.as_bytes(), "big.csv");
     assert_eq!(wait(&mut c, id), "succeeded", "{:?}", field(&mut c, id, "error"));
@@ -232,5 +243,8 @@ fn files_larger_than_a_part_round_trip() {
     let mut wb = report_sheets(&mut c, id);
     let sql = wb.worksheet_range("SQL Output (big_csv)").unwrap();
     assert_eq!(sql.height(), 200_001, "every row, plus the header");
-    assert_eq!(sql.get((1, 0)), Some(&Data::String(csv.lines().nth(1).unwrap().split(',').next().unwrap().to_string())));
+    assert_eq!(
+        sql.get((1, 0)),
+        Some(&Data::String(csv.lines().nth(1).unwrap().split(',').next().unwrap().to_string()))
+    );
 }

@@ -49,7 +49,10 @@ fn two_steps_create_then_match_and_diff_check_skips_unchanged_rows() {
     // chunk_size 2: five products load in three chunks, each calling the hook once.
     assert_eq!(count(&mut c, &format!("SELECT count(*) FROM public.hook_calls WHERE execution_id = {first}")), 3);
     assert_eq!(
-        count(&mut c, &format!("SELECT sum(cardinality(created))::bigint FROM public.hook_calls WHERE execution_id = {first}")),
+        count(
+            &mut c,
+            &format!("SELECT sum(cardinality(created))::bigint FROM public.hook_calls WHERE execution_id = {first}")
+        ),
         5
     );
     let sheets = {
@@ -74,9 +77,17 @@ fn two_steps_create_then_match_and_diff_check_skips_unchanged_rows() {
         .get(0);
     assert_eq!(wait(&mut c, third), "succeeded");
     let p = counts(&mut c, third, "products");
-    assert_eq!((p["created"].as_u64(), p["updated"].as_u64(), p["unchanged"].as_u64()), (Some(0), Some(1), Some(4)), "{p}");
+    assert_eq!(
+        (p["created"].as_u64(), p["updated"].as_u64(), p["unchanged"].as_u64()),
+        (Some(0), Some(1), Some(4)),
+        "{p}"
+    );
     assert_eq!(count(&mut c, "SELECT count(*) FROM public.products"), 5);
-    assert_eq!(count(&mut c, "SELECT count(*) FROM public.products WHERE name = 'Anvil'"), 1, "overwrite restored the name");
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM public.products WHERE name = 'Anvil'"),
+        1,
+        "overwrite restored the name"
+    );
 }
 
 #[test]
@@ -133,8 +144,10 @@ fn a_step_the_owner_cannot_write_fails_the_run_saying_so() {
 #[test]
 fn a_rerun_after_a_worker_is_killed_mid_load_leaves_no_duplicates() {
     let mut c = connect_ready();
-    c.batch_execute("DROP TABLE IF EXISTS public.bulk; CREATE TABLE public.bulk (id bigserial PRIMARY KEY, sku text, qty int)")
-        .unwrap();
+    c.batch_execute(
+        "DROP TABLE IF EXISTS public.bulk; CREATE TABLE public.bulk (id bigserial PRIMARY KEY, sku text, qty int)",
+    )
+    .unwrap();
     let doc = serde_json::json!({
         "api_name": "itest_bulk", "name": "bulk", "type": "spreadsheet", "status": "operational",
         "variables": [{"name": "sku", "type": "string", "required": true}, {"name": "qty", "type": "number"}],
@@ -197,13 +210,15 @@ fn every_row_of_a_many_chunk_file_is_counted_recorded_and_reported() {
         let qty = if i % 777 == 0 { "x".to_string() } else { (i % 50).to_string() };
         csv.push_str(&format!("{sku},{qty}\n"));
     }
-    let (invalid, warned) = ((0..rows).filter(|i| i % 1000 == 0).count() as i64, (0..rows).filter(|i| i % 777 == 0).count() as i64);
+    let (invalid, warned) =
+        ((0..rows).filter(|i| i % 1000 == 0).count() as i64, (0..rows).filter(|i| i % 777 == 0).count() as i64);
     let both = (0..rows).filter(|i| i % 1000 == 0 && i % 777 == 0).count() as i64;
 
     let id = run_file(&mut c, "itest_piped", csv.as_bytes(), "piped.csv");
     assert_eq!(wait(&mut c, id), "partial_success", "{:?}", field(&mut c, id, "error"));
     let all: serde_json::Value = c.query_one("SELECT counts FROM sc.executions WHERE id = $1", &[&id]).unwrap().get(0);
-    let variables = all.as_object().unwrap().iter().find(|(k, _)| k.starts_with("variables (")).map(|(_, v)| v.clone()).unwrap();
+    let variables =
+        all.as_object().unwrap().iter().find(|(k, _)| k.starts_with("variables (")).map(|(_, v)| v.clone()).unwrap();
     assert_eq!(variables["invalid"], invalid, "{all}");
     assert_eq!(variables["valid"], rows - invalid, "{all}");
     assert_eq!(variables["with_warnings"], warned, "{all}");

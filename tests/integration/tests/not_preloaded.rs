@@ -25,14 +25,39 @@ fn sc_run_without_preload_names_the_postgresql_conf_line() {
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).unwrap();
     assert!(Command::new("chown").args(["postgres:postgres", &data]).status().unwrap().success());
-    assert!(pg(&[&format!("{PG_BIN}/initdb"), "-D", &data, "--auth=trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"]));
+    assert!(pg(&[
+        &format!("{PG_BIN}/initdb"),
+        "-D",
+        &data,
+        "--auth=trust",
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8"
+    ]));
     let cluster = Cluster(data.clone());
-    let opts = format!("-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c shared_preload_libraries=''");
-    assert!(pg(&[&format!("{PG_BIN}/pg_ctl"), "-D", &data, "-o", &opts, "-l", &format!("{data}/server.log"), "-w", "start"]));
+    let opts = format!(
+        "-c port={port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c shared_preload_libraries=''"
+    );
+    assert!(pg(&[
+        &format!("{PG_BIN}/pg_ctl"),
+        "-D",
+        &data,
+        "-o",
+        &opts,
+        "-l",
+        &format!("{data}/server.log"),
+        "-w",
+        "start"
+    ]));
 
     let mut c = Client::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"), NoTls).unwrap();
     c.batch_execute("CREATE EXTENSION smartconnector").unwrap();
-    sc_integration::save(&mut c, &sc_integration::scheduler_doc("np", "CREATE TABLE output.t ENGINE = Memory AS SELECT '1' AS x", 1));
+    sc_integration::save(
+        &mut c,
+        &sc_integration::scheduler_doc("np", "CREATE TABLE output.t ENGINE = Memory AS SELECT '1' AS x", 1),
+    );
     let err = c.query_one("SELECT sc_run('np')", &[]).expect_err("must fail without preload");
     let db = err.as_db_error().expect("a database error");
     assert_eq!(db.code().code(), "55000");

@@ -23,31 +23,25 @@ fn library_is_preloaded_with_its_settings() {
     assert_eq!(path, "/usr/local/lib/smartconnector/libchdb.so");
     assert!(std::path::Path::new(&path).exists(), "{path} missing: scripts/setup.sh installs it");
     // A postmaster-level GUC is only registered when the library was preloaded.
-    let context: String = c
-        .query_one("SELECT context FROM pg_settings WHERE name = 'smartconnector.database'", &[])
-        .unwrap()
-        .get(0);
+    let context: String =
+        c.query_one("SELECT context FROM pg_settings WHERE name = 'smartconnector.database'", &[]).unwrap().get(0);
     assert_eq!(context, "postmaster");
 }
 
 #[test]
 fn export_import_export_round_trips_between_databases() {
     let mut a = fresh_database("sc_itest_a");
-    let imported: serde_json::Value = a
-        .query_one("SELECT sc_import_connector($1::text::jsonb)", &[&DOC])
-        .unwrap()
-        .get(0);
+    let imported: serde_json::Value =
+        a.query_one("SELECT sc_import_connector($1::text::jsonb)", &[&DOC]).unwrap().get(0);
     assert_eq!(imported["action"], "created", "{imported}");
     assert_eq!(imported["status"], "operational", "{imported}");
-    let first: serde_json::Value =
-        a.query_one("SELECT sc_export_connector('vendor_products')", &[]).unwrap().get(0);
+    let first: serde_json::Value = a.query_one("SELECT sc_export_connector('vendor_products')", &[]).unwrap().get(0);
 
     let mut b = fresh_database("sc_itest_b");
     let count: i64 = b.query_one("SELECT count(*) FROM sc.connectors", &[]).unwrap().get(0);
     assert_eq!(count, 0, "database b starts empty");
     b.query_one("SELECT sc_import_connector($1)", &[&first]).unwrap();
-    let second: serde_json::Value =
-        b.query_one("SELECT sc_export_connector('vendor_products')", &[]).unwrap().get(0);
+    let second: serde_json::Value = b.query_one("SELECT sc_export_connector('vendor_products')", &[]).unwrap().get(0);
     assert_eq!(first, second);
 
     // Without the target tables the same document imports as needs_attention, with the problems named.

@@ -119,7 +119,21 @@ fn a_failed_sc_set_secret_leaves_its_inline_value_out_of_the_server_log() {
 
 fn restart(data: &str) {
     let status = std::process::Command::new("runuser")
-        .args(["-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", data, "-m", "fast", "-w", "-t", "60", "restart", "-l"])
+        .args([
+            "-u",
+            "postgres",
+            "--",
+            "/usr/lib/postgresql/15/bin/pg_ctl",
+            "-D",
+            data,
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "60",
+            "restart",
+            "-l",
+        ])
         .arg(format!("{data}/server.log"))
         .stdout(std::process::Stdio::null())
         .status()
@@ -144,7 +158,8 @@ fn executions_work_outside_the_data_directory_when_work_dir_is_set() {
     save(&mut c, &scheduler_doc("itest_work_dir", slow, 1));
     let id = run(&mut c, "itest_work_dir");
     let inside = poll(std::time::Duration::from_secs(30), || {
-        (field(&mut c, id, "stage").as_deref() == Some("sql")).then(|| work.join(id.to_string()).join("engine").is_dir())
+        (field(&mut c, id, "stage").as_deref() == Some("sql"))
+            .then(|| work.join(id.to_string()).join("engine").is_dir())
     });
     let in_data_dir = std::path::Path::new(&data).join("pg_smartconnector").join(id.to_string()).exists();
     c.execute("SELECT sc_cancel($1)", &[&id]).unwrap();

@@ -43,11 +43,7 @@ enum Family {
 ///   text-family column (values joined) or `jsonb`;
 /// * a single value fits an array column of a fitting element type (it is
 ///   written as a one-element array).
-pub fn value_fits(
-    var_type: VariableType,
-    var_is_array: bool,
-    col: &PgColumn,
-) -> Result<(), String> {
+pub fn value_fits(var_type: VariableType, var_is_array: bool, col: &PgColumn) -> Result<(), String> {
     let (element, col_is_array) = element_type(col);
     let family = family_of(&element, col.is_enum);
     let fits = if var_is_array && !col_is_array {
@@ -58,20 +54,10 @@ pub fn value_fits(
     if fits {
         return Ok(());
     }
-    let shown = if col_is_array {
-        format!("{}[]", col.type_name.trim_end_matches("[]"))
-    } else {
-        col.type_name.clone()
-    };
-    let what = if var_is_array {
-        "array variable of type"
-    } else {
-        "variable type"
-    };
-    Err(format!(
-        "{what} {var_type} does not fit column \"{}\" of type {shown}",
-        col.name
-    ))
+    let shown =
+        if col_is_array { format!("{}[]", col.type_name.trim_end_matches("[]")) } else { col.type_name.clone() };
+    let what = if var_is_array { "array variable of type" } else { "variable type" };
+    Err(format!("{what} {var_type} does not fit column \"{}\" of type {shown}", col.name))
 }
 
 /// One value of `var_type` into one element of `family`.
@@ -84,10 +70,7 @@ fn element_fits(var_type: VariableType, family: Family) -> bool {
         VariableType::Number => family == Family::Number,
         VariableType::Boolean => family == Family::Boolean,
         VariableType::Date | VariableType::Datetime => {
-            matches!(
-                family,
-                Family::Date | Family::Timestamp | Family::TimestampTz
-            )
+            matches!(family, Family::Date | Family::Timestamp | Family::TimestampTz)
         }
         VariableType::Uuid => family == Family::Uuid,
         VariableType::Email | VariableType::Phone => false,
@@ -128,18 +111,12 @@ fn family_of(element: &str, is_enum: bool) -> Family {
         return Family::Enum;
     }
     // Extension types may come schema-qualified (`public.citext`).
-    let unqualified = element
-        .rsplit('.')
-        .next()
-        .unwrap_or(element)
-        .trim_matches('"');
+    let unqualified = element.rsplit('.').next().unwrap_or(element).trim_matches('"');
     match unqualified {
-        "text" | "character varying" | "varchar" | "character" | "char" | "bpchar" | "citext" => {
-            Family::Text
-        }
+        "text" | "character varying" | "varchar" | "character" | "char" | "bpchar" | "citext" => Family::Text,
         "jsonb" => Family::Jsonb,
-        "numeric" | "decimal" | "integer" | "int" | "int4" | "bigint" | "int8" | "smallint"
-        | "int2" | "real" | "float4" | "double precision" | "float8" | "money" => Family::Number,
+        "numeric" | "decimal" | "integer" | "int" | "int4" | "bigint" | "int8" | "smallint" | "int2" | "real"
+        | "float4" | "double precision" | "float8" | "money" => Family::Number,
         "boolean" | "bool" => Family::Boolean,
         "date" => Family::Date,
         "timestamp without time zone" | "timestamp" => Family::Timestamp,
@@ -155,33 +132,18 @@ mod tests {
     use VariableType::*;
 
     fn col(type_name: &str, is_array: bool, is_enum: bool) -> PgColumn {
-        PgColumn {
-            name: "c".to_string(),
-            type_name: type_name.to_string(),
-            is_array,
-            is_enum,
-        }
+        PgColumn { name: "c".to_string(), type_name: type_name.to_string(), is_array, is_enum }
     }
 
     const ALL: [VariableType; 8] = [String, Number, Boolean, Date, Datetime, Email, Phone, Uuid];
 
     #[test]
     fn every_type_fits_the_text_family() {
-        for t in [
-            "text",
-            "character varying(20)",
-            "character varying",
-            "character(1)",
-            "citext",
-            "public.citext",
-            "TEXT",
-        ] {
+        for t in
+            ["text", "character varying(20)", "character varying", "character(1)", "citext", "public.citext", "TEXT"]
+        {
             for v in ALL {
-                assert_eq!(
-                    value_fits(v, false, &col(t, false, false)),
-                    Ok(()),
-                    "{v} into {t}"
-                );
+                assert_eq!(value_fits(v, false, &col(t, false, false)), Ok(()), "{v} into {t}");
             }
         }
     }
@@ -227,27 +189,16 @@ mod tests {
     #[test]
     fn single_values() {
         for &(v, t, is_enum, fits) in SCALAR_CASES {
-            assert_eq!(
-                value_fits(v, false, &col(t, false, is_enum)).is_ok(),
-                fits,
-                "{v} into {t}"
-            );
+            assert_eq!(value_fits(v, false, &col(t, false, is_enum)).is_ok(), fits, "{v} into {t}");
         }
     }
 
     #[test]
     fn single_value_into_array_column_of_fitting_element() {
         for &(v, t, is_enum, fits) in SCALAR_CASES {
-            assert_eq!(
-                value_fits(v, false, &col(t, true, is_enum)).is_ok(),
-                fits,
-                "{v} into {t}[]"
-            );
+            assert_eq!(value_fits(v, false, &col(t, true, is_enum)).is_ok(), fits, "{v} into {t}[]");
         }
-        assert_eq!(
-            value_fits(Number, false, &col("integer[]", false, false)),
-            Ok(())
-        );
+        assert_eq!(value_fits(Number, false, &col("integer[]", false, false)), Ok(()));
     }
 
     #[test]
@@ -271,11 +222,7 @@ mod tests {
         ];
         for &(v, t, col_is_array, fits) in cases {
             let c = col(t, col_is_array, t == "my_enum");
-            assert_eq!(
-                value_fits(v, true, &c).is_ok(),
-                fits,
-                "{v}[] into {t} (array: {col_is_array})"
-            );
+            assert_eq!(value_fits(v, true, &c).is_ok(), fits, "{v}[] into {t} (array: {col_is_array})");
         }
     }
 
@@ -291,10 +238,7 @@ mod tests {
         c.name = "tags".to_string();
         assert_eq!(
             value_fits(String, true, &c),
-            Err(
-                "array variable of type string does not fit column \"tags\" of type integer[]"
-                    .to_string()
-            )
+            Err("array variable of type string does not fit column \"tags\" of type integer[]".to_string())
         );
     }
 }

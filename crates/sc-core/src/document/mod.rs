@@ -26,9 +26,9 @@ mod tests;
 
 pub use compat::{value_fits, PgColumn};
 pub use model::{
-    ArchivedAction, Conflict, ConnectorDocument, ConnectorType, LoadStep, Lookup,
-    ManyMatchesAction, MapRule, MapSource, MatchKey, MatchRule, NoMatchAction, OneMatchAction,
-    Reference, Settings, Status, Variable, VariableType, DEFAULT_SEPARATOR,
+    ArchivedAction, Conflict, ConnectorDocument, ConnectorType, LoadStep, Lookup, ManyMatchesAction, MapRule,
+    MapSource, MatchKey, MatchRule, NoMatchAction, OneMatchAction, Reference, Settings, Status, Variable, VariableType,
+    DEFAULT_SEPARATOR,
 };
 pub use names::{is_api_name, is_identifier, QualifiedName};
 pub use parse::{parse_document, to_value};

@@ -288,10 +288,7 @@ pub struct MapRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MapSource<'a> {
     Variable(&'a str),
-    Joined {
-        variables: &'a [String],
-        separator: &'a str,
-    },
+    Joined { variables: &'a [String], separator: &'a str },
     Lookup(&'a Lookup),
 }
 
@@ -303,10 +300,7 @@ impl MapRule {
     pub fn source(&self) -> Option<MapSource<'_>> {
         match (&self.variable, &self.variables, &self.lookup) {
             (Some(v), None, None) => Some(MapSource::Variable(v)),
-            (None, Some(vs), None) => Some(MapSource::Joined {
-                variables: vs,
-                separator: self.separator(),
-            }),
+            (None, Some(vs), None) => Some(MapSource::Joined { variables: vs, separator: self.separator() }),
             (None, None, Some(l)) => Some(MapSource::Lookup(l)),
             _ => None,
         }

@@ -24,8 +24,7 @@ pub fn is_api_name(s: &str) -> bool {
         Some(c) if c.is_ascii_lowercase() => {}
         _ => return false,
     }
-    s.len() <= MAX_PG_IDENTIFIER
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    s.len() <= MAX_PG_IDENTIFIER && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// A PostgreSQL object name from a document, with quotes removed and
@@ -53,16 +52,10 @@ impl QualifiedName {
             }
         }
         match parts.len() {
-            1 => Ok(QualifiedName {
-                schema: None,
-                name: parts.remove(0),
-            }),
+            1 => Ok(QualifiedName { schema: None, name: parts.remove(0) }),
             2 => {
                 let name = parts.remove(1);
-                Ok(QualifiedName {
-                    schema: Some(parts.remove(0)),
-                    name,
-                })
+                Ok(QualifiedName { schema: Some(parts.remove(0)), name })
             }
             n => Err(format!("has {n} parts; expected name or schema.name")),
         }
@@ -106,11 +99,7 @@ fn take_identifier(s: &str) -> Result<(String, &str), String> {
     } else {
         let end = s
             .char_indices()
-            .find(|&(i, c)| {
-                !(c.is_ascii_alphabetic()
-                    || c == '_'
-                    || (i > 0 && (c.is_ascii_digit() || c == '$')))
-            })
+            .find(|&(i, c)| !(c.is_ascii_alphabetic() || c == '_' || (i > 0 && (c.is_ascii_digit() || c == '$'))))
             .map_or(s.len(), |(i, _)| i);
         if end == 0 {
             return Err(match s.chars().next() {
@@ -154,11 +143,7 @@ mod tests {
         let cases = [
             ("products", None, "products"),
             ("Public.Products", Some("public"), "products"),
-            (
-                "\"My Schema\".\"Odd \"\"Name\"\"\"",
-                Some("My Schema"),
-                "Odd \"Name\"",
-            ),
+            ("\"My Schema\".\"Odd \"\"Name\"\"\"", Some("My Schema"), "Odd \"Name\""),
             ("s.t$1", Some("s"), "t$1"),
         ];
         for (text, schema, name) in cases {
@@ -166,10 +151,7 @@ mod tests {
             assert_eq!(q.schema.as_deref(), schema, "{text}");
             assert_eq!(q.name, name, "{text}");
         }
-        assert_eq!(
-            QualifiedName::parse("a.\"b c\"").unwrap().to_string(),
-            "\"a\".\"b c\""
-        );
+        assert_eq!(QualifiedName::parse("a.\"b c\"").unwrap().to_string(), "\"a\".\"b c\"");
     }
 
     #[test]

@@ -15,11 +15,8 @@ use super::problem::{self, Problem, ROOT};
 pub fn parse_document(v: &serde_json::Value) -> Result<ConnectorDocument, Vec<Problem>> {
     if !v.is_object() {
         // serde would also read a struct from an array, by position.
-        return Err(vec![Problem::new(
-            ROOT,
-            "the document must be a JSON object",
-        )
-        .with_hint("export a connector to see the expected shape")]);
+        return Err(vec![Problem::new(ROOT, "the document must be a JSON object")
+            .with_hint("export a connector to see the expected shape")]);
     }
     let doc: ConnectorDocument = match serde_path_to_error::deserialize(v) {
         Ok(doc) => doc,
@@ -48,23 +45,15 @@ fn shape_problem(at: &Path, message: &str) -> Problem {
             .with_hint(format!("add \"{name}\" here"));
     }
     if let Some(name) = quoted_name(message, "unknown field `") {
-        let allowed = message
-            .split_once(", expected ")
-            .map(|(_, rest)| rest.to_string());
+        let allowed = message.split_once(", expected ").map(|(_, rest)| rest.to_string());
         // The path already ends at the unknown key.
-        let ends_at_key =
-            matches!(at.iter().next_back(), Some(Segment::Map { key }) if key == name);
-        let path = if ends_at_key {
-            base
-        } else {
-            problem::key(&base, name)
-        };
+        let ends_at_key = matches!(at.iter().next_back(), Some(Segment::Map { key }) if key == name);
+        let path = if ends_at_key { base } else { problem::key(&base, name) };
         let p = Problem::new(path, format!("unknown key `{name}`"));
         return match allowed {
-            Some(list) if list.starts_with("one of ") => p.with_hint(format!(
-                "allowed keys here are {}",
-                &list["one of ".len()..]
-            )),
+            Some(list) if list.starts_with("one of ") => {
+                p.with_hint(format!("allowed keys here are {}", &list["one of ".len()..]))
+            }
             Some(list) => p.with_hint(format!("the only allowed key here is {list}")),
             None => p.with_hint("remove it or check its spelling"),
         };

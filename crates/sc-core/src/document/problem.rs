@@ -24,11 +24,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem {
-            path: path.into(),
-            message: message.into(),
-            hint: None,
-        }
+        Problem { path: path.into(), message: message.into(), hint: None }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -67,9 +63,7 @@ pub fn index(base: &str, i: usize) -> String {
 
 /// `base.key` for an identifier-like key, else `base["key"]` (JSON-escaped).
 pub fn key(base: &str, k: &str) -> String {
-    let plain = !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let plain = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if plain {
         field(base, k)
     } else {
@@ -89,25 +83,16 @@ mod tests {
     #[test]
     fn display_with_and_without_hint() {
         let p = Problem::new("settings.chunk_size", "must be between 1 and 100000");
-        assert_eq!(
-            p.to_string(),
-            "settings.chunk_size: must be between 1 and 100000"
-        );
+        assert_eq!(p.to_string(), "settings.chunk_size: must be between 1 and 100000");
         let p = p.with_hint("use 1000");
-        assert_eq!(
-            p.to_string(),
-            "settings.chunk_size: must be between 1 and 100000 (hint: use 1000)"
-        );
+        assert_eq!(p.to_string(), "settings.chunk_size: must be between 1 and 100000 (hint: use 1000)");
     }
 
     #[test]
     fn paths_read_like_the_document() {
         let step = index("load_steps", 1);
         let rule = index(&field(&step, "match"), 0);
-        assert_eq!(
-            key(&field(&rule, "columns"), "sku"),
-            "load_steps[1].match[0].columns.sku"
-        );
+        assert_eq!(key(&field(&rule, "columns"), "sku"), "load_steps[1].match[0].columns.sku");
         assert_eq!(key("parameters", "a b"), "parameters[\"a b\"]");
         assert_eq!(field(ROOT, "name"), "name");
         assert_eq!(key(ROOT, "x y"), "$[\"x y\"]");

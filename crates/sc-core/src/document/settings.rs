@@ -7,65 +7,33 @@ use super::problem::{field, Problem};
 
 /// Checks every given setting; omitted ones take server defaults.
 pub(super) fn check_settings(s: &Settings, out: &mut Vec<Problem>) {
-    range(
-        out,
-        "max_concurrency",
-        s.max_concurrency.map(u64::from),
-        1,
-        Some(64),
-    );
-    range(
-        out,
-        "chunk_size",
-        s.chunk_size.map(u64::from),
-        1,
-        Some(100_000),
-    );
-    range(
-        out,
-        "sql_time_limit_s",
-        s.sql_time_limit_s.map(u64::from),
-        1,
-        Some(86_400),
-    );
-    range(
-        out,
-        "sql_threads",
-        s.sql_threads.map(u64::from),
-        1,
-        Some(64),
-    );
+    range(out, "max_concurrency", s.max_concurrency.map(u64::from), 1, Some(64));
+    range(out, "chunk_size", s.chunk_size.map(u64::from), 1, Some(100_000));
+    range(out, "sql_time_limit_s", s.sql_time_limit_s.map(u64::from), 1, Some(86_400));
+    range(out, "sql_threads", s.sql_threads.map(u64::from), 1, Some(64));
     range(out, "sql_max_output_rows", s.sql_max_output_rows, 1, None);
     range(out, "sql_memory_limit_mb", s.sql_memory_limit_mb, 16, None);
     if let Some(tz) = &s.timezone {
         if tz.parse::<chrono_tz::Tz>().is_err() {
             out.push(
                 Problem::new(path("timezone"), format!("`{tz}` is not a known time zone"))
-                    .with_hint(
-                        "use an IANA zone name such as UTC, Europe/Berlin or America/New_York",
-                    ),
+                    .with_hint("use an IANA zone name such as UTC, Europe/Berlin or America/New_York"),
             );
         }
     }
     if let Some(region) = &s.phone_region {
         if !(region.len() == 2 && region.chars().all(|c| c.is_ascii_uppercase())) {
             out.push(
-                Problem::new(
-                    path("phone_region"),
-                    format!("`{region}` is not a region code"),
-                )
-                .with_hint("use a two-letter upper-case ISO 3166 code such as US or DE"),
+                Problem::new(path("phone_region"), format!("`{region}` is not a region code"))
+                    .with_hint("use a two-letter upper-case ISO 3166 code such as US or DE"),
             );
         }
     }
     if let Some(channel) = &s.notify_channel {
         if !is_identifier(channel) || channel.len() > MAX_PG_IDENTIFIER {
             out.push(
-                Problem::new(
-                    path("notify_channel"),
-                    format!("`{channel}` is not a valid channel name"),
-                )
-                .with_hint("use up to 63 letters, digits and _, not starting with a digit"),
+                Problem::new(path("notify_channel"), format!("`{channel}` is not a valid channel name"))
+                    .with_hint("use up to 63 letters, digits and _, not starting with a digit"),
             );
         }
     }
@@ -99,10 +67,7 @@ fn range(out: &mut Vec<Problem>, name: &str, value: Option<u64>, min: u64, max: 
             Some(m) => format!("{name} must be between {min} and {m}, not {v}"),
             None => format!("{name} must be at least {min}, not {v}"),
         };
-        out.push(
-            Problem::new(path(name), message)
-                .with_hint(format!("omit {name} to use the server default")),
-        );
+        out.push(Problem::new(path(name), message).with_hint(format!("omit {name} to use the server default")));
     }
 }
 
@@ -138,10 +103,7 @@ pub fn check_http_url(url: &str) -> Result<(), String> {
             None => host_port,
         }
     };
-    let host_ok = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
+    let host_ok = !host.is_empty() && host.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
     if host_ok {
         Ok(())
     } else {
@@ -169,14 +131,10 @@ pub fn check_schedule(schedule: &str) -> Result<(), String> {
         };
     }
     if words.len() != 5 {
-        return Err(format!(
-            "a cron expression has 5 fields, this has {}",
-            words.len()
-        ));
+        return Err(format!("a cron expression has 5 fields, this has {}", words.len()));
     }
     for (word, spec) in words.iter().zip(CRON_FIELDS.iter()) {
-        check_cron_field(word, spec)
-            .map_err(|why| format!("{} field `{word}`: {why}", spec.name))?;
+        check_cron_field(word, spec).map_err(|why| format!("{} field `{word}`: {why}", spec.name))?;
     }
     Ok(())
 }
@@ -191,47 +149,15 @@ struct CronField {
     dollar: bool,
 }
 
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 const WEEKDAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 const CRON_FIELDS: [CronField; 5] = [
-    CronField {
-        name: "minute",
-        min: 0,
-        max: 59,
-        names: &[],
-        dollar: false,
-    },
-    CronField {
-        name: "hour",
-        min: 0,
-        max: 23,
-        names: &[],
-        dollar: false,
-    },
-    CronField {
-        name: "day-of-month",
-        min: 1,
-        max: 31,
-        names: &[],
-        dollar: true,
-    },
-    CronField {
-        name: "month",
-        min: 1,
-        max: 12,
-        names: &MONTHS,
-        dollar: false,
-    },
-    CronField {
-        name: "day-of-week",
-        min: 0,
-        max: 7,
-        names: &WEEKDAYS,
-        dollar: false,
-    },
+    CronField { name: "minute", min: 0, max: 59, names: &[], dollar: false },
+    CronField { name: "hour", min: 0, max: 23, names: &[], dollar: false },
+    CronField { name: "day-of-month", min: 1, max: 31, names: &[], dollar: true },
+    CronField { name: "month", min: 1, max: 12, names: &MONTHS, dollar: false },
+    CronField { name: "day-of-week", min: 0, max: 7, names: &WEEKDAYS, dollar: false },
 ];
 
 /// One field: a comma list of `*`, `n`, `a-b`, each range (or `*`) with an
@@ -261,18 +187,11 @@ fn check_cron_field(word: &str, spec: &CronField) -> Result<(), String> {
         };
         if let Some(step) = step {
             if !is_range {
-                return Err(format!(
-                    "a step needs * or a range before it, as in */{step}"
-                ));
+                return Err(format!("a step needs * or a range before it, as in */{step}"));
             }
             match step.parse::<u32>() {
                 Ok(n) if n >= 1 && n <= spec.max => {}
-                _ => {
-                    return Err(format!(
-                        "step `{step}` must be a number from 1 to {}",
-                        spec.max
-                    ))
-                }
+                _ => return Err(format!("step `{step}` must be a number from 1 to {}", spec.max)),
             }
         }
     }
@@ -284,14 +203,9 @@ fn cron_value(text: &str, spec: &CronField) -> Result<u32, String> {
         return Ok(spec.min + pos as u32);
     }
     match text.parse::<u32>() {
-        Ok(n) if text.bytes().all(|b| b.is_ascii_digit()) && (spec.min..=spec.max).contains(&n) => {
-            Ok(n)
-        }
+        Ok(n) if text.bytes().all(|b| b.is_ascii_digit()) && (spec.min..=spec.max).contains(&n) => Ok(n),
         _ if text.is_empty() => Err("empty value".to_string()),
-        _ => Err(format!(
-            "`{text}` is not a value from {} to {}",
-            spec.min, spec.max
-        )),
+        _ => Err(format!("`{text}` is not a value from {} to {}", spec.min, spec.max)),
     }
 }
 

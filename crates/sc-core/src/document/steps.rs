@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::model::{
-    ArchivedAction, Conflict, ConnectorDocument, LoadStep, ManyMatchesAction, MapRule, MatchRule,
-    NoMatchAction, OneMatchAction,
+    ArchivedAction, Conflict, ConnectorDocument, LoadStep, ManyMatchesAction, MapRule, MatchRule, NoMatchAction,
+    OneMatchAction,
 };
 use super::names::{is_identifier, QualifiedName};
 use super::problem::{field, index, key, Problem};
@@ -21,21 +21,15 @@ pub(super) fn check_steps(doc: &ConnectorDocument, scopes: &Scopes<'_>, out: &mu
         let path = index("load_steps", i);
         if !is_identifier(&step.name) {
             out.push(
-                Problem::new(
-                    field(&path, "name"),
-                    format!("`{}` is not a valid step name", step.name),
-                )
-                .with_hint("use letters, digits and _, not starting with a digit"),
+                Problem::new(field(&path, "name"), format!("`{}` is not a valid step name", step.name))
+                    .with_hint("use letters, digits and _, not starting with a digit"),
             );
         } else if let Some(first) = seen.insert(&step.name, i) {
             seen.insert(&step.name, first);
             out.push(
                 Problem::new(
                     field(&path, "name"),
-                    format!(
-                        "duplicate step name `{}` (also load_steps[{first}])",
-                        step.name
-                    ),
+                    format!("duplicate step name `{}` (also load_steps[{first}])", step.name),
                 )
                 .with_hint("step names are unique; entity variables refer to them as <step>.id"),
             );
@@ -45,11 +39,8 @@ pub(super) fn check_steps(doc: &ConnectorDocument, scopes: &Scopes<'_>, out: &mu
         }
         if matches!(&step.archived_column, Some(c) if c.trim().is_empty()) {
             out.push(
-                Problem::new(
-                    field(&path, "archived_column"),
-                    "archived_column must not be empty",
-                )
-                .with_hint("name the boolean column that marks archived rows, or remove it"),
+                Problem::new(field(&path, "archived_column"), "archived_column must not be empty")
+                    .with_hint("name the boolean column that marks archived rows, or remove it"),
             );
         }
         if let Some(function) = &step.after_load {
@@ -63,12 +54,7 @@ pub(super) fn check_steps(doc: &ConnectorDocument, scopes: &Scopes<'_>, out: &mu
                 );
             }
         }
-        let ctx = StepContext {
-            doc,
-            scopes,
-            index: i,
-            step,
-        };
+        let ctx = StepContext { doc, scopes, index: i, step };
         check_match_rules(&ctx, &path, out);
         check_map_rules(&ctx, &path, out);
     }
@@ -100,11 +86,8 @@ fn check_match_rules(ctx: &StepContext<'_>, step_path: &str, out: &mut Vec<Probl
         if let Some(columns) = &rule.columns {
             if columns.is_empty() {
                 out.push(
-                    Problem::new(
-                        field(&path, "columns"),
-                        "columns must pair at least one column with a variable",
-                    )
-                    .with_hint("add \"<column>\": \"<variable>\""),
+                    Problem::new(field(&path, "columns"), "columns must pair at least one column with a variable")
+                        .with_hint("add \"<column>\": \"<variable>\""),
                 );
             }
             for (column, variable) in columns {
@@ -125,10 +108,7 @@ fn check_match_rules(ctx: &StepContext<'_>, step_path: &str, out: &mut Vec<Probl
             out.push(
                 Problem::new(
                     field(&path, "archived"),
-                    format!(
-                        "archived action {} needs the step's archived_column",
-                        rule.archived()
-                    ),
+                    format!("archived action {} needs the step's archived_column", rule.archived()),
                 )
                 .with_hint("add \"archived_column\" to the step, or remove this action"),
             );
@@ -141,20 +121,14 @@ fn check_last_rule(rule: &MatchRule, path: &str, out: &mut Vec<Problem>) {
     let actions = [
         ("no_match", rule.no_match() == NoMatchAction::NextRule),
         ("one_match", rule.one_match() == OneMatchAction::NextRule),
-        (
-            "many_matches",
-            rule.many_matches() == ManyMatchesAction::NextRule,
-        ),
+        ("many_matches", rule.many_matches() == ManyMatchesAction::NextRule),
         ("archived", rule.archived() == ArchivedAction::NextRule),
     ];
     for (name, is_next_rule) in actions {
         if is_next_rule {
             out.push(
-                Problem::new(
-                    field(path, name),
-                    "next_rule is not allowed on the last rule",
-                )
-                .with_hint("use skip, or add another rule after this one"),
+                Problem::new(field(path, name), "next_rule is not allowed on the last rule")
+                    .with_hint("use skip, or add another rule after this one"),
             );
         }
     }
@@ -164,21 +138,15 @@ fn check_map_rules(ctx: &StepContext<'_>, step_path: &str, out: &mut Vec<Problem
     let rules = &ctx.step.map_rules;
     if rules.is_empty() {
         out.push(
-            Problem::new(
-                field(step_path, "map"),
-                "a step needs at least one map rule",
-            )
-            .with_hint("add {\"column\": \"<column>\", \"variable\": \"<variable>\"}"),
+            Problem::new(field(step_path, "map"), "a step needs at least one map rule")
+                .with_hint("add {\"column\": \"<column>\", \"variable\": \"<variable>\"}"),
         );
     }
     let mut mapped: BTreeMap<&str, usize> = BTreeMap::new();
     for (j, rule) in rules.iter().enumerate() {
         let path = index(&field(step_path, "map"), j);
         if rule.column.trim().is_empty() {
-            out.push(Problem::new(
-                field(&path, "column"),
-                "column must not be empty",
-            ));
+            out.push(Problem::new(field(&path, "column"), "column must not be empty"));
         } else if let Some(first) = mapped.insert(&rule.column, j) {
             mapped.insert(&rule.column, first);
             out.push(
@@ -194,20 +162,11 @@ fn check_map_rules(ctx: &StepContext<'_>, step_path: &str, out: &mut Vec<Problem
 }
 
 fn check_map_source(ctx: &StepContext<'_>, rule: &MapRule, path: &str, out: &mut Vec<Problem>) {
-    let given = [
-        rule.variable.is_some(),
-        rule.variables.is_some(),
-        rule.lookup.is_some(),
-    ];
+    let given = [rule.variable.is_some(), rule.variables.is_some(), rule.lookup.is_some()];
     if given.iter().filter(|g| **g).count() != 1 {
         out.push(
-            Problem::new(
-                path,
-                "a map rule needs exactly one of variable, variables and lookup",
-            )
-            .with_hint(
-                "use variable for one value, variables to join several, lookup for a related row",
-            ),
+            Problem::new(path, "a map rule needs exactly one of variable, variables and lookup")
+                .with_hint("use variable for one value, variables to join several, lookup for a related row"),
         );
     }
     if let Some(variable) = &rule.variable {
@@ -226,11 +185,8 @@ fn check_map_source(ctx: &StepContext<'_>, rule: &MapRule, path: &str, out: &mut
         }
     } else if rule.separator.is_some() {
         out.push(
-            Problem::new(
-                field(path, "separator"),
-                "separator is only used with variables",
-            )
-            .with_hint("remove separator, or join several variables with \"variables\""),
+            Problem::new(field(path, "separator"), "separator is only used with variables")
+                .with_hint("remove separator, or join several variables with \"variables\""),
         );
     }
     if let Some(lookup) = &rule.lookup {
@@ -264,11 +220,8 @@ fn check_add_options(ctx: &StepContext<'_>, rule: &MapRule, path: &str, out: &mu
         None => "a lookup gives a single id".to_string(),
     };
     out.push(
-        Problem::new(
-            field(path, "conflict"),
-            format!("add_options needs an array variable; {source}"),
-        )
-        .with_hint("set \"array\": true on the variable, or use another conflict resolution"),
+        Problem::new(field(path, "conflict"), format!("add_options needs an array variable; {source}"))
+            .with_hint("set \"array\": true on the variable, or use another conflict resolution"),
     );
 }
 
@@ -278,13 +231,7 @@ fn check_add_options(ctx: &StepContext<'_>, rule: &MapRule, path: &str, out: &mu
 fn check_ref(ctx: &StepContext<'_>, name: &str, path: &str, out: &mut Vec<Problem>) {
     let step_scope = ctx.step.scope.as_deref();
     if let Some((step_name, attribute)) = name.split_once('.') {
-        let Some((k, earlier)) = ctx
-            .doc
-            .load_steps
-            .iter()
-            .enumerate()
-            .find(|(_, s)| s.name == step_name)
-        else {
+        let Some((k, earlier)) = ctx.doc.load_steps.iter().enumerate().find(|(_, s)| s.name == step_name) else {
             out.push(
                 Problem::new(path, format!("`{name}` names no load step `{step_name}`"))
                     .with_hint(earlier_steps_hint(ctx)),
@@ -293,27 +240,15 @@ fn check_ref(ctx: &StepContext<'_>, name: &str, path: &str, out: &mut Vec<Proble
         };
         if attribute != ENTITY_ID {
             out.push(
-                Problem::new(
-                    path,
-                    format!("`{name}`: a load step exposes only its record id"),
-                )
-                .with_hint(format!(
-                    "use `{step_name}.{ENTITY_ID}`, or a lookup to read another column"
-                )),
+                Problem::new(path, format!("`{name}`: a load step exposes only its record id"))
+                    .with_hint(format!("use `{step_name}.{ENTITY_ID}`, or a lookup to read another column")),
             );
         }
         if k >= ctx.index {
-            let when = if k == ctx.index {
-                "is this step"
-            } else {
-                "runs after this step"
-            };
+            let when = if k == ctx.index { "is this step" } else { "runs after this step" };
             out.push(
-                Problem::new(
-                    path,
-                    format!("`{name}` comes from step `{step_name}`, which {when}"),
-                )
-                .with_hint("an entity variable comes from an earlier step; reorder the steps"),
+                Problem::new(path, format!("`{name}` comes from step `{step_name}`, which {when}"))
+                    .with_hint("an entity variable comes from an earlier step; reorder the steps"),
             );
         } else if !ctx.scopes.compatible(earlier.scope.as_deref(), step_scope) {
             out.push(
@@ -331,10 +266,7 @@ fn check_ref(ctx: &StepContext<'_>, name: &str, path: &str, out: &mut Vec<Proble
         return;
     }
     let Some(variable) = ctx.doc.variable(name) else {
-        out.push(
-            Problem::new(path, format!("no variable named `{name}`"))
-                .with_hint(variables_hint(ctx)),
-        );
+        out.push(Problem::new(path, format!("no variable named `{name}`")).with_hint(variables_hint(ctx)));
         return;
     };
     if !ctx.scopes.compatible(variable.scope.as_deref(), step_scope) {
@@ -362,27 +294,19 @@ fn variables_hint(ctx: &StepContext<'_>) -> String {
         .doc
         .variables
         .iter()
-        .filter(|v| {
-            ctx.scopes
-                .compatible(v.scope.as_deref(), ctx.step.scope.as_deref())
-        })
+        .filter(|v| ctx.scopes.compatible(v.scope.as_deref(), ctx.step.scope.as_deref()))
         .map(|v| v.name.as_str())
         .collect();
     match usable.len() {
         0 => "declare the variable in variables with this step's scope".to_string(),
         n if n <= 12 => format!("variables of this step's scope: {}", usable.join(", ")),
-        _ => format!(
-            "variables of this step's scope include {}, …",
-            usable[..12].join(", ")
-        ),
+        _ => format!("variables of this step's scope include {}, …", usable[..12].join(", ")),
     }
 }
 
 fn earlier_steps_hint(ctx: &StepContext<'_>) -> String {
-    let earlier: Vec<String> = ctx.doc.load_steps[..ctx.index]
-        .iter()
-        .map(|s| format!("{}.{ENTITY_ID}", s.name))
-        .collect();
+    let earlier: Vec<String> =
+        ctx.doc.load_steps[..ctx.index].iter().map(|s| format!("{}.{ENTITY_ID}", s.name)).collect();
     if earlier.is_empty() {
         "the first step has no earlier step to take an id from".to_string()
     } else {

@@ -86,26 +86,17 @@ impl<'a> Scopes<'a> {
 fn check_header(doc: &ConnectorDocument, out: &mut Vec<Problem>) {
     if !is_api_name(&doc.api_name) {
         out.push(
-            Problem::new(
-                "api_name",
-                format!("`{}` is not a valid api_name", doc.api_name),
-            )
-            .with_hint(
-                "start with a lower-case letter, then up to 62 lower-case letters, digits or _",
-            ),
+            Problem::new("api_name", format!("`{}` is not a valid api_name", doc.api_name))
+                .with_hint("start with a lower-case letter, then up to 62 lower-case letters, digits or _"),
         );
     }
     if doc.name.trim().is_empty() {
-        out.push(
-            Problem::new("name", "name must not be empty")
-                .with_hint("give the connector a display name"),
-        );
+        out.push(Problem::new("name", "name must not be empty").with_hint("give the connector a display name"));
     }
     match (&doc.sql, doc.connector_type) {
         (None, ConnectorType::Webhook) => out.push(
-            Problem::new("sql", "a webhook connector requires sql").with_hint(
-                "add SQL that reads input.webhooks and creates one table in database output per scope",
-            ),
+            Problem::new("sql", "a webhook connector requires sql")
+                .with_hint("add SQL that reads input.webhooks and creates one table in database output per scope"),
         ),
         (Some(sql), _) if sql.trim().is_empty() => {
             let hint = if doc.connector_type == ConnectorType::Webhook {
@@ -132,10 +123,7 @@ fn check_parameters(doc: &ConnectorDocument, out: &mut Vec<Problem>) {
             out.push(
                 Problem::new(
                     &path,
-                    format!(
-                        "parameter value must be a string, number or boolean, not {}",
-                        json_kind(value)
-                    ),
+                    format!("parameter value must be a string, number or boolean, not {}", json_kind(value)),
                 )
                 .with_hint("parameters reach the SQL as text; encode lists or objects as a string"),
             );
@@ -149,21 +137,15 @@ fn check_references(doc: &ConnectorDocument, out: &mut Vec<Problem>) {
         let path = index("reference", i);
         if !is_identifier(&r.name) {
             out.push(
-                Problem::new(
-                    field(&path, "name"),
-                    format!("`{}` is not a valid reference name", r.name),
-                )
-                .with_hint("the SQL reads it as pg.<name>: use letters, digits and _"),
+                Problem::new(field(&path, "name"), format!("`{}` is not a valid reference name", r.name))
+                    .with_hint("the SQL reads it as pg.<name>: use letters, digits and _"),
             );
         } else if let Some(first) = seen.insert(&r.name, i) {
             seen.insert(&r.name, first);
             out.push(
                 Problem::new(
                     field(&path, "name"),
-                    format!(
-                        "duplicate reference name `{}` (also reference[{first}])",
-                        r.name
-                    ),
+                    format!("duplicate reference name `{}` (also reference[{first}])", r.name),
                 )
                 .with_hint("give each reference table its own name"),
             );
@@ -187,11 +169,8 @@ fn check_references(doc: &ConnectorDocument, out: &mut Vec<Problem>) {
         if let Some(query) = &r.query {
             if !is_read_query(query) {
                 out.push(
-                    Problem::new(
-                        field(&path, "query"),
-                        "a reference query must start with SELECT or WITH",
-                    )
-                    .with_hint("reference data is read-only: write a SELECT"),
+                    Problem::new(field(&path, "query"), "a reference query must start with SELECT or WITH")
+                        .with_hint("reference data is read-only: write a SELECT"),
                 );
             }
         }
@@ -204,12 +183,7 @@ fn check_scopes(doc: &ConnectorDocument, scopes: &Scopes<'_>, out: &mut Vec<Prob
         .iter()
         .enumerate()
         .map(|(i, v)| (index("variables", i), v.scope.as_deref()))
-        .chain(
-            doc.load_steps
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (index("load_steps", i), s.scope.as_deref())),
-        );
+        .chain(doc.load_steps.iter().enumerate().map(|(i, s)| (index("load_steps", i), s.scope.as_deref())));
     for (path, scope) in items {
         let path = field(&path, "scope");
         match scope {
@@ -220,10 +194,7 @@ fn check_scopes(doc: &ConnectorDocument, scopes: &Scopes<'_>, out: &mut Vec<Prob
             None if scopes.several() => out.push(
                 Problem::new(
                     path,
-                    format!(
-                        "scope is required because the connector uses several scopes ({})",
-                        scopes.list()
-                    ),
+                    format!("scope is required because the connector uses several scopes ({})", scopes.list()),
                 )
                 .with_hint(format!("add \"scope\": one of {}", scopes.list())),
             ),
@@ -234,10 +205,7 @@ fn check_scopes(doc: &ConnectorDocument, scopes: &Scopes<'_>, out: &mut Vec<Prob
         out.push(
             Problem::new(
                 "sql",
-                format!(
-                    "a connector without sql has a single scope, but several are used ({})",
-                    scopes.list()
-                ),
+                format!("a connector without sql has a single scope, but several are used ({})", scopes.list()),
             )
             .with_hint("add sql that creates one output table per scope, or use a single scope"),
         );
@@ -256,17 +224,17 @@ fn check_variables(doc: &ConnectorDocument, out: &mut Vec<Problem>) {
         let path = index("variables", i);
         if !is_identifier(&v.name) {
             out.push(
-                Problem::new(
-                    field(&path, "name"),
-                    format!("`{}` is not a valid variable name", v.name),
-                )
-                .with_hint("use letters, digits and _, not starting with a digit"),
+                Problem::new(field(&path, "name"), format!("`{}` is not a valid variable name", v.name))
+                    .with_hint("use letters, digits and _, not starting with a digit"),
             );
         } else if let Some(first) = seen.insert(&v.name, i) {
             seen.insert(&v.name, first);
             out.push(
-                Problem::new(field(&path, "name"), format!("duplicate variable name `{}` (also variables[{first}])", v.name))
-                    .with_hint("variable names are unique within a connector; use source to read the same column twice"),
+                Problem::new(
+                    field(&path, "name"),
+                    format!("duplicate variable name `{}` (also variables[{first}])", v.name),
+                )
+                .with_hint("variable names are unique within a connector; use source to read the same column twice"),
             );
         }
         if let Some(source) = &v.source {
@@ -280,21 +248,15 @@ fn check_variables(doc: &ConnectorDocument, out: &mut Vec<Problem>) {
         if let Some(value) = &v.value {
             if v.source.is_some() {
                 out.push(
-                    Problem::new(
-                        field(&path, "value"),
-                        "a variable takes either source or value, not both",
-                    )
-                    .with_hint("remove source for a static value, or value to read a column"),
+                    Problem::new(field(&path, "value"), "a variable takes either source or value, not both")
+                        .with_hint("remove source for a static value, or value to read a column"),
                 );
             }
             if !is_scalar(value) {
                 out.push(
                     Problem::new(
                         field(&path, "value"),
-                        format!(
-                            "value must be a string, number or boolean, not {}",
-                            json_kind(value)
-                        ),
+                        format!("value must be a string, number or boolean, not {}", json_kind(value)),
                     )
                     .with_hint("for a list, use a string with \"array\": true and a delimiter"),
                 );
@@ -303,27 +265,18 @@ fn check_variables(doc: &ConnectorDocument, out: &mut Vec<Problem>) {
         if let Some(d) = &v.delimiter {
             if !v.array {
                 out.push(
-                    Problem::new(
-                        field(&path, "delimiter"),
-                        "delimiter is only used by an array variable",
-                    )
-                    .with_hint("add \"array\": true, or remove the delimiter"),
+                    Problem::new(field(&path, "delimiter"), "delimiter is only used by an array variable")
+                        .with_hint("add \"array\": true, or remove the delimiter"),
                 );
             }
             if !matches!(d.as_str(), "," | ";" | "|" | "\t") {
                 out.push(
-                    Problem::new(
-                        field(&path, "delimiter"),
-                        format!("delimiter {d:?} is not one of , ; | or a tab"),
-                    )
-                    .with_hint("use \",\", \";\", \"|\" or \"\\t\""),
+                    Problem::new(field(&path, "delimiter"), format!("delimiter {d:?} is not one of , ; | or a tab"))
+                        .with_hint("use \",\", \";\", \"|\" or \"\\t\""),
                 );
             }
         }
-        for (name, format) in [
-            ("input_format", &v.input_format),
-            ("output_format", &v.output_format),
-        ] {
+        for (name, format) in [("input_format", &v.input_format), ("output_format", &v.output_format)] {
             if matches!(format, Some(f) if f.trim().is_empty()) {
                 out.push(
                     Problem::new(field(&path, name), format!("{name} must not be empty"))
@@ -335,10 +288,7 @@ fn check_variables(doc: &ConnectorDocument, out: &mut Vec<Problem>) {
             out.push(
                 Problem::new(
                     field(&path, "output_format"),
-                    format!(
-                        "output_format raw only applies to string variables, not {}",
-                        v.var_type
-                    ),
+                    format!("output_format raw only applies to string variables, not {}", v.var_type),
                 )
                 .with_hint("remove output_format or change the type to string"),
             );
@@ -363,7 +313,9 @@ fn check_formats_and_value(doc: &ConnectorDocument, v: &crate::document::Variabl
     if let Some(f) = v.output_format.as_deref().filter(|f| !f.trim().is_empty() && *f != "raw") {
         if let Err(why) = types::check_output_format(v.var_type, f) {
             format_ok = false;
-            out.push(Problem::new(field(path, "output_format"), why).with_hint("see docs/decisions.md, Variable types"));
+            out.push(
+                Problem::new(field(path, "output_format"), why).with_hint("see docs/decisions.md, Variable types"),
+            );
         }
     }
     if format_ok && v.value.as_ref().is_some_and(is_scalar) {
@@ -380,19 +332,13 @@ fn check_formats_and_value(doc: &ConnectorDocument, v: &crate::document::Variabl
 
 /// A problem for text that is not `name` or `schema.name`.
 pub(super) fn table_problem(path: &str, text: &str, why: &str) -> Problem {
-    Problem::new(
-        path,
-        format!("`{text}` is not a valid table name: it {why}"),
-    )
-    .with_hint("write name or schema.name; double-quote a name with other characters")
+    Problem::new(path, format!("`{text}` is not a valid table name: it {why}"))
+        .with_hint("write name or schema.name; double-quote a name with other characters")
 }
 
 /// JSON strings, numbers and booleans.
 pub(super) fn is_scalar(v: &serde_json::Value) -> bool {
-    matches!(
-        v,
-        serde_json::Value::String(_) | serde_json::Value::Number(_) | serde_json::Value::Bool(_)
-    )
+    matches!(v, serde_json::Value::String(_) | serde_json::Value::Number(_) | serde_json::Value::Bool(_))
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {
@@ -411,11 +357,7 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 fn is_read_query(q: &str) -> bool {
     let q = q.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
     ["select", "with"].iter().any(|kw| {
-        q.get(..kw.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(kw))
-            && q[kw.len()..]
-                .chars()
-                .next()
-                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+        q.get(..kw.len()).is_some_and(|head| head.eq_ignore_ascii_case(kw))
+            && q[kw.len()..].chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
     })
 }

@@ -116,9 +116,17 @@ mod tests {
             ((N::Create, O::Skip, M::Skip, A::Create), found(1, false), skip("matched record 7 (rule 1: skip)")),
             (base, found(3, false), skip("3 records match (rule 1), so the match is ambiguous")),
             (base, found(1, true), Decision::Create),
-            ((N::Create, O::Update, M::Skip, A::UnarchiveAndUpdate), found(1, true), Decision::UnarchiveAndUpdate("7".into())),
+            (
+                (N::Create, O::Update, M::Skip, A::UnarchiveAndUpdate),
+                found(1, true),
+                Decision::UnarchiveAndUpdate("7".into()),
+            ),
             ((N::Create, O::Update, M::Skip, A::UnarchiveOnly), found(1, true), Decision::UnarchiveOnly("7".into())),
-            ((N::Create, O::Update, M::Skip, A::Skip), found(1, true), skip("matched archived record 7 (rule 1: skip)")),
+            (
+                (N::Create, O::Update, M::Skip, A::Skip),
+                found(1, true),
+                skip("matched archived record 7 (rule 1: skip)"),
+            ),
         ];
         for ((n, o, m, a), found, expected) in cases {
             let r = rule(n, o, m, a);
@@ -134,7 +142,11 @@ mod tests {
             let mut asked = Vec::new();
             let d = decide(&[first.clone(), defaults()], |i| {
                 asked.push(i);
-                if i == 0 { m.clone() } else { found(1, false) }
+                if i == 0 {
+                    m.clone()
+                } else {
+                    found(1, false)
+                }
             });
             assert_eq!(d, Decision::Update("7".into()));
             assert_eq!(asked, vec![0, 1]);

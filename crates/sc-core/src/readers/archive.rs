@@ -25,8 +25,8 @@ use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::delimited::read_text_table;
-use super::ReadError;
 use super::table::Warnings;
+use super::ReadError;
 use super::ReadOptions;
 use crate::input::TableMeta;
 use crate::naming::table_name_from_sheet;
@@ -103,7 +103,9 @@ pub(crate) fn read_zip(
         entries.push(Entry { position, name, prefer_tab });
     }
     if nested > 0 {
-        warnings.push(format!("file \"{file}\": {nested} text file(s) inside folders ignored (only the archive root is read)"));
+        warnings.push(format!(
+            "file \"{file}\": {nested} text file(s) inside folders ignored (only the archive root is read)"
+        ));
     }
     if entries.is_empty() {
         let detail = if nested > 0 { " (files inside folders are not read)".to_owned() } else { String::new() };
@@ -157,9 +159,8 @@ fn inflate<R: Read + io::Seek>(
     budget: u64,
     shown: &str,
 ) -> Result<Option<u64>, ReadError> {
-    let mut entry = zip
-        .by_index(position)
-        .map_err(|e| ReadError::Zip { file: shown.to_owned(), detail: e.to_string() })?;
+    let mut entry =
+        zip.by_index(position).map_err(|e| ReadError::Zip { file: shown.to_owned(), detail: e.to_string() })?;
     let out_err = |source| ReadError::Output { file: shown.to_owned(), path: dest.display().to_string(), source };
     let mut out = io::BufWriter::new(File::create(dest).map_err(out_err)?);
     let copied = io::copy(&mut (&mut entry).take(budget.saturating_add(1)), &mut out).map_err(|e| {

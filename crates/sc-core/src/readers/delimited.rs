@@ -17,9 +17,9 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::ReadError;
 use super::table::{header_columns, is_blank, used_width, TableOut, Warnings, MAX_COLUMNS};
 use super::text::{detect_encoding, invalid_text, malformed, open_text, TextEncoding};
+use super::ReadError;
 
 const SNIFF_BYTES: u64 = 64 * 1024;
 const SNIFF_RECORDS: usize = 50;
@@ -70,11 +70,7 @@ fn csv_error(file: &str, err: csv::Error) -> ReadError {
             Some(m) => invalid_text(file, m.encoding, m.offset),
             None => ReadError::io(file, e),
         },
-        other => ReadError::Row {
-            file: file.to_owned(),
-            row: line.unwrap_or(0),
-            detail: format!("{other:?}"),
-        },
+        other => ReadError::Row { file: file.to_owned(), row: line.unwrap_or(0), detail: format!("{other:?}") },
     }
 }
 

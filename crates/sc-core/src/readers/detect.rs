@@ -117,9 +117,8 @@ pub(crate) fn detect(path: &Path, file_name: &str) -> Result<(Format, Option<Str
         (Claimed::Workbook(a), Format::Workbook(b)) => a == b,
         _ => false,
     };
-    let warning = (!agrees).then(|| {
-        format!("file \"{file}\" is {} despite its .{ext} extension; it was read as such", describe(content))
-    });
+    let warning = (!agrees)
+        .then(|| format!("file \"{file}\" is {} despite its .{ext} extension; it was read as such", describe(content)));
     Ok((content, warning))
 }
 
@@ -153,7 +152,9 @@ fn zip_content(f: File, file: &str, claim: Claimed) -> Result<Format, ReadError>
         Ok(zip) => zip,
         Err(e) => {
             return Err(match claim {
-                Claimed::Workbook(kind) => ReadError::Workbook { file: file.to_owned(), kind: kind.label(), detail: e.to_string() },
+                Claimed::Workbook(kind) => {
+                    ReadError::Workbook { file: file.to_owned(), kind: kind.label(), detail: e.to_string() }
+                }
                 _ => ReadError::Zip { file: file.to_owned(), detail: e.to_string() },
             })
         }

@@ -128,11 +128,8 @@ impl TableOut {
     /// Flushes the data and describes the table.
     pub(crate) fn finish(self, name: String, source: String) -> Result<TableMeta, ReadError> {
         let TableOut { writer, path, file, index, columns } = self;
-        let rows = writer.finish().map_err(|source| ReadError::Output {
-            file,
-            path: path.display().to_string(),
-            source,
-        })?;
+        let rows =
+            writer.finish().map_err(|source| ReadError::Output { file, path: path.display().to_string(), source })?;
         Ok(TableMeta { name, source, index, columns, rows, file: data_file_name(index) })
     }
 }

@@ -62,7 +62,10 @@ pub(crate) fn detect_encoding(path: &Path, file: &str) -> Result<(TextEncoding, 
         return match utf16_without_bom(&head) {
             Some(enc) => {
                 let what = enc.name();
-                Ok((TextEncoding { encoding: Some(enc), skip: 0 }, Some(format!("file \"{file}\" has no byte order mark; it was read as {what}"))))
+                Ok((
+                    TextEncoding { encoding: Some(enc), skip: 0 },
+                    Some(format!("file \"{file}\" has no byte order mark; it was read as {what}")),
+                ))
             }
             None => Err(ReadError::Binary { file: file.to_owned(), offset: first_nul as u64 }),
         };

@@ -32,8 +32,8 @@ use calamine::{Ods, Reader, SheetType, Xls, Xlsb, Xlsx};
 
 use super::cells::{from_data, from_data_ref, CellValue};
 use super::detect::WorkbookKind;
-use super::ReadError;
 use super::table::{column_letters, header_columns, TableOut, Warnings, MAX_COLUMNS};
+use super::ReadError;
 use super::ReadOptions;
 use crate::input::TableMeta;
 use crate::naming::{table_name_from_file, table_name_from_sheet};

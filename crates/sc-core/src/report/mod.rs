@@ -65,9 +65,7 @@ pub enum ReportError {
     },
 
     /// [`ReportOptions::max_rows_per_sheet`] is outside what a sheet can hold.
-    #[error(
-        "the per-sheet row limit {0} is invalid: it must be between 2 (header and one row) and {EXCEL_MAX_ROWS}"
-    )]
+    #[error("the per-sheet row limit {0} is invalid: it must be between 2 (header and one row) and {EXCEL_MAX_ROWS}")]
     InvalidRowLimit(u32),
 
     /// A sheet was begun with more headers than Excel has columns.
@@ -76,11 +74,7 @@ pub enum ReportError {
 
     /// A row has more cells than its sheet has headers.
     #[error("a row for sheet \"{title}\" has {cells} cells but the sheet has {headers} columns")]
-    RowTooWide {
-        title: String,
-        cells: usize,
-        headers: usize,
-    },
+    RowTooWide { title: String, cells: usize, headers: usize },
 
     /// The thread of a [`ReportThread`] could not start or stopped.
     #[error("cannot write the report: {0}")]
@@ -108,12 +102,10 @@ impl ReportError {
     /// A hint for the user, where one can act on the problem.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            ReportError::File { .. } => {
-                Some("check that the report directory exists, is writable and has free space")
+            ReportError::File { .. } => Some("check that the report directory exists, is writable and has free space"),
+            ReportError::Xlsx { .. } => {
+                Some("check that the temporary directory is writable and has room for the report's rows")
             }
-            ReportError::Xlsx { .. } => Some(
-                "check that the temporary directory is writable and has room for the report's rows",
-            ),
             _ => None,
         }
     }

@@ -45,16 +45,8 @@ fn prefix_units(text: &str, max: usize) -> &str {
 
 /// Rule 1: replaces what Excel forbids and trims the ends.
 fn clean(title: &str) -> String {
-    let replaced: String = title
-        .chars()
-        .map(|c| {
-            if FORBIDDEN.contains(&c) || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
+    let replaced: String =
+        title.chars().map(|c| if FORBIDDEN.contains(&c) || c.is_control() { '_' } else { c }).collect();
     let trimmed = replaced.trim_matches(|c: char| c.is_whitespace() || c == '\'');
     if trimmed.is_empty() {
         "Sheet".to_owned()

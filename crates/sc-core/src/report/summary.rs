@@ -71,7 +71,8 @@ fn fill(sheet: &mut SheetXml, data: &SummaryData, sheets: &[SheetInfo]) -> std::
     sheet.row(row, header(&SHEETS_HEADER), Style::Header)?;
     for info in sheets {
         row += 1;
-        let cells = [CellRef::Text(&info.name), CellRef::Text(&info.title), count(u64::from(info.part)), count(info.rows)];
+        let cells =
+            [CellRef::Text(&info.name), CellRef::Text(&info.title), count(u64::from(info.part)), count(info.rows)];
         sheet.row(row, cells, Style::Plain)?;
     }
     Ok(())

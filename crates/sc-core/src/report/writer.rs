@@ -45,10 +45,7 @@ pub struct ReportOptions {
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions {
-            max_rows_per_sheet: EXCEL_MAX_ROWS,
-            temp_dir: None,
-        }
+        ReportOptions { max_rows_per_sheet: EXCEL_MAX_ROWS, temp_dir: None }
     }
 }
 
@@ -116,17 +113,12 @@ impl ReportWriter {
         }
         if let Some(dir) = &options.temp_dir {
             if !dir.is_dir() {
-                let missing = std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("{} is not a directory", dir.display()),
-                );
+                let missing =
+                    std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} is not a directory", dir.display()));
                 return Err(ReportError::xlsx("setting the temporary directory")(missing));
             }
         }
-        let file = File::create(path).map_err(|source| ReportError::File {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = File::create(path).map_err(|source| ReportError::File { path: path.to_path_buf(), source })?;
         Ok(ReportWriter {
             id: NEXT_REPORT_ID.fetch_add(1, Ordering::Relaxed),
             path: path.to_path_buf(),
@@ -149,51 +141,24 @@ impl ReportWriter {
     /// engine version, …) and `counts` as (step, outcome, rows). May be
     /// called at any time before [`finish`](Self::finish); a later call
     /// replaces an earlier one. The Summary is always the first sheet.
-    pub fn summary(
-        &mut self,
-        facts: &[(String, String)],
-        counts: &[(String, String, u64)],
-    ) -> Result<(), ReportError> {
-        self.summary = SummaryData {
-            facts: facts.to_vec(),
-            counts: counts.to_vec(),
-        };
+    pub fn summary(&mut self, facts: &[(String, String)], counts: &[(String, String, u64)]) -> Result<(), ReportError> {
+        self.summary = SummaryData { facts: facts.to_vec(), counts: counts.to_vec() };
         Ok(())
     }
 
     /// Begins a sheet group titled e.g. `SQL Output (products)`, writing
     /// `headers` as its bold, frozen first row. The sheet's name is derived
     /// from the title; the full title is listed on the Summary sheet.
-    pub fn begin_sheet<S: AsRef<str>>(
-        &mut self,
-        title: &str,
-        headers: &[S],
-    ) -> Result<SheetHandle, ReportError> {
+    pub fn begin_sheet<S: AsRef<str>>(&mut self, title: &str, headers: &[S]) -> Result<SheetHandle, ReportError> {
         if headers.len() > EXCEL_MAX_COLUMNS {
-            return Err(ReportError::TooManyColumns {
-                title: title.to_owned(),
-                count: headers.len(),
-            });
+            return Err(ReportError::TooManyColumns { title: title.to_owned(), count: headers.len() });
         }
         let headers: Vec<String> = headers.iter().map(|h| h.as_ref().to_owned()).collect();
         let name = self.names.claim(title);
-        let info = SheetInfo {
-            name,
-            title: title.to_owned(),
-            part: 1,
-            rows: 0,
-        };
+        let info = SheetInfo { name, title: title.to_owned(), part: 1, rows: 0 };
         let current = new_part(self.temp_dir.as_deref(), info, &headers)?;
-        self.groups.push(Group {
-            first: current.info.name.clone(),
-            headers,
-            full: Vec::new(),
-            current,
-        });
-        Ok(SheetHandle {
-            report: self.id,
-            group: self.groups.len() - 1,
-        })
+        self.groups.push(Group { first: current.info.name.clone(), headers, full: Vec::new(), current });
+        Ok(SheetHandle { report: self.id, group: self.groups.len() - 1 })
     }
 
     /// Appends one row to the group of `sheet`. Missing trailing cells are
@@ -213,10 +178,7 @@ impl ReportWriter {
         if sheet.report != self.id {
             return Err(ReportError::ForeignHandle);
         }
-        let group = self
-            .groups
-            .get(sheet.group)
-            .ok_or(ReportError::ForeignHandle)?;
+        let group = self.groups.get(sheet.group).ok_or(ReportError::ForeignHandle)?;
         if count > group.headers.len() {
             return Err(ReportError::RowTooWide {
                 title: group.current.info.title.clone(),
@@ -224,18 +186,14 @@ impl ReportWriter {
                 headers: group.headers.len(),
             });
         }
-        if group.current.next_row >= self.rows_per_sheet
-            || group.current.sheet.bytes() > xlsx::MAX_SHEET_XML
-        {
+        if group.current.next_row >= self.rows_per_sheet || group.current.sheet.bytes() > xlsx::MAX_SHEET_XML {
             self.roll_over(sheet.group)?;
         }
         let Some(group) = self.groups.get_mut(sheet.group) else {
             return Err(ReportError::ForeignHandle);
         };
         let part = &mut group.current;
-        part.sheet
-            .row(part.next_row, cells, Style::Plain)
-            .map_err(ReportError::xlsx("writing a row"))?;
+        part.sheet.row(part.next_row, cells, Style::Plain).map_err(ReportError::xlsx("writing a row"))?;
         part.next_row += 1;
         part.info.rows += 1;
         Ok(())
@@ -281,26 +239,17 @@ impl ReportWriter {
 
 /// Starts a sheet with the header row written.
 fn new_part(dir: Option<&Path>, info: SheetInfo, headers: &[String]) -> Result<Part, ReportError> {
-    let widths: Vec<f64> = headers
-        .iter()
-        .map(|h| (h.encode_utf16().count() + 2).clamp(MIN_WIDTH, MAX_WIDTH) as f64)
-        .collect();
+    let widths: Vec<f64> =
+        headers.iter().map(|h| (h.encode_utf16().count() + 2).clamp(MIN_WIDTH, MAX_WIDTH) as f64).collect();
     let mut sheet =
         SheetXml::begin(dir, &widths, false).map_err(ReportError::xlsx("creating a sheet's temporary file"))?;
     sheet
         .row(0, headers.iter().map(|h| CellRef::Text(h)), Style::Header)
         .map_err(ReportError::xlsx("writing a header row"))?;
-    Ok(Part {
-        info,
-        sheet,
-        next_row: 1,
-    })
+    Ok(Part { info, sheet, next_row: 1 })
 }
 
 fn close(part: Part) -> Result<(SheetInfo, File), ReportError> {
-    let file = part
-        .sheet
-        .close()
-        .map_err(ReportError::xlsx("finishing a sheet"))?;
+    let file = part.sheet.close().map_err(ReportError::xlsx("finishing a sheet"))?;
     Ok((part.info, file))
 }

@@ -51,9 +51,7 @@ const HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 const TAIL: &str = r#"</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>"#;
 
 fn options() -> SimpleFileOptions {
-    SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .compression_level(Some(LEVEL))
+    SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).compression_level(Some(LEVEL))
 }
 
 /// One worksheet being written, deflated into a temporary file as it goes.
@@ -438,8 +436,7 @@ pub(crate) fn package(out: File, sheets: Vec<(String, File)>) -> io::Result<File
     for (i, (_, file)) in sheets.into_iter().enumerate() {
         let mut archive = ZipArchive::new(file).map_err(io::Error::other)?;
         let entry = archive.by_index_raw(0).map_err(io::Error::other)?;
-        zip.raw_copy_file_rename(entry, format!("xl/worksheets/sheet{}.xml", i + 1))
-            .map_err(io::Error::other)?;
+        zip.raw_copy_file_rename(entry, format!("xl/worksheets/sheet{}.xml", i + 1)).map_err(io::Error::other)?;
     }
     let out = zip.finish().map_err(io::Error::other)?;
     out.into_inner().map_err(|e| e.into_error())
@@ -465,7 +462,10 @@ mod tests {
         assert_eq!(xml(Cell::Bool(true), Style::Plain), r#"<c r="B7" t="b"><v>1</v></c>"#);
         assert_eq!(xml(Cell::Null, Style::Plain), "");
         assert_eq!(xml(Cell::Text(String::new()), Style::Plain), "");
-        assert_eq!(xml(Cell::Text("id".into()), Style::Header), r#"<c r="B7" s="1" t="inlineStr"><is><t>id</t></is></c>"#);
+        assert_eq!(
+            xml(Cell::Text("id".into()), Style::Header),
+            r#"<c r="B7" s="1" t="inlineStr"><is><t>id</t></is></c>"#
+        );
         assert_eq!(
             xml(Cell::Text(" a & <b> ".into()), Style::Plain),
             r#"<c r="B7" t="inlineStr"><is><t xml:space="preserve"> a &amp; &lt;b&gt; </t></is></c>"#

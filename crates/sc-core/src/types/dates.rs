@@ -40,9 +40,7 @@
 //!   Berlin → 03:30 CEST = 01:30 UTC), as PostgreSQL does.
 
 use chrono::format::{Parsed, StrftimeItems};
-use chrono::{
-    DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc,
-};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::parse::Context;
@@ -68,11 +66,7 @@ pub(super) enum DateFormat<'a> {
 
 /// What a text says before a time zone is applied.
 enum Moment {
-    Wall {
-        date: NaiveDate,
-        time: Option<NaiveTime>,
-        offset: Option<FixedOffset>,
-    },
+    Wall { date: NaiveDate, time: Option<NaiveTime>, offset: Option<FixedOffset> },
     Instant(DateTime<Utc>),
 }
 
@@ -83,23 +77,12 @@ pub(super) fn date_format(input_format: Option<&str>) -> Result<DateFormat<'_>, 
     };
     if f.contains('%') {
         if StrftimeItems::new(f).parse().is_err() {
-            return Err(format!(
-                "input_format \"{f}\" is not a valid strftime pattern"
-            ));
+            return Err(format!("input_format \"{f}\" is not a valid strftime pattern"));
         }
         return Ok(DateFormat::Pattern(f));
     }
-    let tokens: Vec<String> = f
-        .trim()
-        .split(['/', '-', '.', ' '])
-        .map(str::to_ascii_uppercase)
-        .collect();
-    match tokens
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    let tokens: Vec<String> = f.trim().split(['/', '-', '.', ' ']).map(str::to_ascii_uppercase).collect();
+    match tokens.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["MM", "DD", "YYYY"] => Ok(DateFormat::Layouts(Order::MonthFirst)),
         ["DD", "MM", "YYYY"] => Ok(DateFormat::Layouts(Order::DayFirst)),
         ["YYYY", "MM", "DD"] => Ok(DateFormat::Layouts(Order::Auto)),
@@ -117,11 +100,7 @@ pub(super) fn parse_date(raw: &str, fmt: Option<&str>, ctx: &Context) -> Result<
     })
 }
 
-pub(super) fn parse_datetime(
-    raw: &str,
-    fmt: Option<&str>,
-    ctx: &Context,
-) -> Result<DateTime<Utc>, String> {
+pub(super) fn parse_datetime(raw: &str, fmt: Option<&str>, ctx: &Context) -> Result<DateTime<Utc>, String> {
     match parse_moment(raw, fmt)? {
         Moment::Instant(i) => Ok(i),
         Moment::Wall { date, time, offset } => {
@@ -145,10 +124,7 @@ pub(super) fn localize(local: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
         let probe = local.checked_sub_signed(TimeDelta::hours(hours))?;
         if let Some(d) = tz.from_local_datetime(&probe).earliest() {
             let offset = d.offset().fix();
-            return offset
-                .from_local_datetime(&local)
-                .single()
-                .map(|d| d.to_utc());
+            return offset.from_local_datetime(&local).single().map(|d| d.to_utc());
         }
     }
     None
@@ -179,16 +155,11 @@ fn parse_pattern(text: &str, pattern: &str) -> Result<Moment, String> {
             .map(Moment::Instant)
             .map_err(|e| format!("does not match input_format \"{pattern}\" ({e})"));
     }
-    let date = p
-        .to_naive_date()
-        .map_err(|e| format!("input_format \"{pattern}\" does not give a full date ({e})"))?;
+    let date = p.to_naive_date().map_err(|e| format!("input_format \"{pattern}\" does not give a full date ({e})"))?;
     let time = if p.hour_div_12().is_none() && p.hour_mod_12().is_none() {
         None
     } else {
-        Some(
-            p.to_naive_time()
-                .map_err(|e| format!("invalid time ({e})"))?,
-        )
+        Some(p.to_naive_time().map_err(|e| format!("invalid time ({e})"))?)
     };
     let offset = p.offset().and_then(FixedOffset::east_opt);
     Ok(Moment::Wall { date, time, offset })
@@ -224,9 +195,7 @@ fn parse_numeric(text: &str) -> Option<Result<Moment, String>> {
     Some(if n < 100_000 {
         excel_serial(n, nanos(frac))
     } else if n < 100_000_000_000 {
-        DateTime::from_timestamp(n, nanos(frac))
-            .map(Moment::Instant)
-            .ok_or_else(|| "epoch out of range".to_owned())
+        DateTime::from_timestamp(n, nanos(frac)).map(Moment::Instant).ok_or_else(|| "epoch out of range".to_owned())
     } else if n < 100_000_000_000_000 {
         // The fraction is of a millisecond: nanos(frac) / 1000 nanoseconds.
         DateTime::from_timestamp_millis(n)
@@ -253,26 +222,16 @@ fn excel_serial(n: i64, nanos: u32) -> Result<Moment, String> {
         .map(|d| d.and_time(NaiveTime::MIN))
         .and_then(|d| d.checked_add_signed(TimeDelta::milliseconds(ms as i64)))
         .ok_or_else(|| "Excel serial out of range".to_owned())?;
-    Ok(Moment::Wall {
-        date: start.date(),
-        time: (nanos > 0).then(|| start.time()),
-        offset: None,
-    })
+    Ok(Moment::Wall { date: start.date(), time: (nanos > 0).then(|| start.time()), offset: None })
 }
 
 fn wall(date: NaiveDate) -> Moment {
-    Moment::Wall {
-        date,
-        time: None,
-        offset: None,
-    }
+    Moment::Wall { date, time: None, offset: None }
 }
 
 /// Value of an ASCII digit string (saturating; callers bound the length).
 fn num(s: &str) -> u32 {
-    s.bytes().fold(0u32, |acc, b| {
-        acc.saturating_mul(10).saturating_add(u32::from(b - b'0'))
-    })
+    s.bytes().fold(0u32, |acc, b| acc.saturating_mul(10).saturating_add(u32::from(b - b'0')))
 }
 
 /// A cursor over ASCII structure; other bytes simply never match.
@@ -292,10 +251,7 @@ impl<'a> Cursor<'a> {
     }
     fn eat_ci(&mut self, word: &str) -> bool {
         let end = self.i + word.len();
-        let hit = self
-            .b
-            .get(self.i..end)
-            .is_some_and(|s| s.eq_ignore_ascii_case(word.as_bytes()));
+        let hit = self.b.get(self.i..end).is_some_and(|s| s.eq_ignore_ascii_case(word.as_bytes()));
         if hit {
             self.i = end;
         }
@@ -323,10 +279,7 @@ impl<'a> Cursor<'a> {
 
 /// `A?B?C[ time]` with one of `- / .` as `?`.
 fn parse_layout(text: &str, order: Order) -> Result<Moment, String> {
-    let mut c = Cursor {
-        b: text.as_bytes(),
-        i: 0,
-    };
+    let mut c = Cursor { b: text.as_bytes(), i: 0 };
     let a = c.digits();
     let sep = c.peek().filter(|s| matches!(s, b'-' | b'/' | b'.'));
     let (Some(sep), false) = (sep, a.is_empty()) else {
@@ -361,11 +314,7 @@ fn parse_layout(text: &str, order: Order) -> Result<Moment, String> {
         return Ok(wall(date));
     }
     let (time, offset) = parse_time(&mut c)?;
-    Ok(Moment::Wall {
-        date,
-        time: Some(time),
-        offset,
-    })
+    Ok(Moment::Wall { date, time: Some(time), offset })
 }
 
 fn calendar_date(year: u32, month: u32, day: u32) -> Result<NaiveDate, String> {

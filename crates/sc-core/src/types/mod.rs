@@ -48,9 +48,7 @@ pub fn check_input_format(t: VariableType, f: &str) -> Result<(), String> {
     match t {
         VariableType::Number => match f.trim() {
             "decimal_point" | "decimal_comma" => Ok(()),
-            _ => Err(format!(
-                "input_format \"{f}\" is not a number format (use decimal_point or decimal_comma)"
-            )),
+            _ => Err(format!("input_format \"{f}\" is not a number format (use decimal_point or decimal_comma)")),
         },
         VariableType::Date | VariableType::Datetime => {
             if let dates::DateFormat::Pattern(p) = dates::date_format(Some(f))? {
@@ -65,9 +63,7 @@ pub fn check_input_format(t: VariableType, f: &str) -> Result<(), String> {
                 let ctx = Context::default();
                 let back = text
                     .ok_or_else(|| "cannot be formatted".to_owned())
-                    .and_then(|t| {
-                        parse_value(VariableType::Datetime, &t, Some(p), &ctx).map(|_| ())
-                    });
+                    .and_then(|t| parse_value(VariableType::Datetime, &t, Some(p), &ctx).map(|_| ()));
                 if let Err(why) = back {
                     return Err(format!("input_format \"{f}\" cannot read a date: {why}"));
                 }
@@ -83,23 +79,17 @@ pub fn check_output_format(t: VariableType, f: &str) -> Result<(), String> {
     let bad_pattern = || {
         format!(
             "output_format \"{f}\" is not a strftime pattern for a {t} (such as %d.%m.%Y{})",
-            if t == VariableType::Date {
-                "; time fields such as %H are not available"
-            } else {
-                ""
-            }
+            if t == VariableType::Date { "; time fields such as %H are not available" } else { "" }
         )
     };
     match t {
         VariableType::String => match f {
             "raw" | "upper" | "lower" => Ok(()),
-            _ => Err(format!(
-                "output_format \"{f}\" is not a string format (use raw, upper or lower)"
-            )),
+            _ => Err(format!("output_format \"{f}\" is not a string format (use raw, upper or lower)")),
         },
-        VariableType::Number => value::fixed_decimals(f).map(|_| ()).ok_or_else(|| {
-            format!("output_format \"{f}\" is not a number format (use 0, 0.0, 0.00, …)")
-        }),
+        VariableType::Number => value::fixed_decimals(f)
+            .map(|_| ())
+            .ok_or_else(|| format!("output_format \"{f}\" is not a number format (use 0, 0.0, 0.00, …)")),
         VariableType::Date | VariableType::Datetime => {
             let pattern = value::date_pattern(f);
             if !pattern.contains('%') {

@@ -66,10 +66,7 @@ pub struct Context {
 
 impl Default for Context {
     fn default() -> Self {
-        Context {
-            timezone: chrono_tz::Tz::UTC,
-            phone_region: "US".to_owned(),
-        }
+        Context { timezone: chrono_tz::Tz::UTC, phone_region: "US".to_owned() }
     }
 }
 
@@ -78,9 +75,7 @@ impl Context {
     pub fn from_settings(settings: &crate::document::Settings) -> Result<Context, String> {
         let mut ctx = Context::default();
         if let Some(tz) = &settings.timezone {
-            ctx.timezone = tz
-                .parse()
-                .map_err(|_| format!("`{tz}` is not a known time zone"))?;
+            ctx.timezone = tz.parse().map_err(|_| format!("`{tz}` is not a known time zone"))?;
         }
         if let Some(region) = &settings.phone_region {
             check_phone_region(region)?;
@@ -102,9 +97,7 @@ pub fn parse_value(
         VariableType::Number => parse_number(raw, input_format).map(TypedValue::Number),
         VariableType::Boolean => parse_boolean(raw).map(TypedValue::Boolean),
         VariableType::Date => dates::parse_date(raw, input_format, ctx).map(TypedValue::Date),
-        VariableType::Datetime => {
-            dates::parse_datetime(raw, input_format, ctx).map(TypedValue::Datetime)
-        }
+        VariableType::Datetime => dates::parse_datetime(raw, input_format, ctx).map(TypedValue::Datetime),
         VariableType::Email => parse_email(raw).map(TypedValue::Email),
         VariableType::Phone => parse_phone(raw, &ctx.phone_region).map(TypedValue::Phone),
         VariableType::Uuid => parse_uuid(raw).map(TypedValue::Uuid),
@@ -113,9 +106,7 @@ pub fn parse_value(
 
 /// Checks that `region` is a region the phone metadata knows (`US`, `DE`).
 pub fn check_phone_region(region: &str) -> Result<(), String> {
-    phonenumber::country::Id::from_str(region)
-        .map(|_| ())
-        .map_err(|_| format!("`{region}` is not a phone region"))
+    phonenumber::country::Id::from_str(region).map(|_| ()).map_err(|_| format!("`{region}` is not a phone region"))
 }
 
 /// A thousands separator other than the main one (`'`, no-break and thin spaces).
@@ -124,10 +115,7 @@ fn is_extra_group(c: char) -> bool {
 }
 
 fn digits_from(chars: &[char], i: usize) -> usize {
-    chars[i.min(chars.len())..]
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .count()
+    chars[i.min(chars.len())..].iter().take_while(|c| c.is_ascii_digit()).count()
 }
 
 /// The first number in `raw` (rules in the module documentation).
@@ -139,8 +127,7 @@ pub(super) fn parse_number(raw: &str, input_format: Option<&str>) -> Result<Deci
     let chars: Vec<char> = raw.chars().collect();
     let n = chars.len();
     let is_digit_at = |i: usize| chars.get(i).is_some_and(|c| c.is_ascii_digit());
-    let Some(start) = (0..n).find(|&i| is_digit_at(i) || (chars[i] == point && is_digit_at(i + 1)))
-    else {
+    let Some(start) = (0..n).find(|&i| is_digit_at(i) || (chars[i] == point && is_digit_at(i + 1))) else {
         return Err("no digits".to_owned());
     };
 
@@ -170,10 +157,7 @@ pub(super) fn parse_number(raw: &str, input_format: Option<&str>) -> Result<Deci
             } else if run == 0 || c != group {
                 break;
             } else {
-                return Err(format!(
-                    "\"{c}\" is not followed by three digits{}",
-                    hint(point)
-                ));
+                return Err(format!("\"{c}\" is not followed by three digits{}", hint(point)));
             }
         } else {
             break;
@@ -187,20 +171,17 @@ pub(super) fn parse_number(raw: &str, input_format: Option<&str>) -> Result<Deci
     if text.starts_with('.') {
         text.insert(0, '0');
     }
-    let mut value = Decimal::from_str_exact(&text)
-        .map_err(|_| "too many digits to store exactly (at most 28)".to_owned())?;
+    let mut value =
+        Decimal::from_str_exact(&text).map_err(|_| "too many digits to store exactly (at most 28)".to_owned())?;
     // Exponent: e/E, optional sign, 1-3 digits, directly after the digits.
     if let Some('e' | 'E') = chars.get(end) {
         let negative_exp = chars.get(end + 1) == Some(&'-');
         let sign_len = usize::from(matches!(chars.get(end + 1), Some('+' | '-')));
         let exp_digits = digits_from(&chars, end + 1 + sign_len);
         if exp_digits > 0 {
-            let exp: String = chars[end + 1 + sign_len..end + 1 + sign_len + exp_digits]
-                .iter()
-                .collect();
+            let exp: String = chars[end + 1 + sign_len..end + 1 + sign_len + exp_digits].iter().collect();
             let exp = exp.parse::<u32>().unwrap_or(u32::MAX);
-            value = apply_exponent(value, exp, negative_exp)
-                .ok_or_else(|| "out of range".to_owned())?;
+            value = apply_exponent(value, exp, negative_exp).ok_or_else(|| "out of range".to_owned())?;
         }
     }
     let negative = minus_before(&chars[..start]) || in_parentheses(&chars[..start], &chars[end..]);
@@ -257,15 +238,8 @@ fn minus_before(prefix: &[char]) -> bool {
 
 /// Accounting negative: `(` before and `)` after, with only non-alphanumerics in between.
 fn in_parentheses(prefix: &[char], suffix: &[char]) -> bool {
-    let open = prefix
-        .iter()
-        .rev()
-        .take_while(|c| !c.is_alphanumeric() && **c != ')')
-        .any(|&c| c == '(');
-    let close = suffix
-        .iter()
-        .take_while(|c| !c.is_alphanumeric() && **c != '(')
-        .any(|&c| c == ')');
+    let open = prefix.iter().rev().take_while(|c| !c.is_alphanumeric() && **c != ')').any(|&c| c == '(');
+    let close = suffix.iter().take_while(|c| !c.is_alphanumeric() && **c != '(').any(|&c| c == ')');
     open && close
 }
 
@@ -280,10 +254,7 @@ pub(super) fn parse_boolean(raw: &str) -> Result<bool, String> {
 pub(super) fn parse_email(raw: &str) -> Result<String, String> {
     use email_address::{EmailAddress, Error, Options};
     let text = raw.trim();
-    let options = Options::default()
-        .with_required_tld()
-        .without_domain_literal()
-        .without_display_text();
+    let options = Options::default().with_required_tld().without_domain_literal().without_display_text();
     let address = EmailAddress::parse_with_options(text, options).map_err(|e| {
         match e {
             Error::MissingSeparator => "no @",
@@ -295,12 +266,10 @@ pub(super) fn parse_email(raw: &str) -> Result<String, String> {
             Error::SubDomainTooLong => "a domain part is longer than 63 characters",
             Error::DomainTooFew => "the domain has no top-level domain",
             Error::UnbalancedQuotes => "unbalanced quotes",
-            Error::UnsupportedDomainLiteral | Error::InvalidIPAddress => {
-                "an IP address is not accepted as the domain"
+            Error::UnsupportedDomainLiteral | Error::InvalidIPAddress => "an IP address is not accepted as the domain",
+            Error::UnsupportedDisplayName | Error::MissingDisplayName | Error::MissingEndBracket => {
+                "a display name or <> is not accepted, only the address"
             }
-            Error::UnsupportedDisplayName
-            | Error::MissingDisplayName
-            | Error::MissingEndBracket => "a display name or <> is not accepted, only the address",
             Error::InvalidCharacter | Error::InvalidComment => "invalid character",
         }
         .to_owned()
@@ -318,8 +287,7 @@ pub(super) fn parse_phone(raw: &str, region: &str) -> Result<String, String> {
     if !text.chars().any(|c| c.is_ascii_digit()) {
         return Err("no digits".to_owned());
     }
-    let id =
-        country::Id::from_str(region).map_err(|_| format!("`{region}` is not a phone region"))?;
+    let id = country::Id::from_str(region).map_err(|_| format!("`{region}` is not a phone region"))?;
     // The parser has panicked on crafted input in the past; a panic here
     // must become an invalid value, never a failed execution.
     let parsed = std::panic::catch_unwind(|| {

@@ -46,35 +46,21 @@ pub struct Resolved {
 
 impl Resolved {
     fn value(v: TypedValue) -> Resolved {
-        Resolved {
-            value: Some(v),
-            ..Resolved::default()
-        }
+        Resolved { value: Some(v), ..Resolved::default() }
     }
 
     /// A problem: an error on a required variable, else a warning.
     fn problem(var: &Variable, message: String, value: Option<TypedValue>) -> Resolved {
         if var.required {
-            Resolved {
-                value: None,
-                error: Some(message),
-                warning: None,
-            }
+            Resolved { value: None, error: Some(message), warning: None }
         } else {
-            Resolved {
-                value,
-                error: None,
-                warning: Some(message),
-            }
+            Resolved { value, error: None, warning: Some(message) }
         }
     }
 
     fn blank(var: &Variable) -> Resolved {
         if var.required {
-            Resolved {
-                error: Some(format!("variable \"{}\" is required but blank", var.name)),
-                ..Resolved::default()
-            }
+            Resolved { error: Some(format!("variable \"{}\" is required but blank", var.name)), ..Resolved::default() }
         } else {
             Resolved::default()
         }
@@ -84,11 +70,7 @@ impl Resolved {
 /// Resolves `var` for one row whose source cell is `cell` (`None`: no cell).
 pub fn resolve(var: &Variable, cell: Option<&str>, ctx: &Context) -> Resolved {
     let static_text = var.value.as_ref().and_then(static_text);
-    let text = if var.value.is_some() {
-        static_text.as_deref()
-    } else {
-        cell
-    };
+    let text = if var.value.is_some() { static_text.as_deref() } else { cell };
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
         return Resolved::blank(var);
     };
@@ -98,12 +80,7 @@ pub fn resolve(var: &Variable, cell: Option<&str>, ctx: &Context) -> Resolved {
     match parse_one(var, text, ctx) {
         Ok(v) => Resolved::value(v),
         Err(reason) => {
-            let message = format!(
-                "variable \"{}\": {} is {} ({reason})",
-                var.name,
-                shown(text),
-                not_a(var.var_type)
-            );
+            let message = format!("variable \"{}\": {} is {} ({reason})", var.name, shown(text), not_a(var.var_type));
             Resolved::problem(var, message, None)
         }
     }
@@ -123,16 +100,11 @@ fn resolve_array(var: &Variable, text: &str, ctx: &Context) -> Resolved {
             continue;
         }
         seen += 1;
-        let raw = var.var_type == VariableType::String
-            && var.output_format.as_deref().map(str::trim) == Some("raw");
+        let raw = var.var_type == VariableType::String && var.output_format.as_deref().map(str::trim) == Some("raw");
         let item = if raw { item } else { item.trim() };
         match parse_one(var, item, ctx) {
             Ok(v) => items.push(v),
-            Err(reason) => problems.push(format!(
-                "item {} is {} ({reason})",
-                shown(item),
-                not_a(var.var_type)
-            )),
+            Err(reason) => problems.push(format!("item {} is {} ({reason})", shown(item), not_a(var.var_type))),
         }
     }
     if seen == 0 {
@@ -155,11 +127,7 @@ fn resolve_array(var: &Variable, text: &str, ctx: &Context) -> Resolved {
 fn parse_one(var: &Variable, text: &str, ctx: &Context) -> Result<TypedValue, String> {
     let format = var.output_format.as_deref().map(str::trim);
     if var.var_type == VariableType::String {
-        let s = if format == Some("raw") {
-            text
-        } else {
-            text.trim()
-        };
+        let s = if format == Some("raw") { text } else { text.trim() };
         return Ok(TypedValue::String(match format {
             Some("upper") => s.to_uppercase(),
             Some("lower") => s.to_lowercase(),

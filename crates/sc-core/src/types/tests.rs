@@ -19,17 +19,10 @@ pub(super) fn check_table(t: VariableType, ctx: &Context, rows: &[(&str, Option<
             _ => false,
         };
         if !ok {
-            failures.push(format!(
-                "{t} {input:?} (input_format {format:?}): got {got:?}, expected {expected:?}"
-            ));
+            failures.push(format!("{t} {input:?} (input_format {format:?}): got {got:?}, expected {expected:?}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -92,16 +85,8 @@ fn number_rule() {
         ("1e-40", None, Err("out of range")),
         // exact, never a float
         ("0.1", None, Ok("0.1")),
-        (
-            "12345678901234567890.12345678",
-            None,
-            Ok("12345678901234567890.12345678"),
-        ),
-        (
-            "123456789012345678901234567890",
-            None,
-            Err("too many digits"),
-        ),
+        ("12345678901234567890.12345678", None, Ok("12345678901234567890.12345678")),
+        ("123456789012345678901234567890", None, Err("too many digits")),
         // no digits
         ("", None, Err("no digits")),
         ("-", None, Err("no digits")),
@@ -124,41 +109,15 @@ fn number_rule() {
 #[test]
 fn boolean_rule() {
     let mut rows: Vec<(&str, Option<&str>, Expect)> = Vec::new();
-    for t in [
-        "True", "TRUE", "true", "Yes", "YES", "yes", "On", "ON", "1", "t", "T", "Checked",
-        "CHECKED", " yes ",
-    ] {
+    for t in ["True", "TRUE", "true", "Yes", "YES", "yes", "On", "ON", "1", "t", "T", "Checked", "CHECKED", " yes "] {
         rows.push((t, None, Ok("true")));
     }
-    for f in [
-        "False",
-        "FALSE",
-        "false",
-        "No",
-        "NO",
-        "no",
-        "Off",
-        "oFF",
-        "0",
-        "f",
-        "F",
-        "Unchecked",
-        "UNCHECKED",
-        "\tno\n",
-    ] {
+    for f in
+        ["False", "FALSE", "false", "No", "NO", "no", "Off", "oFF", "0", "f", "F", "Unchecked", "UNCHECKED", "\tno\n"]
+    {
         rows.push((f, None, Ok("false")));
     }
-    for bad in [
-        "y",
-        "n",
-        "2",
-        "-1",
-        "maybe",
-        "truee",
-        "1.0",
-        "",
-        "yes please",
-    ] {
+    for bad in ["y", "n", "2", "-1", "maybe", "truee", "1.0", "", "yes please"] {
         rows.push((bad, None, Err("expected true/false, yes/no")));
     }
     check_table(VariableType::Boolean, &Context::default(), &rows);
@@ -169,11 +128,7 @@ fn email_rule() {
     let rows: &[(&str, Option<&str>, Expect)] = &[
         ("  John.Doe@Example.COM ", None, Ok("John.Doe@example.com")),
         ("a@b.co", None, Ok("a@b.co")),
-        (
-            "First.Last+Tag@Sub.Example.ORG",
-            None,
-            Ok("First.Last+Tag@sub.example.org"),
-        ),
+        ("First.Last+Tag@Sub.Example.ORG", None, Ok("First.Last+Tag@sub.example.org")),
         ("no-at-sign", None, Err("no @")),
         ("a@", None, Err("nothing after the @")),
         ("@b.com", None, Err("nothing before the @")),
@@ -190,18 +145,9 @@ fn email_rule() {
 #[test]
 fn phone_rule() {
     let us = Context::default();
-    let de = Context {
-        phone_region: "DE".to_owned(),
-        ..Context::default()
-    };
-    let gb = Context {
-        phone_region: "GB".to_owned(),
-        ..Context::default()
-    };
-    let xx = Context {
-        phone_region: "XX".to_owned(),
-        ..Context::default()
-    };
+    let de = Context { phone_region: "DE".to_owned(), ..Context::default() };
+    let gb = Context { phone_region: "GB".to_owned(), ..Context::default() };
+    let xx = Context { phone_region: "XX".to_owned(), ..Context::default() };
     let rows: &[(&Context, &str, Expect)] = &[
         (&us, "(201) 555-0123", Ok("+12015550123")),
         (&us, "201-555-0123", Ok("+12015550123")),
@@ -213,11 +159,7 @@ fn phone_rule() {
         (&de, "+49 (0)30 12345678", Ok("+493012345678")),
         (&gb, "020 7946 0958", Ok("+442079460958")),
         (&gb, "07400 123456", Ok("+447400123456")),
-        (
-            &us,
-            "555-0123",
-            Err("not a valid phone number for region US"),
-        ),
+        (&us, "555-0123", Err("not a valid phone number for region US")),
         (&us, "123", Err("not a valid phone number")),
         (&us, "+1 000 000 0000", Err("not a valid phone number")),
         (&us, "abc", Err("no digits")),
@@ -234,10 +176,7 @@ fn phone_rule() {
             _ => false,
         };
         if !ok {
-            failures.push(format!(
-                "{} {input:?}: got {got:?}, expected {expected:?}",
-                ctx.phone_region
-            ));
+            failures.push(format!("{} {input:?}: got {got:?}, expected {expected:?}", ctx.phone_region));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -252,27 +191,11 @@ fn uuid_rule() {
         ("67e55044-10b1-426f-9247-bb680e5fe0c8", None, Ok(want)),
         ("67E55044-10B1-426F-9247-BB680E5FE0C8", None, Ok(want)),
         (" {67e55044-10b1-426f-9247-bb680e5fe0c8} ", None, Ok(want)),
-        (
-            "urn:uuid:67e55044-10b1-426f-9247-bb680e5fe0c8",
-            None,
-            Ok(want),
-        ),
+        ("urn:uuid:67e55044-10b1-426f-9247-bb680e5fe0c8", None, Ok(want)),
         ("67e5504410b1426f9247bb680e5fe0c8", None, Ok(want)),
-        (
-            "00000000-0000-0000-0000-000000000000",
-            None,
-            Ok("00000000-0000-0000-0000-000000000000"),
-        ),
-        (
-            "67e55044-10b1-426f-9247",
-            None,
-            Err("expected 32 hex digits"),
-        ),
-        (
-            "67e55044-10b1-426f-9247-bb680e5fe0cg",
-            None,
-            Err("expected 32 hex digits"),
-        ),
+        ("00000000-0000-0000-0000-000000000000", None, Ok("00000000-0000-0000-0000-000000000000")),
+        ("67e55044-10b1-426f-9247", None, Err("expected 32 hex digits")),
+        ("67e55044-10b1-426f-9247-bb680e5fe0cg", None, Err("expected 32 hex digits")),
         ("not-a-uuid", None, Err("expected 32 hex digits")),
         ("", None, Err("expected 32 hex digits")),
     ];
@@ -308,107 +231,40 @@ fn canonical_text_and_rendering() {
         (n("-0.004"), Some("0.00"), chrono_tz::UTC, "0.00"),
         (TypedValue::Boolean(true), None, chrono_tz::UTC, "true"),
         (TypedValue::Date(date), None, chrono_tz::UTC, "2024-05-04"),
-        (
-            TypedValue::Date(date),
-            Some("%d.%m.%Y"),
-            chrono_tz::UTC,
-            "04.05.2024",
-        ),
-        (
-            TypedValue::Date(date),
-            Some("DD/MM/YYYY"),
-            chrono_tz::UTC,
-            "04/05/2024",
-        ),
-        (
-            TypedValue::Date(date),
-            Some("%H:%M"),
-            chrono_tz::UTC,
-            "2024-05-04",
-        ),
-        (
-            TypedValue::Datetime(dt),
-            None,
-            berlin,
-            "2024-05-04T11:45:00Z",
-        ),
+        (TypedValue::Date(date), Some("%d.%m.%Y"), chrono_tz::UTC, "04.05.2024"),
+        (TypedValue::Date(date), Some("DD/MM/YYYY"), chrono_tz::UTC, "04/05/2024"),
+        (TypedValue::Date(date), Some("%H:%M"), chrono_tz::UTC, "2024-05-04"),
+        (TypedValue::Datetime(dt), None, berlin, "2024-05-04T11:45:00Z"),
         (
             TypedValue::Datetime(dt + chrono::TimeDelta::milliseconds(250)),
             None,
             chrono_tz::UTC,
             "2024-05-04T11:45:00.250Z",
         ),
-        (
-            TypedValue::Datetime(dt),
-            Some("%Y-%m-%d %H:%M %Z"),
-            berlin,
-            "2024-05-04 13:45 CEST",
-        ),
-        (
-            TypedValue::Datetime(dt),
-            Some("%Y-%m-%d %H:%M"),
-            chrono_tz::UTC,
-            "2024-05-04 11:45",
-        ),
-        (
-            TypedValue::Datetime(dt),
-            Some("%Q"),
-            chrono_tz::UTC,
-            "2024-05-04T11:45:00Z",
-        ),
-        (
-            TypedValue::String("Ab".into()),
-            Some("upper"),
-            chrono_tz::UTC,
-            "AB",
-        ),
-        (
-            TypedValue::Email("A@b.com".into()),
-            None,
-            chrono_tz::UTC,
-            "A@b.com",
-        ),
+        (TypedValue::Datetime(dt), Some("%Y-%m-%d %H:%M %Z"), berlin, "2024-05-04 13:45 CEST"),
+        (TypedValue::Datetime(dt), Some("%Y-%m-%d %H:%M"), chrono_tz::UTC, "2024-05-04 11:45"),
+        (TypedValue::Datetime(dt), Some("%Q"), chrono_tz::UTC, "2024-05-04T11:45:00Z"),
+        (TypedValue::String("Ab".into()), Some("upper"), chrono_tz::UTC, "AB"),
+        (TypedValue::Email("A@b.com".into()), None, chrono_tz::UTC, "A@b.com"),
         (
             TypedValue::Uuid(uuid::Uuid::from_u128(0x67e5504410b1426f9247bb680e5fe0c8)),
             None,
             chrono_tz::UTC,
             "67e55044-10b1-426f-9247-bb680e5fe0c8",
         ),
+        (TypedValue::Array(vec![n("1.50"), n("2")]), None, chrono_tz::UTC, "[1.5,2]"),
+        (TypedValue::Array(vec![n("1.5")]), Some("0.00"), chrono_tz::UTC, "[1.50]"),
         (
-            TypedValue::Array(vec![n("1.50"), n("2")]),
-            None,
-            chrono_tz::UTC,
-            "[1.5,2]",
-        ),
-        (
-            TypedValue::Array(vec![n("1.5")]),
-            Some("0.00"),
-            chrono_tz::UTC,
-            "[1.50]",
-        ),
-        (
-            TypedValue::Array(vec![
-                TypedValue::String("a\"b".into()),
-                TypedValue::String("c".into()),
-            ]),
+            TypedValue::Array(vec![TypedValue::String("a\"b".into()), TypedValue::String("c".into())]),
             None,
             chrono_tz::UTC,
             r#"["a\"b","c"]"#,
         ),
-        (
-            TypedValue::Array(vec![TypedValue::Date(date)]),
-            Some("%d.%m."),
-            chrono_tz::UTC,
-            r#"["04.05."]"#,
-        ),
+        (TypedValue::Array(vec![TypedValue::Date(date)]), Some("%d.%m."), chrono_tz::UTC, r#"["04.05."]"#),
         (TypedValue::Array(vec![]), None, chrono_tz::UTC, "[]"),
     ];
     for (value, format, tz, want) in rows {
-        assert_eq!(
-            value.render_in(format, tz),
-            want,
-            "{value:?} with {format:?}"
-        );
+        assert_eq!(value.render_in(format, tz), want, "{value:?} with {format:?}");
         if format.is_none() {
             assert_eq!(value.to_string(), want, "Display of {value:?}");
             assert_eq!(value.render(None), want);

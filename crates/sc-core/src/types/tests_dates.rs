@@ -5,10 +5,7 @@ use super::*;
 use crate::document::VariableType;
 
 fn berlin() -> Context {
-    Context {
-        timezone: "Europe/Berlin".parse().unwrap(),
-        ..Context::default()
-    }
+    Context { timezone: "Europe/Berlin".parse().unwrap(), ..Context::default() }
 }
 
 #[test]
@@ -37,16 +34,8 @@ fn date_rule() {
         ("25-12-2024", None, Ok("2024-12-25")),
         ("25.12.2024", None, Ok("2024-12-25")),
         ("12/25/2024", None, Ok("2024-12-25")),
-        (
-            "12/25/2024",
-            Some("DD/MM/YYYY"),
-            Err("month 25 does not exist"),
-        ),
-        (
-            "25/12/2024",
-            Some("MM/DD/YYYY"),
-            Err("month 25 does not exist"),
-        ),
+        ("12/25/2024", Some("DD/MM/YYYY"), Err("month 25 does not exist")),
+        ("25/12/2024", Some("MM/DD/YYYY"), Err("month 25 does not exist")),
         ("13/13/2024", None, Err("month 13 does not exist")),
         // ISO with the shorthand still works
         ("2024-05-04", Some("DD/MM/YYYY"), Ok(ymd)),
@@ -56,16 +45,8 @@ fn date_rule() {
         ("2024-05-04T13:45:00Z", None, Ok(ymd)),
         ("2024-05-04T23:30:00-05:00", None, Ok(ymd)),
         ("05/04/2024 1:45 PM", None, Ok(ymd)),
-        (
-            "2024-05-04 junk",
-            None,
-            Err("unexpected text after the date"),
-        ),
-        (
-            "2024-05-04 25:00",
-            None,
-            Err("25:00:00 is not a time of day"),
-        ),
+        ("2024-05-04 junk", None, Err("unexpected text after the date")),
+        ("2024-05-04 25:00", None, Err("25:00:00 is not a time of day")),
         // Excel serials (1900 system) and epochs
         ("45000", None, Ok("2023-03-15")),
         ("45416", None, Ok(ymd)),
@@ -85,11 +66,7 @@ fn date_rule() {
         // strftime patterns are strict
         ("04 May 2024", Some("%d %B %Y"), Ok(ymd)),
         ("04/05/24", Some("%d/%m/%y"), Ok(ymd)),
-        (
-            "2024-05-04",
-            Some("%d/%m/%Y"),
-            Err("does not match input_format \"%d/%m/%Y\""),
-        ),
+        ("2024-05-04", Some("%d/%m/%Y"), Err("does not match input_format \"%d/%m/%Y\"")),
         ("1714830300", Some("%s"), Ok(ymd)),
         // rejections
         ("abc", None, Err("expected a date such as")),
@@ -111,11 +88,7 @@ fn date_rule() {
     check_table(
         VariableType::Date,
         &berlin(),
-        &[
-            ("1714860000", None, Ok("2024-05-05")),
-            ("45416.99", None, Ok(ymd)),
-            ("2024-05-04T23:30:00Z", None, Ok(ymd)),
-        ],
+        &[("1714860000", None, Ok("2024-05-05")), ("45416.99", None, Ok(ymd)), ("2024-05-04T23:30:00Z", None, Ok(ymd))],
     );
 }
 
@@ -125,101 +98,26 @@ fn datetime_rule() {
     let ber = berlin();
     let rows: &[(&Context, &str, Option<&str>, Expect)] = &[
         // ISO 8601 with an offset or Z: that instant, whatever the zone
-        (
-            &utc,
-            "2024-05-04T13:45:00Z",
-            None,
-            Ok("2024-05-04T13:45:00Z"),
-        ),
-        (
-            &ber,
-            "2024-05-04T13:45:00Z",
-            None,
-            Ok("2024-05-04T13:45:00Z"),
-        ),
-        (
-            &utc,
-            "2024-05-04T13:45:00+02:00",
-            None,
-            Ok("2024-05-04T11:45:00Z"),
-        ),
-        (
-            &utc,
-            "2024-05-04t13:45:00z",
-            None,
-            Ok("2024-05-04T13:45:00Z"),
-        ),
-        (
-            &utc,
-            "2024-05-04T13:45:00.123-0530",
-            None,
-            Ok("2024-05-04T19:15:00.123Z"),
-        ),
-        (
-            &utc,
-            "2024-05-04 13:45:00 +02",
-            None,
-            Ok("2024-05-04T11:45:00Z"),
-        ),
-        (
-            &utc,
-            "2024-05-04 13:45:00 UTC",
-            None,
-            Ok("2024-05-04T13:45:00Z"),
-        ),
-        (
-            &ber,
-            "2024-05-04 13:45:00 GMT+01:00",
-            None,
-            Ok("2024-05-04T12:45:00Z"),
-        ),
+        (&utc, "2024-05-04T13:45:00Z", None, Ok("2024-05-04T13:45:00Z")),
+        (&ber, "2024-05-04T13:45:00Z", None, Ok("2024-05-04T13:45:00Z")),
+        (&utc, "2024-05-04T13:45:00+02:00", None, Ok("2024-05-04T11:45:00Z")),
+        (&utc, "2024-05-04t13:45:00z", None, Ok("2024-05-04T13:45:00Z")),
+        (&utc, "2024-05-04T13:45:00.123-0530", None, Ok("2024-05-04T19:15:00.123Z")),
+        (&utc, "2024-05-04 13:45:00 +02", None, Ok("2024-05-04T11:45:00Z")),
+        (&utc, "2024-05-04 13:45:00 UTC", None, Ok("2024-05-04T13:45:00Z")),
+        (&ber, "2024-05-04 13:45:00 GMT+01:00", None, Ok("2024-05-04T12:45:00Z")),
         // date layouts plus a time, HH:MM, seconds, fractions, AM/PM
         (&utc, "2024-05-04 13:45", None, Ok("2024-05-04T13:45:00Z")),
-        (
-            &utc,
-            "2024-05-04 13:45:30,5",
-            None,
-            Ok("2024-05-04T13:45:30.500Z"),
-        ),
-        (
-            &utc,
-            "2024-05-04T13:45:30.1234567891",
-            None,
-            Ok("2024-05-04T13:45:30.123456789Z"),
-        ),
+        (&utc, "2024-05-04 13:45:30,5", None, Ok("2024-05-04T13:45:30.500Z")),
+        (&utc, "2024-05-04T13:45:30.1234567891", None, Ok("2024-05-04T13:45:30.123456789Z")),
         (&utc, "05/04/2024 1:45 PM", None, Ok("2024-05-04T13:45:00Z")),
-        (
-            &utc,
-            "05/04/2024 12:00 AM",
-            None,
-            Ok("2024-05-04T00:00:00Z"),
-        ),
-        (
-            &utc,
-            "05/04/2024 12:30 p.m.",
-            None,
-            Ok("2024-05-04T12:30:00Z"),
-        ),
-        (
-            &utc,
-            "04.05.2024 13:45",
-            Some("DD.MM.YYYY"),
-            Ok("2024-05-04T13:45:00Z"),
-        ),
-        (
-            &utc,
-            "2024/05/04 13:45:00",
-            None,
-            Ok("2024-05-04T13:45:00Z"),
-        ),
+        (&utc, "05/04/2024 12:00 AM", None, Ok("2024-05-04T00:00:00Z")),
+        (&utc, "05/04/2024 12:30 p.m.", None, Ok("2024-05-04T12:30:00Z")),
+        (&utc, "04.05.2024 13:45", Some("DD.MM.YYYY"), Ok("2024-05-04T13:45:00Z")),
+        (&utc, "2024/05/04 13:45:00", None, Ok("2024-05-04T13:45:00Z")),
         (&utc, "25/12/2024 08:00", None, Ok("2024-12-25T08:00:00Z")),
         // no offset: the connector's zone, DST included
-        (
-            &ber,
-            "2024-05-04 13:45:00",
-            None,
-            Ok("2024-05-04T11:45:00Z"),
-        ),
+        (&ber, "2024-05-04 13:45:00", None, Ok("2024-05-04T11:45:00Z")),
         (&ber, "2024-01-15 13:45", None, Ok("2024-01-15T12:45:00Z")),
         (&ber, "2024-03-31 02:30", None, Ok("2024-03-31T01:30:00Z")),
         (&ber, "2024-10-27 02:30", None, Ok("2024-10-27T00:30:00Z")),
@@ -236,91 +134,26 @@ fn datetime_rule() {
         (&utc, "1714830300123", None, Ok("2024-05-04T13:45:00.123Z")),
         (&utc, "20240504", None, Ok("2024-05-04T00:00:00Z")),
         // strftime patterns
-        (
-            &ber,
-            "04.05.2024 13:45",
-            Some("%d.%m.%Y %H:%M"),
-            Ok("2024-05-04T11:45:00Z"),
-        ),
-        (
-            &ber,
-            "2024-05-04 13:45 +0000",
-            Some("%Y-%m-%d %H:%M %z"),
-            Ok("2024-05-04T13:45:00Z"),
-        ),
-        (
-            &ber,
-            "04.05.2024",
-            Some("%d.%m.%Y"),
-            Ok("2024-05-03T22:00:00Z"),
-        ),
+        (&ber, "04.05.2024 13:45", Some("%d.%m.%Y %H:%M"), Ok("2024-05-04T11:45:00Z")),
+        (&ber, "2024-05-04 13:45 +0000", Some("%Y-%m-%d %H:%M %z"), Ok("2024-05-04T13:45:00Z")),
+        (&ber, "04.05.2024", Some("%d.%m.%Y"), Ok("2024-05-03T22:00:00Z")),
         (&utc, "1714830300", Some("%s"), Ok("2024-05-04T13:45:00Z")),
-        (
-            &utc,
-            "05/04/2024 01:45 PM",
-            Some("%m/%d/%Y %I:%M %p"),
-            Ok("2024-05-04T13:45:00Z"),
-        ),
-        (
-            &utc,
-            "2024-05-04 13:45",
-            Some("%d.%m.%Y %H:%M"),
-            Err("does not match input_format"),
-        ),
+        (&utc, "05/04/2024 01:45 PM", Some("%m/%d/%Y %I:%M %p"), Ok("2024-05-04T13:45:00Z")),
+        (&utc, "2024-05-04 13:45", Some("%d.%m.%Y %H:%M"), Err("does not match input_format")),
         // rejections
         (&utc, "13:45", None, Err("expected a date such as")),
         (&utc, "abc", None, Err("expected a date such as")),
-        (
-            &utc,
-            "2024-05-04 13",
-            None,
-            Err("unexpected text after the date"),
-        ),
-        (
-            &utc,
-            "2024-05-04 13:60",
-            None,
-            Err("13:60:00 is not a time of day"),
-        ),
-        (
-            &utc,
-            "2024-05-04 13:45:60",
-            None,
-            Err("is not a time of day"),
-        ),
+        (&utc, "2024-05-04 13", None, Err("unexpected text after the date")),
+        (&utc, "2024-05-04 13:60", None, Err("13:60:00 is not a time of day")),
+        (&utc, "2024-05-04 13:45:60", None, Err("is not a time of day")),
         (&utc, "2024-05-04 24:00", None, Err("is not a time of day")),
-        (
-            &utc,
-            "2024-05-04 1:5",
-            None,
-            Err("unexpected text after the date"),
-        ),
+        (&utc, "2024-05-04 1:5", None, Err("unexpected text after the date")),
         (&utc, "05/04/2024 13:00 PM", None, Err("hour 13 with AM/PM")),
         (&utc, "05/04/2024 0:30 AM", None, Err("hour 0 with AM/PM")),
-        (
-            &utc,
-            "2024-05-04T13:45:00+25:00",
-            None,
-            Err("invalid UTC offset"),
-        ),
-        (
-            &utc,
-            "2024-05-04T13:45:00+2:0",
-            None,
-            Err("invalid UTC offset"),
-        ),
-        (
-            &utc,
-            "2024-05-04T13:45:00 Europe/Berlin",
-            None,
-            Err("unexpected text after the date"),
-        ),
-        (
-            &utc,
-            "2024-05-04T13:45:00.",
-            None,
-            Err("unexpected text after the date"),
-        ),
+        (&utc, "2024-05-04T13:45:00+25:00", None, Err("invalid UTC offset")),
+        (&utc, "2024-05-04T13:45:00+2:0", None, Err("invalid UTC offset")),
+        (&utc, "2024-05-04T13:45:00 Europe/Berlin", None, Err("unexpected text after the date")),
+        (&utc, "2024-05-04T13:45:00.", None, Err("unexpected text after the date")),
     ];
     let mut failures = Vec::new();
     for (ctx, input, format, expected) in rows {
@@ -331,18 +164,10 @@ fn datetime_rule() {
             _ => false,
         };
         if !ok {
-            failures.push(format!(
-                "{} {input:?} ({format:?}): got {got:?}, expected {expected:?}",
-                ctx.timezone
-            ));
+            failures.push(format!("{} {input:?} ({format:?}): got {got:?}, expected {expected:?}", ctx.timezone));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]

@@ -49,40 +49,21 @@ struct Want {
 }
 
 const fn ok(v: &'static str) -> Want {
-    Want {
-        value: Some(v),
-        error: None,
-        warning: None,
-    }
+    Want { value: Some(v), error: None, warning: None }
 }
-const NULL: Want = Want {
-    value: None,
-    error: None,
-    warning: None,
-};
+const NULL: Want = Want { value: None, error: None, warning: None };
 const fn error(e: &'static str) -> Want {
-    Want {
-        value: None,
-        error: Some(e),
-        warning: None,
-    }
+    Want { value: None, error: Some(e), warning: None }
 }
 const fn warning(value: Option<&'static str>, w: &'static str) -> Want {
-    Want {
-        value,
-        error: None,
-        warning: Some(w),
-    }
+    Want { value, error: None, warning: Some(w) }
 }
 
 #[test]
 fn resolve_rules() {
     use VariableType::*;
     let long = "x".repeat(150);
-    let long_msg = format!(
-        "variable \"n\": \"{}…\" is not a number (no digits)",
-        "x".repeat(100)
-    );
+    let long_msg = format!("variable \"n\": \"{}…\" is not a number (no digits)", "x".repeat(100));
     let long_msg: &'static str = Box::leak(long_msg.into_boxed_str());
     let rows: Vec<(Variable, Option<&str>, Want)> = vec![
         // plain values
@@ -100,16 +81,8 @@ fn resolve_rules() {
         (required(var("price", Number)), None, error("variable \"price\" is required but blank")),
         (required(var("price", Number)), Some("  "), error("variable \"price\" is required but blank")),
         // invalid: an error when required, else NULL and a warning
-        (
-            required(var("price", Number)),
-            Some("abc"),
-            error("variable \"price\": \"abc\" is not a number (no digits)"),
-        ),
-        (
-            var("price", Number),
-            Some("abc"),
-            warning(None, "variable \"price\": \"abc\" is not a number (no digits)"),
-        ),
+        (required(var("price", Number)), Some("abc"), error("variable \"price\": \"abc\" is not a number (no digits)")),
+        (var("price", Number), Some("abc"), warning(None, "variable \"price\": \"abc\" is not a number (no digits)")),
         (
             var("flag", Boolean),
             Some("maybe"),
@@ -126,11 +99,7 @@ fn resolve_rules() {
             warning(None, "variable \"when\": \"2024-13-01\" is not a date (month 13 does not exist)"),
         ),
         (var("n", Number), Some(long.as_str()), warning(None, long_msg)),
-        (
-            var("n", Number),
-            Some("a\"b\nc"),
-            warning(None, r#"variable "n": "a\"b\nc" is not a number (no digits)"#),
-        ),
+        (var("n", Number), Some("a\"b\nc"), warning(None, r#"variable "n": "a\"b\nc" is not a number (no digits)"#)),
         // static values replace the cell
         (with_static(var("n", Number), serde_json::json!(16.99)), Some("cell"), ok("16.99")),
         (with_static(var("b", Boolean), serde_json::json!(true)), None, ok("true")),
@@ -159,18 +128,17 @@ fn resolve_rules() {
         (
             array(var("n", Number), None),
             Some("x,y"),
-            warning(None, "variable \"n\": item \"x\" is not a number (no digits); item \"y\" is not a number (no digits)"),
+            warning(
+                None,
+                "variable \"n\": item \"x\" is not a number (no digits); item \"y\" is not a number (no digits)",
+            ),
         ),
         (
             required(array(var("n", Number), None)),
             Some("1, x"),
             error("variable \"n\": item \"x\" is not a number (no digits)"),
         ),
-        (
-            array(var("n", Number), None),
-            Some("a,b,c,d,e,f,g"),
-            warning(None, "; and 2 more invalid items"),
-        ),
+        (array(var("n", Number), None), Some("a,b,c,d,e,f,g"), warning(None, "; and 2 more invalid items")),
         (array(with_output(var("s", String), "raw"), Some("|")), Some(" a | b|"), ok(r#"[" a "," b"]"#)),
     ];
     let ctx = Context::default();
@@ -183,39 +151,23 @@ fn resolve_rules() {
             (Some(h), Some(p)) => h.contains(p),
             _ => false,
         };
-        if text.as_deref() != want.value
-            || !contains(&got.error, want.error)
-            || !contains(&got.warning, want.warning)
-        {
+        if text.as_deref() != want.value || !contains(&got.error, want.error) || !contains(&got.warning, want.warning) {
             failures.push(format!("{} {cell:?}: got {got:?}", v.name));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
 fn check_variable_reports_bad_formats_and_static_values() {
     let ctx = Context::default();
-    assert_eq!(
-        check_variable(&var("n", VariableType::Number), &ctx),
-        Ok(())
-    );
+    assert_eq!(check_variable(&var("n", VariableType::Number), &ctx), Ok(()));
     let mut v = var("n", VariableType::Number);
     v.input_format = Some("european".into());
     v.output_format = Some("%Y".into());
     assert_eq!(check_variable(&v, &ctx).map_err(|p| p.len()), Err(2));
     let v = with_static(var("n", VariableType::Number), serde_json::json!("none"));
-    assert_eq!(
-        check_variable(&v, &ctx),
-        Err(vec![
-            "variable \"n\": \"none\" is not a number (no digits)".to_owned()
-        ])
-    );
+    assert_eq!(check_variable(&v, &ctx), Err(vec!["variable \"n\": \"none\" is not a number (no digits)".to_owned()]));
 }
 
 const ALL: [VariableType; 8] = [

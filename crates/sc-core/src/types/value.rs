@@ -90,31 +90,24 @@ impl TypedValue {
                 Some(places) => render_fixed(*d, places),
                 None => self.to_text(),
             },
-            TypedValue::Date(d) => strftime(&date_pattern(format), |items, out| {
-                write!(out, "{}", d.format_with_items(items.iter()))
-            })
-            .unwrap_or_else(|| self.to_text()),
+            TypedValue::Date(d) => {
+                strftime(&date_pattern(format), |items, out| write!(out, "{}", d.format_with_items(items.iter())))
+                    .unwrap_or_else(|| self.to_text())
+            }
             TypedValue::Datetime(dt) => {
                 let local = dt.with_timezone(&tz);
-                strftime(&date_pattern(format), |items, out| {
-                    write!(out, "{}", local.format_with_items(items.iter()))
-                })
-                .unwrap_or_else(|| self.to_text())
+                strftime(&date_pattern(format), |items, out| write!(out, "{}", local.format_with_items(items.iter())))
+                    .unwrap_or_else(|| self.to_text())
             }
             TypedValue::Array(items) => {
-                let rendered: Vec<String> = items
-                    .iter()
-                    .map(|v| v.render_in(output_format, tz))
-                    .collect();
+                let rendered: Vec<String> = items.iter().map(|v| v.render_in(output_format, tz)).collect();
                 let mut out = String::from("[");
                 for (i, (item, text)) in items.iter().zip(&rendered).enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
                     match item {
-                        TypedValue::Number(_) | TypedValue::Boolean(_) | TypedValue::Array(_) => {
-                            out.push_str(text)
-                        }
+                        TypedValue::Number(_) | TypedValue::Boolean(_) | TypedValue::Array(_) => out.push_str(text),
                         _ => out.push_str(&json_string(text)),
                     }
                 }
@@ -166,18 +159,12 @@ pub(super) fn date_pattern(format: &str) -> String {
     if sorted != ["DD", "MM", "YYYY"] {
         return format.to_owned();
     }
-    format
-        .replace("YYYY", "%Y")
-        .replace("MM", "%m")
-        .replace("DD", "%d")
+    format.replace("YYYY", "%Y").replace("MM", "%m").replace("DD", "%d")
 }
 
 /// Formats through a strftime pattern; `None` when the pattern is invalid
 /// or names a field the value does not have (e.g. `%H` on a date).
-pub(super) fn strftime(
-    format: &str,
-    write: impl FnOnce(&[Item<'_>], &mut String) -> fmt::Result,
-) -> Option<String> {
+pub(super) fn strftime(format: &str, write: impl FnOnce(&[Item<'_>], &mut String) -> fmt::Result) -> Option<String> {
     let items = StrftimeItems::new(format).parse().ok()?;
     let mut out = String::new();
     write(&items, &mut out).ok()?;

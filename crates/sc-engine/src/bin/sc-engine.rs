@@ -43,19 +43,12 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     let exec_dir = exec_dir.ok_or("missing --exec-dir")?;
-    Ok(Args {
-        exec_dir,
-        libchdb,
-        secrets_stdin,
-    })
+    Ok(Args { exec_dir, libchdb, secrets_stdin })
 }
 
 /// Write `error.json` and the message to stderr, then end the process.
 fn report_error_and_exit(exec_dir: &Path, err: &Error) -> ! {
-    let report = ErrorReport {
-        kind: err.kind().to_string(),
-        message: err.message().to_string(),
-    };
+    let report = ErrorReport { kind: err.kind().to_string(), message: err.message().to_string() };
     let _ = job::write_json_atomic(exec_dir, job::ERROR_FILE, &report);
     let _ = writeln!(std::io::stderr(), "sc-engine: {}", err.message());
     exit_now(err.exit_code())
@@ -68,9 +61,7 @@ fn exit_now(code: i32) -> ! {
 }
 
 fn claim_report() -> bool {
-    REPORTED
-        .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
-        .is_ok()
+    REPORTED.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst).is_ok()
 }
 
 /// Ends the run with the time-limit error if it is still going at the deadline.
@@ -101,11 +92,8 @@ fn confine(exec_dir: &Path, job: &Job, libchdb: &Path) {
     if let Some(dir) = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)) {
         read_only.push(dir);
     }
-    let policy = sandbox::Policy {
-        exec_dir: exec_dir.to_path_buf(),
-        read_only,
-        allowed_hosts: job.allowed_hosts.clone(),
-    };
+    let policy =
+        sandbox::Policy { exec_dir: exec_dir.to_path_buf(), read_only, allowed_hosts: job.allowed_hosts.clone() };
     match sandbox::confine(&policy) {
         Ok(c) => {
             let _ = writeln!(
@@ -152,11 +140,7 @@ fn main() {
             }
         }
     }
-    let masker = Masker::new(
-        job.secrets
-            .values()
-            .flat_map(|s| s.values.values().cloned()),
-    );
+    let masker = Masker::new(job.secrets.values().flat_map(|s| s.values.values().cloned()));
     let libchdb = Engine::resolve_path(args.libchdb.as_deref());
     confine(&exec_dir, &job, &libchdb);
     start_watchdog(exec_dir.clone(), job.limits.time_s, started);
@@ -171,17 +155,9 @@ fn main() {
     match result {
         Ok(manifest) => {
             if let Err(e) = job::write_json_atomic(&exec_dir, job::MANIFEST_FILE, &manifest) {
-                report_error_and_exit(
-                    &exec_dir,
-                    &Error::Internal(format!("cannot write the manifest: {e}")),
-                );
+                report_error_and_exit(&exec_dir, &Error::Internal(format!("cannot write the manifest: {e}")));
             }
-            run.progress(
-                "done",
-                manifest.scopes.iter().map(|s| s.rows).sum(),
-                None,
-                None,
-            );
+            run.progress("done", manifest.scopes.iter().map(|s| s.rows).sum(), None, None);
             exit_now(0)
         }
         Err(e) => report_error_and_exit(&exec_dir, &masker.mask_error(e)),

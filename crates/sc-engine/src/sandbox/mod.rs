@@ -30,8 +30,8 @@ pub mod net;
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    Access, AccessFs, AccessNet, CompatLevel, Compatible, RestrictionStatus, Ruleset, RulesetAttr,
-    RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+    Access, AccessFs, AccessNet, CompatLevel, Compatible, RestrictionStatus, Ruleset, RulesetAttr, RulesetCreatedAttr,
+    RulesetStatus, Scope, ABI,
 };
 
 /// What the sandbox was asked to allow.
@@ -106,9 +106,7 @@ pub fn confine(policy: &Policy) -> Result<Confined, String> {
 /// The kernel's Landlock ABI version (0 without Landlock).
 fn landlock_abi() -> i32 {
     // SAFETY: landlock_create_ruleset with LANDLOCK_CREATE_RULESET_VERSION only queries.
-    let v = unsafe {
-        libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, 1u32)
-    };
+    let v = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, 1u32) };
     i32::try_from(v).unwrap_or(0).max(0)
 }
 
@@ -125,9 +123,7 @@ fn enter_network_namespace() -> Result<(), String> {
         ));
     }
     // Keep the same ids inside, so files and ClickHouse see the same owner.
-    let write = |file: &str, text: String| {
-        std::fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"))
-    };
+    let write = |file: &str, text: String| std::fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"));
     write("/proc/self/setgroups", "deny".into())?;
     write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
     write("/proc/self/gid_map", format!("{gid} {gid} 1"))
@@ -157,9 +153,7 @@ fn restrict_files(policy: &Policy, deny_tcp: bool) -> Result<RestrictionStatus, 
     for p in DEVICES_WRITE.iter().map(Path::new).filter(|p| p.exists()) {
         created = created.add_rule(path_rule(p, device)?).map_err(err)?;
     }
-    created = created
-        .add_rule(path_rule(&policy.exec_dir, AccessFs::from_all(abi))?)
-        .map_err(err)?;
+    created = created.add_rule(path_rule(&policy.exec_dir, AccessFs::from_all(abi))?).map_err(err)?;
     created.restrict_self().map_err(err)
 }
 
@@ -259,12 +253,7 @@ fn seccomp_filter(notify: bool) -> Result<Option<i32>, String> {
     let flags = if notify { libc::SECCOMP_FILTER_FLAG_NEW_LISTENER } else { 0 };
     // SAFETY: fprog points at `prog`, alive for the call; the kernel copies it.
     let r = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            flags,
-            &fprog as *const libc::sock_fprog,
-        )
+        libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags, &fprog as *const libc::sock_fprog)
     };
     if r < 0 {
         return Err(format!("seccomp: {}", std::io::Error::last_os_error()));

@@ -80,12 +80,7 @@ impl Checker {
         if entries.iter().any(|e| e.host.is_empty()) {
             return Err(format!("invalid allowed_hosts entry in {hosts:?}"));
         }
-        let mut c = Checker {
-            entries,
-            addrs: HashSet::new(),
-            resolvers: resolvers(),
-            resolved_at: Instant::now(),
-        };
+        let mut c = Checker { entries, addrs: HashSet::new(), resolvers: resolvers(), resolved_at: Instant::now() };
         c.resolve();
         Ok(c)
     }
@@ -211,9 +206,7 @@ fn destinations(data: &libc::seccomp_data) -> Option<Vec<Option<(IpAddr, u16)>>>
         libc::SYS_sendmmsg => {
             let n = a[2].min(1024);
             let stride = size_of::<libc::mmsghdr>() as u64;
-            (0..n)
-                .map(|i| msghdr_name(a[1] + i * stride).and_then(|(name, len)| destination(name, len)))
-                .collect()
+            (0..n).map(|i| msghdr_name(a[1] + i * stride).and_then(|(name, len)| destination(name, len))).collect()
         }
         _ => None,
     }
@@ -236,31 +229,31 @@ pub fn serve(mut checker: Checker) -> Result<std::sync::mpsc::Sender<i32>, Strin
         .spawn(move || {
             let Ok(fd) = rx.recv() else { return };
             loop {
-            // SAFETY: zeroed plain-data structs, as the kernel requires for RECV.
-            let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
-            // SAFETY: ioctl on our listener with a pointer to `req`.
-            if unsafe { libc::ioctl(fd, NOTIF_RECV, &mut req as *mut libc::seccomp_notif) } != 0 {
-                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                // SAFETY: zeroed plain-data structs, as the kernel requires for RECV.
+                let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+                // SAFETY: ioctl on our listener with a pointer to `req`.
+                if unsafe { libc::ioctl(fd, NOTIF_RECV, &mut req as *mut libc::seccomp_notif) } != 0 {
+                    if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                        continue;
+                    }
+                    return;
+                }
+                let allowed = decide(&mut checker, &req.data);
+                let mut id = req.id;
+                // SAFETY: ioctl with a pointer to the id; a dead caller is simply skipped.
+                if unsafe { libc::ioctl(fd, NOTIF_ID_VALID, &mut id as *mut u64) } != 0 {
                     continue;
                 }
-                return;
-            }
-            let allowed = decide(&mut checker, &req.data);
-            let mut id = req.id;
-            // SAFETY: ioctl with a pointer to the id; a dead caller is simply skipped.
-            if unsafe { libc::ioctl(fd, NOTIF_ID_VALID, &mut id as *mut u64) } != 0 {
-                continue;
-            }
-            // SAFETY: zeroed plain-data struct.
-            let mut resp: libc::seccomp_notif_resp = unsafe { std::mem::zeroed() };
-            resp.id = req.id;
-            if allowed {
-                resp.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32;
-            } else {
-                resp.error = -libc::EACCES;
-            }
-            // SAFETY: ioctl with a pointer to `resp`.
-            unsafe { libc::ioctl(fd, NOTIF_SEND, &mut resp as *mut libc::seccomp_notif_resp) };
+                // SAFETY: zeroed plain-data struct.
+                let mut resp: libc::seccomp_notif_resp = unsafe { std::mem::zeroed() };
+                resp.id = req.id;
+                if allowed {
+                    resp.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32;
+                } else {
+                    resp.error = -libc::EACCES;
+                }
+                // SAFETY: ioctl with a pointer to `resp`.
+                unsafe { libc::ioctl(fd, NOTIF_SEND, &mut resp as *mut libc::seccomp_notif_resp) };
             }
         })
         .map(|_| tx)

@@ -30,20 +30,11 @@ pub fn require_libchdb() {
 /// A fresh execution directory.
 pub fn exec_dir() -> tempfile::TempDir {
     require_libchdb();
-    tempfile::Builder::new()
-        .prefix("sc-engine-test-")
-        .tempdir()
-        .expect("temp dir")
+    tempfile::Builder::new().prefix("sc-engine-test-").tempdir().expect("temp dir")
 }
 
 /// Write a prepared input table and describe it.
-pub fn table(
-    dir: &Path,
-    index: usize,
-    name: &str,
-    columns: &[&str],
-    rows: &[Vec<Option<&str>>],
-) -> TableMeta {
+pub fn table(dir: &Path, index: usize, name: &str, columns: &[&str], rows: &[Vec<Option<&str>>]) -> TableMeta {
     let file = format!("input_{index}.rowbinary");
     let mut f = File::create(dir.join(&file)).expect("create input");
     write_rows(&mut f, rows).expect("write input");
@@ -77,10 +68,7 @@ pub fn job(sql: Option<&str>, tables: Vec<TableMeta>) -> Job {
     Job {
         sql: sql.map(str::to_string),
         input: Input::Prepared { tables },
-        limits: Limits {
-            time_s: 60,
-            ..Limits::default()
-        },
+        limits: Limits { time_s: 60, ..Limits::default() },
         ..Job::default()
     }
 }
@@ -114,11 +102,7 @@ pub fn ok(o: Outcome) -> sc_engine::Manifest {
 
 /// Read a scope's rows.
 pub fn rows(dir: &Path, m: &sc_engine::Manifest, scope: &str) -> Vec<Vec<Option<String>>> {
-    let s = m
-        .scopes
-        .iter()
-        .find(|s| s.name == scope)
-        .unwrap_or_else(|| panic!("no scope {scope} in {m:?}"));
+    let s = m.scopes.iter().find(|s| s.name == scope).unwrap_or_else(|| panic!("no scope {scope} in {m:?}"));
     let f = File::open(dir.join(&s.file)).expect("open output");
     let mut r = RowReader::new(BufReader::new(f), s.columns.len());
     let mut out = Vec::new();
@@ -131,7 +115,5 @@ pub fn rows(dir: &Path, m: &sc_engine::Manifest, scope: &str) -> Vec<Vec<Option<
 
 /// `Some("x")` rows from string slices.
 pub fn strs(rows: &[&[Option<&str>]]) -> Vec<Vec<Option<String>>> {
-    rows.iter()
-        .map(|r| r.iter().map(|v| v.map(str::to_string)).collect())
-        .collect()
+    rows.iter().map(|r| r.iter().map(|v| v.map(str::to_string)).collect()).collect()
 }

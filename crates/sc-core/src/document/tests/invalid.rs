@@ -15,25 +15,13 @@ use super::{assert_only_problem, assert_problem, example, problems, remove, set}
 
 #[test]
 fn api_name_syntax() {
-    assert_only_problem(
-        &set(example(), "/api_name", json!("Vendor-Products")),
-        "api_name",
-        "not a valid api_name",
-    );
-    assert_only_problem(
-        &set(example(), "/api_name", json!("a".repeat(64))),
-        "api_name",
-        "not a valid api_name",
-    );
+    assert_only_problem(&set(example(), "/api_name", json!("Vendor-Products")), "api_name", "not a valid api_name");
+    assert_only_problem(&set(example(), "/api_name", json!("a".repeat(64))), "api_name", "not a valid api_name");
 }
 
 #[test]
 fn name_not_empty() {
-    assert_only_problem(
-        &set(example(), "/name", json!("  ")),
-        "name",
-        "must not be empty",
-    );
+    assert_only_problem(&set(example(), "/name", json!("  ")), "name", "must not be empty");
 }
 
 #[test]
@@ -44,11 +32,7 @@ fn webhook_requires_sql() {
 
 #[test]
 fn sql_not_blank() {
-    assert_only_problem(
-        &set(example(), "/sql", json!(" \n ")),
-        "sql",
-        "sql is empty",
-    );
+    assert_only_problem(&set(example(), "/sql", json!(" \n ")), "sql", "sql is empty");
 }
 
 #[test]
@@ -64,11 +48,7 @@ fn without_sql_a_single_scope() {
 #[test]
 fn several_scopes_need_scope_on_every_variable() {
     let doc = remove(example(), "/variables/1/scope");
-    assert_only_problem(
-        &doc,
-        "variables[1].scope",
-        "scope is required because the connector uses several scopes",
-    );
+    assert_only_problem(&doc, "variables[1].scope", "scope is required because the connector uses several scopes");
 }
 
 #[test]
@@ -94,31 +74,19 @@ fn variables_not_empty() {
 #[test]
 fn variable_name_syntax() {
     let doc = set(example(), "/variables/3/name", json!("product name"));
-    assert_problem(
-        &doc,
-        "variables[3].name",
-        "`product name` is not a valid variable name",
-    );
+    assert_problem(&doc, "variables[3].name", "`product name` is not a valid variable name");
 }
 
 #[test]
 fn variable_names_unique() {
     let doc = set(example(), "/variables/1/name", json!("vendor_code"));
-    assert_problem(
-        &doc,
-        "variables[1].name",
-        "duplicate variable name `vendor_code` (also variables[0])",
-    );
+    assert_problem(&doc, "variables[1].name", "duplicate variable name `vendor_code` (also variables[0])");
 }
 
 #[test]
 fn source_and_value_not_both() {
     let doc = set(example(), "/variables/8/source", json!("origin_col"));
-    assert_only_problem(
-        &doc,
-        "variables[8].value",
-        "either source or value, not both",
-    );
+    assert_only_problem(&doc, "variables[8].value", "either source or value, not both");
 }
 
 #[test]
@@ -132,63 +100,36 @@ fn value_is_a_scalar() {
 
 #[test]
 fn source_not_empty() {
-    assert_only_problem(
-        &set(example(), "/variables/3/source", json!("")),
-        "variables[3].source",
-        "must not be empty",
-    );
+    assert_only_problem(&set(example(), "/variables/3/source", json!("")), "variables[3].source", "must not be empty");
 }
 
 #[test]
 fn delimiter_only_with_array() {
     let doc = set(example(), "/variables/0/delimiter", json!(","));
-    assert_only_problem(
-        &doc,
-        "variables[0].delimiter",
-        "only used by an array variable",
-    );
+    assert_only_problem(&doc, "variables[0].delimiter", "only used by an array variable");
 }
 
 #[test]
 fn delimiter_is_one_of_the_four() {
     let doc = set(example(), "/variables/6/delimiter", json!("/"));
-    assert_only_problem(
-        &doc,
-        "variables[6].delimiter",
-        "is not one of , ; | or a tab",
-    );
+    assert_only_problem(&doc, "variables[6].delimiter", "is not one of , ; | or a tab");
     for ok in [",", ";", "|", "\t"] {
-        assert!(
-            problems(&set(example(), "/variables/6/delimiter", json!(ok))).is_empty(),
-            "{ok:?}"
-        );
+        assert!(problems(&set(example(), "/variables/6/delimiter", json!(ok))).is_empty(), "{ok:?}");
     }
 }
 
 #[test]
 fn formats_not_empty() {
     let doc = set(example(), "/variables/5/input_format", json!(""));
-    assert_only_problem(
-        &doc,
-        "variables[5].input_format",
-        "input_format must not be empty",
-    );
+    assert_only_problem(&doc, "variables[5].input_format", "input_format must not be empty");
     let doc = set(example(), "/variables/5/output_format", json!(" "));
-    assert_only_problem(
-        &doc,
-        "variables[5].output_format",
-        "output_format must not be empty",
-    );
+    assert_only_problem(&doc, "variables[5].output_format", "output_format must not be empty");
 }
 
 #[test]
 fn raw_output_only_on_strings() {
     let doc = set(example(), "/variables/4/output_format", json!("raw"));
-    assert_only_problem(
-        &doc,
-        "variables[4].output_format",
-        "raw only applies to string variables, not number",
-    );
+    assert_only_problem(&doc, "variables[4].output_format", "raw only applies to string variables, not number");
     assert!(problems(&set(example(), "/variables/3/output_format", json!("raw"))).is_empty());
 }
 
@@ -202,16 +143,8 @@ fn reference_name_syntax() {
 
 #[test]
 fn reference_names_unique() {
-    let doc = set(
-        example(),
-        "/reference/-",
-        json!({"name": "known_vendors", "table": "vendors"}),
-    );
-    assert_only_problem(
-        &doc,
-        "reference[1].name",
-        "duplicate reference name `known_vendors`",
-    );
+    let doc = set(example(), "/reference/-", json!({"name": "known_vendors", "table": "vendors"}));
+    assert_only_problem(&doc, "reference[1].name", "duplicate reference name `known_vendors`");
 }
 
 #[test]
@@ -224,37 +157,19 @@ fn reference_table_or_query() {
 
 #[test]
 fn reference_query_reads() {
-    let doc = set(
-        example(),
-        "/reference/0/query",
-        json!("DELETE FROM vendors"),
-    );
+    let doc = set(example(), "/reference/0/query", json!("DELETE FROM vendors"));
     assert_only_problem(&doc, "reference[0].query", "must start with SELECT or WITH");
     let doc = set(example(), "/reference/0/query", json!("selection"));
     assert_only_problem(&doc, "reference[0].query", "must start with SELECT or WITH");
-    for ok in [
-        "  with v AS (SELECT 1) SELECT * FROM v",
-        "select 1",
-        "(SELECT 1)",
-    ] {
-        assert!(
-            problems(&set(example(), "/reference/0/query", json!(ok))).is_empty(),
-            "{ok}"
-        );
+    for ok in ["  with v AS (SELECT 1) SELECT * FROM v", "select 1", "(SELECT 1)"] {
+        assert!(problems(&set(example(), "/reference/0/query", json!(ok))).is_empty(), "{ok}");
     }
 }
 
 #[test]
 fn reference_table_name() {
-    let doc = remove(
-        set(example(), "/reference/0/table", json!("a.b.c")),
-        "/reference/0/query",
-    );
-    assert_only_problem(
-        &doc,
-        "reference[0].table",
-        "not a valid table name: it has 3 parts",
-    );
+    let doc = remove(set(example(), "/reference/0/table", json!("a.b.c")), "/reference/0/query");
+    assert_only_problem(&doc, "reference[0].table", "not a valid table name: it has 3 parts");
 }
 
 #[test]
@@ -266,11 +181,7 @@ fn parameter_names_are_identifiers() {
 #[test]
 fn parameter_values_are_scalars() {
     let doc = set(example(), "/parameters/region", json!(["EU"]));
-    assert_only_problem(
-        &doc,
-        "parameters.region",
-        "must be a string, number or boolean, not an array",
-    );
+    assert_only_problem(&doc, "parameters.region", "must be a string, number or boolean, not an array");
     let doc = set(example(), "/parameters/region", Value::Null);
     assert_only_problem(&doc, "parameters.region", "not null");
 }
@@ -292,78 +203,39 @@ fn assert_setting_range(name: &str, bad: &[i64], good: &[i64], fragment: &str) {
 
 #[test]
 fn max_concurrency_range() {
-    assert_setting_range(
-        "max_concurrency",
-        &[0, 65],
-        &[1, 64],
-        "must be between 1 and 64",
-    );
+    assert_setting_range("max_concurrency", &[0, 65], &[1, 64], "must be between 1 and 64");
 }
 
 #[test]
 fn chunk_size_range() {
-    assert_setting_range(
-        "chunk_size",
-        &[0, 100_001],
-        &[1, 100_000],
-        "must be between 1 and 100000",
-    );
+    assert_setting_range("chunk_size", &[0, 100_001], &[1, 100_000], "must be between 1 and 100000");
 }
 
 #[test]
 fn sql_time_limit_range() {
-    assert_setting_range(
-        "sql_time_limit_s",
-        &[0, 86_401],
-        &[1, 86_400],
-        "must be between 1 and 86400",
-    );
+    assert_setting_range("sql_time_limit_s", &[0, 86_401], &[1, 86_400], "must be between 1 and 86400");
 }
 
 #[test]
 fn sql_threads_range() {
-    assert_setting_range(
-        "sql_threads",
-        &[0, 65],
-        &[1, 64],
-        "must be between 1 and 64",
-    );
+    assert_setting_range("sql_threads", &[0, 65], &[1, 64], "must be between 1 and 64");
 }
 
 #[test]
 fn sql_max_output_rows_range() {
-    assert_setting_range(
-        "sql_max_output_rows",
-        &[0],
-        &[1, 10_000_000_000],
-        "must be at least 1",
-    );
+    assert_setting_range("sql_max_output_rows", &[0], &[1, 10_000_000_000], "must be at least 1");
 }
 
 #[test]
 fn sql_memory_limit_range() {
-    assert_setting_range(
-        "sql_memory_limit_mb",
-        &[0, 15],
-        &[16, 65_536],
-        "must be at least 16",
-    );
+    assert_setting_range("sql_memory_limit_mb", &[0, 15], &[16, 65_536], "must be at least 16");
 }
 
 #[test]
 fn timezone_is_iana() {
     let doc = set(example(), "/settings/timezone", json!("Mars/Olympus"));
-    assert_only_problem(
-        &doc,
-        "settings.timezone",
-        "`Mars/Olympus` is not a known time zone",
-    );
-    assert!(problems(&set(
-        example(),
-        "/settings/timezone",
-        json!("America/New_York")
-    ))
-    .is_empty());
+    assert_only_problem(&doc, "settings.timezone", "`Mars/Olympus` is not a known time zone");
+    assert!(problems(&set(example(), "/settings/timezone", json!("America/New_York"))).is_empty());
 }
 
 #[test]
@@ -384,11 +256,7 @@ fn notify_channel_identifier() {
 
 #[test]
 fn ended_webhook_http_url() {
-    let doc = set(
-        example(),
-        "/settings/ended_webhook",
-        json!("ftp://example.com/x"),
-    );
+    let doc = set(example(), "/settings/ended_webhook", json!("ftp://example.com/x"));
     assert_only_problem(&doc, "settings.ended_webhook", "not an http(s) URL");
 }
 

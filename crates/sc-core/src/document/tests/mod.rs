@@ -6,9 +6,7 @@ mod invalid_steps;
 
 use serde_json::{json, Value};
 
-use super::{
-    parse_document, to_value, ConnectorDocument, Problem, Status, EXAMPLE_VENDOR_PRODUCTS,
-};
+use super::{parse_document, to_value, ConnectorDocument, Problem, Status, EXAMPLE_VENDOR_PRODUCTS};
 
 /// The SPEC §8.1 example as JSON.
 pub(super) fn example() -> Value {
@@ -19,9 +17,7 @@ pub(super) fn example() -> Value {
 /// last segment is a new object key (or `-` on an array).
 pub(super) fn set(mut doc: Value, at: &str, value: Value) -> Value {
     let (parent, last) = at.rsplit_once('/').expect("a pointer");
-    let slot = doc
-        .pointer_mut(parent)
-        .unwrap_or_else(|| panic!("no {parent} in the document"));
+    let slot = doc.pointer_mut(parent).unwrap_or_else(|| panic!("no {parent} in the document"));
     match slot {
         Value::Object(map) => {
             map.insert(last.to_string(), value);
@@ -61,10 +57,7 @@ pub(super) fn problems(doc: &Value) -> Vec<Problem> {
 #[track_caller]
 pub(super) fn assert_problem(doc: &Value, path: &str, fragment: &str) -> Problem {
     let all = problems(doc);
-    match all
-        .iter()
-        .find(|p| p.path == path && p.message.contains(fragment))
-    {
+    match all.iter().find(|p| p.path == path && p.message.contains(fragment)) {
         Some(p) => p.clone(),
         None => panic!(
             "expected a problem at {path} containing {fragment:?}; got:\n{}",
@@ -206,14 +199,7 @@ fn defaults_are_not_written_out() {
     let (_, doc) = valid_documents().swap_remove(1);
     let written = to_value(&parse_document(&doc).expect("valid"));
     assert_eq!(written, doc, "nothing was added to the minimal document");
-    for key in [
-        "status",
-        "settings",
-        "parameters",
-        "reference",
-        "description",
-        "sql",
-    ] {
+    for key in ["status", "settings", "parameters", "reference", "description", "sql"] {
         assert!(written.get(key).is_none(), "{key} written");
     }
 }
@@ -233,10 +219,7 @@ fn given_defaults_are_kept_and_effective_values_apply_defaults() {
     assert_eq!(rule.one_match().as_str(), "update");
     assert_eq!(rule.many_matches().as_str(), "skip");
     assert_eq!(rule.archived().as_str(), "create");
-    assert_eq!(
-        parsed.load_steps[0].map_rules[0].conflict().as_str(),
-        "only_update_blank"
-    );
+    assert_eq!(parsed.load_steps[0].map_rules[0].conflict().as_str(), "only_update_blank");
 }
 
 #[test]
@@ -247,15 +230,7 @@ fn every_validation_problem_is_reported_at_once() {
     let doc = set(doc, "/load_steps/0/map/0/variable", json!("nope"));
     let all = problems(&doc);
     let paths: Vec<&str> = all.iter().map(|p| p.path.as_str()).collect();
-    assert_eq!(
-        paths,
-        [
-            "api_name",
-            "variables[0].delimiter",
-            "load_steps[0].map[0].variable",
-            "settings.chunk_size"
-        ]
-    );
+    assert_eq!(paths, ["api_name", "variables[0].delimiter", "load_steps[0].map[0].variable", "settings.chunk_size"]);
 }
 
 #[test]
@@ -275,16 +250,9 @@ fn problems_display_with_path_and_hint() {
 
 #[test]
 fn unknown_top_level_key() {
-    let p = assert_only_problem(
-        &set(example(), "/colour", json!("red")),
-        "colour",
-        "unknown key `colour`",
-    );
+    let p = assert_only_problem(&set(example(), "/colour", json!("red")), "colour", "unknown key `colour`");
     let hint = p.hint.expect("a hint");
-    assert!(
-        hint.contains("`api_name`") && hint.contains("`settings`"),
-        "{hint}"
-    );
+    assert!(hint.contains("`api_name`") && hint.contains("`settings`"), "{hint}");
 }
 
 #[test]
@@ -296,11 +264,7 @@ fn unknown_nested_key() {
 
 #[test]
 fn unknown_setting() {
-    assert_only_problem(
-        &set(example(), "/settings/chunksize", json!(5)),
-        "settings.chunksize",
-        "unknown key",
-    );
+    assert_only_problem(&set(example(), "/settings/chunksize", json!(5)), "settings.chunksize", "unknown key");
 }
 
 #[test]
@@ -309,33 +273,17 @@ fn missing_required_key() {
     let p = assert_only_problem(&doc, "variables[3].type", "`type` is required");
     assert!(p.hint.is_some());
     assert_only_problem(&remove(example(), "/api_name"), "api_name", "is required");
-    assert_only_problem(
-        &remove(example(), "/load_steps/1/table"),
-        "load_steps[1].table",
-        "is required",
-    );
+    assert_only_problem(&remove(example(), "/load_steps/1/table"), "load_steps[1].table", "is required");
 }
 
 #[test]
 fn unknown_enum_value() {
     let doc = set(example(), "/variables/4/type", json!("decimal"));
-    let p = assert_only_problem(
-        &doc,
-        "variables[4].type",
-        "`decimal` is not an allowed value",
-    );
+    let p = assert_only_problem(&doc, "variables[4].type", "`decimal` is not an allowed value");
     assert!(p.hint.expect("a hint").contains("`number`"));
     let doc = set(example(), "/load_steps/1/map/1/conflict", json!("replace"));
-    assert_only_problem(
-        &doc,
-        "load_steps[1].map[1].conflict",
-        "`replace` is not an allowed value",
-    );
-    assert_only_problem(
-        &set(example(), "/type", json!("api")),
-        "type",
-        "`api` is not an allowed value",
-    );
+    assert_only_problem(&doc, "load_steps[1].map[1].conflict", "`replace` is not an allowed value");
+    assert_only_problem(&set(example(), "/type", json!("api")), "type", "`api` is not an allowed value");
 }
 
 #[test]
@@ -346,11 +294,7 @@ fn wrong_json_type() {
     assert_only_problem(&doc, "variables[2].required", "invalid type");
     let doc = set(example(), "/load_steps/0/match/0/columns/code", json!(1));
     assert_only_problem(&doc, "load_steps[0].match[0].columns.code", "invalid type");
-    let doc = set(
-        example(),
-        "/load_steps/1/map/6/lookup",
-        json!("public.vendors"),
-    );
+    let doc = set(example(), "/load_steps/1/map/6/lookup", json!("public.vendors"));
     assert_only_problem(&doc, "load_steps[1].map[6].lookup", "expected an object");
     let doc = set(example(), "/variables", json!({}));
     assert_only_problem(&doc, "variables", "expected a list");
@@ -375,50 +319,22 @@ fn document_not_an_object() {
 #[test]
 fn enum_spellings_match_the_document() {
     use super::{
-        ArchivedAction as A, Conflict as C, ConnectorType as T, ManyMatchesAction as M,
-        NoMatchAction as N, OneMatchAction as O, VariableType as V,
+        ArchivedAction as A, Conflict as C, ConnectorType as T, ManyMatchesAction as M, NoMatchAction as N,
+        OneMatchAction as O, VariableType as V,
     };
     fn check<E: serde::Serialize + std::fmt::Display>(items: &[E]) {
         for e in items {
-            assert_eq!(
-                serde_json::to_value(e).expect("serializes"),
-                json!(e.to_string())
-            );
+            assert_eq!(serde_json::to_value(e).expect("serializes"), json!(e.to_string()));
         }
     }
     check(&[T::Spreadsheet, T::Webhook, T::Scheduler]);
-    check(&[
-        Status::Setup,
-        Status::Operational,
-        Status::NeedsAttention,
-        Status::Inactive,
-    ]);
-    check(&[
-        V::String,
-        V::Number,
-        V::Boolean,
-        V::Date,
-        V::Datetime,
-        V::Email,
-        V::Phone,
-        V::Uuid,
-    ]);
+    check(&[Status::Setup, Status::Operational, Status::NeedsAttention, Status::Inactive]);
+    check(&[V::String, V::Number, V::Boolean, V::Date, V::Datetime, V::Email, V::Phone, V::Uuid]);
     check(&[N::Create, N::NextRule, N::Skip]);
     check(&[O::Update, O::NextRule, O::Skip]);
     check(&[M::Skip, M::NextRule]);
-    check(&[
-        A::Create,
-        A::UnarchiveAndUpdate,
-        A::UnarchiveOnly,
-        A::NextRule,
-        A::Skip,
-    ]);
-    check(&[
-        C::OnlyUpdateBlank,
-        C::Overwrite,
-        C::OverwriteExceptNull,
-        C::AddOptions,
-    ]);
+    check(&[A::Create, A::UnarchiveAndUpdate, A::UnarchiveOnly, A::NextRule, A::Skip]);
+    check(&[C::OnlyUpdateBlank, C::Overwrite, C::OverwriteExceptNull, C::AddOptions]);
 }
 
 #[test]
@@ -427,16 +343,10 @@ fn accessors_on_the_example() {
     assert_eq!(doc.status(), Status::Operational);
     let product_name = doc.variable("product_name").expect("declared");
     assert_eq!(product_name.source_column(), Some("name"));
-    assert_eq!(
-        doc.variable("sku").and_then(|v| v.source_column()),
-        Some("sku")
-    );
+    assert_eq!(doc.variable("sku").and_then(|v| v.source_column()), Some("sku"));
     assert_eq!(doc.variable("origin").and_then(|v| v.source_column()), None);
     let products = doc.step("products").expect("declared");
-    assert!(matches!(
-        products.match_rules[0].key(),
-        Some(super::MatchKey::Columns(_))
-    ));
+    assert!(matches!(products.match_rules[0].key(), Some(super::MatchKey::Columns(_))));
     match products.map_rules[6].source() {
         Some(super::MapSource::Lookup(l)) => assert_eq!(l.variable, "product_vendor"),
         other => panic!("{other:?}"),
