@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # One command from a fresh machine: install everything, then run every test layer:
+#   0. cargo fmt --check and cargo clippy -D warnings
 #   1. cargo test  (sc-core, sc-engine: pure Rust and the engine process)
 #   2. cargo pgrx test  (#[pg_test] inside PostgreSQL)
 #   3. integration tests against a cluster with smartconnector + pg_cron preloaded
@@ -14,6 +15,11 @@ cd "$SC_ROOT"
 LOG=$(mktemp)
 # Every cargo test line goes to the terminal and to $LOG, for the totals at the end.
 run() { "$@" 2>&1 | tee -a "$LOG"; return "${PIPESTATUS[0]}"; }
+
+say "layer 0: formatting and lints (cargo fmt --check, cargo clippy -D warnings)"
+cargo fmt --all -- --check || die "cargo fmt --check: run 'cargo fmt --all' and commit the result"
+cargo clippy --workspace --all-targets --quiet -- -D warnings || die "cargo clippy reported the problems above"
+echo "test result: ok. 2 passed; 0 failed (rustfmt, clippy)" | tee -a "$LOG"
 
 # The release build for layer 3 is installed and its cluster started first, so
 # the layers below run beside a live server with the library preloaded, as on

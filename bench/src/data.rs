@@ -47,7 +47,7 @@ fn row(i: u64) -> Row {
         id: i + 1,
         name: format!("Customer {}", h % 50_000),
         amount_cents: (h >> 7) % 10_000_000,
-        qty: if i % 17 == 0 { None } else { Some((h >> 13) % 1000) },
+        qty: if i.is_multiple_of(17) { None } else { Some((h >> 13) % 1000) },
         created: (2020 + ((h >> 20) % 5) as u16, 1 + ((h >> 24) % 12) as u8, 1 + ((h >> 28) % 28) as u8),
         city: CITIES[((h >> 33) % CITIES.len() as u64) as usize],
         price_milli: (h >> 36) % 1_000_000,

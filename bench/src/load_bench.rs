@@ -17,7 +17,7 @@ fn row(i: u64, variant: u8, out: &mut String) {
     let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 17;
     let mut price = (h % 100_000) as f64 / 100.0;
     let mut qty = (h >> 9) % 1000;
-    if variant >= 1 && i % 10 == 0 {
+    if variant >= 1 && i.is_multiple_of(10) {
         price += 1.0;
     }
     if variant >= 2 && i % 10 == 1 {
@@ -34,7 +34,7 @@ fn row(i: u64, variant: u8, out: &mut String) {
         (h >> 11) % 100,
         (h >> 13) % 10_000,
         h % 7,
-        if h % 2 == 0 { "true" } else { "false" }
+        if h.is_multiple_of(2) { "true" } else { "false" }
     );
 }
 

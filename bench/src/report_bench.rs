@@ -60,7 +60,7 @@ fn with_rust_xlsxwriter(path: &PathBuf, rows: u64) -> Result<(), rust_xlsxwriter
     wb.save(path)
 }
 
-fn with_report_writer(path: &PathBuf, rows: u64) -> Result<(), sc_core::report::ReportError> {
+fn with_report_writer(path: &std::path::Path, rows: u64) -> Result<(), sc_core::report::ReportError> {
     let mut report = ReportWriter::create(path)?;
     let sheet = RowSink::begin_sheet(&mut report, "Extracted Variables (items)", &HEADERS)?;
     for i in 0..rows {

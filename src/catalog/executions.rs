@@ -83,15 +83,18 @@ pub fn read_file(id: i64, kind: &str) -> ScResult<Option<Vec<u8>>> {
             None,
             &[id.into(), kind.into()],
         )?;
-        for row in rows {
-            return Ok(Some(row.get::<Vec<u8>>(1)?.unwrap_or_default()));
+        match rows.into_iter().next() {
+            Some(row) => Ok(Some(row.get::<Vec<u8>>(1)?.unwrap_or_default())),
+            None => Ok(None),
         }
-        Ok(None)
     })
 }
 
+/// (part number, size in bytes) of each part of an artifact.
+pub type Parts = Vec<(i32, i64)>;
+
 /// Name, and (part, size) of every part, of the first artifact of `kind`.
-pub fn file_parts(id: i64, kind: &str) -> ScResult<Option<(String, Vec<(i32, i64)>)>> {
+pub fn file_parts(id: i64, kind: &str) -> ScResult<Option<(String, Parts)>> {
     Spi::connect(|client| {
         let rows = client.select(
             "SELECT name, part, size FROM sc.execution_files
@@ -128,10 +131,10 @@ pub fn status(id: i64) -> ScResult<Option<String>> {
     Spi::connect_mut(|client| {
         // `update` (not `select`) so each poll sees rows committed since the last one.
         let rows = client.update("SELECT status FROM sc.executions WHERE id = $1", Some(1), &[id.into()])?;
-        for row in rows {
-            return Ok(row.get::<String>(1)?);
+        match rows.into_iter().next() {
+            Some(row) => Ok(row.get::<String>(1)?),
+            None => Ok(None),
         }
-        Ok(None)
     })
 }
 
@@ -157,7 +160,7 @@ pub fn request_cancel(id: i64) -> ScResult<Option<bool>> {
 
 /// Runs an UPDATE of one execution; whether it changed a row.
 fn changes(sql: &str, id: i64) -> ScResult<bool> {
-    Spi::connect_mut(|client| Ok(client.update(sql, None, &[id.into()])?.len() > 0))
+    Spi::connect_mut(|client| Ok(!client.update(sql, None, &[id.into()])?.is_empty()))
 }
 
 // ---------------------------------------------------------------- launcher
@@ -304,7 +307,7 @@ pub fn load(id: i64) -> ScResult<Claimed> {
             Some(1),
             &[id.into()],
         )?;
-        for row in rows {
+        if let Some(row) = rows.into_iter().next() {
             return Ok(Claimed {
                 id,
                 status: row.get::<String>(1)?.unwrap_or_default(),

@@ -83,9 +83,17 @@ pub fn drop(name: &str) -> ScResult<bool> {
     })
 }
 
-/// Every secret as (name, kind, key → value text), for the engine process
-/// only (read by the execution worker, which runs as superuser).
-pub fn all_for_engine() -> ScResult<Vec<(String, String, Vec<(String, String)>)>> {
+/// One stored secret, its values as text.
+pub struct StoredSecret {
+    pub name: String,
+    pub kind: String,
+    /// Key → value text (numbers and booleans as JSON text).
+    pub pairs: Vec<(String, String)>,
+}
+
+/// Every secret, for the engine process only (read by the execution worker,
+/// which runs as superuser).
+pub fn all_for_engine() -> ScResult<Vec<StoredSecret>> {
     Spi::connect(|client| {
         let rows = client.select("SELECT name, kind, value FROM sc.secrets ORDER BY name", None, &[])?;
         let mut out = Vec::new();
@@ -101,7 +109,7 @@ pub fn all_for_engine() -> ScResult<Vec<(String, String, Vec<(String, String)>)>
                         .collect()
                 })
                 .unwrap_or_default();
-            out.push((name, kind, pairs));
+            out.push(StoredSecret { name, kind, pairs });
         }
         Ok(out)
     })

@@ -90,10 +90,8 @@ fn build_job(ex: &Execution, input: Option<(PathBuf, String)>, reference: Vec<Re
     };
     let limits = limits(s);
     let secrets = tx(secrets::all_for_engine)?.map_err(|e| e.to_string())?;
-    let secrets = secrets
-        .into_iter()
-        .map(|(name, kind, pairs)| (name, Secret { kind, values: pairs.into_iter().collect() }))
-        .collect();
+    let secrets =
+        secrets.into_iter().map(|s| (s.name, Secret { kind: s.kind, values: s.pairs.into_iter().collect() })).collect();
     Ok(Job {
         sql: ex.doc.sql.clone(),
         parameters,

@@ -255,10 +255,7 @@ fn match_rule(
 
 /// Decides every row of the chunk, rule after rule; rows a query cannot
 /// evaluate fail with its message.
-fn decide_rows(
-    step: &StepPlan,
-    ready: Vec<(i64, Vec<Option<String>>, Vec<Vec<Option<String>>>)>,
-) -> (Vec<Pending>, Vec<Outcome>) {
+fn decide_rows(step: &StepPlan, ready: Vec<Ready>) -> (Vec<Pending>, Vec<Outcome>) {
     let mut pending = Vec::new();
     let mut done = Vec::new();
     let mut at_rule = ready;

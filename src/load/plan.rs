@@ -134,7 +134,7 @@ pub fn plan(
             None => return Err(at("a matching rule needs either columns or primary_key".into())),
         };
         let names: Vec<String> = match rule.key() {
-            Some(MatchKey::Columns(cols)) => cols.iter().map(|(col, _)| col.clone()).collect(),
+            Some(MatchKey::Columns(cols)) => cols.keys().cloned().collect(),
             _ => vec![table.pk_name.clone()],
         };
         let indexed = table.index_leads_with(&names).map_err(|e| at(e.to_string()))?;

@@ -72,7 +72,8 @@ mod tests {
         superuser_connector();
         admin("sc_t_sec5");
         set_role("sc_t_sec5");
-        let attempts: [(&str, Box<dyn Fn()>); 4] = [
+        type Attempt = (&'static str, Box<dyn Fn()>);
+        let attempts: [Attempt; 4] = [
             (
                 "changing",
                 Box::new(|| {

@@ -260,7 +260,9 @@ fn run_scope(
                 warnings: &warnings,
             })
             .map_err(StageError::Observer)?;
-        if counts.rows % PROGRESS_EVERY == 0 && observer.progress(&table.name, counts.rows, table.rows) == Flow::Stop {
+        if counts.rows.is_multiple_of(PROGRESS_EVERY)
+            && observer.progress(&table.name, counts.rows, table.rows) == Flow::Stop
+        {
             return Err(StageError::Stopped);
         }
     }

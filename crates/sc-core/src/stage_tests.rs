@@ -54,9 +54,12 @@ fn var(name: &str, t: VariableType, required: bool) -> Variable {
     }
 }
 
+/// (scope, row number, valid, errors, warnings) of one observed row.
+type Observed = (String, u64, bool, Vec<String>, Vec<String>);
+
 #[derive(Default)]
 struct Collect {
-    rows: Vec<(String, u64, bool, Vec<String>, Vec<String>)>,
+    rows: Vec<Observed>,
     progress: Vec<(String, u64, u64)>,
     stop_after: Option<u64>,
 }

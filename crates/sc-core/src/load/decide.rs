@@ -109,7 +109,8 @@ mod tests {
         use OneMatchAction as O;
         let base = (N::Create, O::Update, M::Skip, A::Create);
         let skip = |s: &str| Decision::Skip(s.to_string());
-        let cases: Vec<((N, O, M, A), RuleMatch, Decision)> = vec![
+        type Actions = (N, O, M, A);
+        let cases: Vec<(Actions, RuleMatch, Decision)> = vec![
             (base, found(0, false), Decision::Create),
             ((N::Skip, O::Update, M::Skip, A::Create), found(0, false), skip("no matching record (rule 1: skip)")),
             (base, found(1, false), Decision::Update("7".into())),

@@ -194,7 +194,7 @@ mod tests {
     #[test]
     fn excel_dates_and_datetimes() {
         assert_eq!(format_excel_datetime(&dt(45416.0)), "2024-05-04");
-        assert_eq!(format_excel_datetime(&dt(45416.572_916_666_67)), "2024-05-04 13:45:00");
+        assert_eq!(format_excel_datetime(&dt(45_416.572_916_666_67)), "2024-05-04 13:45:00");
         // 23:59:59.9 rounds into the next day.
         assert_eq!(format_excel_datetime(&dt(45416.0 + 86_399.9 / 86_400.0)), "2024-05-05");
         assert_eq!(format_excel_datetime(&dt(0.5)), "12:00:00");

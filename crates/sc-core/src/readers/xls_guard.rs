@@ -254,7 +254,7 @@ mod tests {
     #[test]
     fn sheets_sharing_one_substream_count_each_time() {
         let a = sheet(&[(0, 0), (65_535, 200)], &[]);
-        assert_eq!(grid_cells(&workbook(&[0], &[a.clone()])), 65_536 * 201);
+        assert_eq!(grid_cells(&workbook(&[0], std::slice::from_ref(&a))), 65_536 * 201);
         assert!(grid_cells(&workbook(&[0, 0], &[a])) > XLS_MAX_CELLS);
     }
 

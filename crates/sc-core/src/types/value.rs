@@ -144,7 +144,7 @@ fn render_fixed(d: Decimal, places: u32) -> String {
     }
     if r.scale() < places {
         // Scaling up can only fail for values with 28+ digits; keep them as they are.
-        let _ = r.rescale(places);
+        r.rescale(places);
     }
     r.to_string()
 }
