@@ -7,6 +7,8 @@ mod error;
 mod exec;
 mod gucs;
 mod load;
+mod postgres;
+mod rules;
 mod runner;
 
 ::pgrx::pg_module_magic!(name, version);

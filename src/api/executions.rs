@@ -1,6 +1,6 @@
 //! SQL API for executions (SPEC §7): run, wait, cancel, report.
-use crate::catalog::runs::{self, RunRequest};
 use crate::error::OrRaise;
+use crate::rules::runs::{self, RunRequest};
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
 use pgrx::JsonB;

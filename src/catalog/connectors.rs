@@ -4,9 +4,8 @@
 //! write here runs as the catalog's owner after the caller's rights were
 //! checked (`lifecycle`), and records the calling role as `created_by` /
 //! `updated_by`.
-use super::current_role;
 use crate::error::{ScError, ScResult};
-use crate::runner::as_superuser;
+use crate::postgres::{as_superuser, current_role};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;

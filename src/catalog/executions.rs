@@ -168,7 +168,8 @@ fn changes(sql: &str, id: i64) -> ScResult<bool> {
 /// Launcher start: every execution left `running` belongs to a process
 /// that no longer exists (the launcher starts only after a server start or
 /// crash restart, when no worker survives), so it ends `failed` with `reason`.
-pub fn fail_orphans(reason: &str) -> ScResult<u64> {
+/// Workers are the backends whose `backend_type` is `worker_type`.
+pub fn fail_orphans(reason: &str, worker_type: &str) -> ScResult<u64> {
     Spi::connect_mut(|client| {
         let rows = client.update(
             "UPDATE sc.executions SET status = 'failed', error = $1, ended_at = now(), stage = 'done'
@@ -178,7 +179,7 @@ pub fn fail_orphans(reason: &str) -> ScResult<u64> {
                                    WHERE a.pid = worker_pid AND a.backend_type = $2))
              RETURNING id",
             None,
-            &[reason.into(), crate::runner::WORKER_TYPE.into()],
+            &[reason.into(), worker_type.into()],
         )?;
         Ok(rows.len() as u64)
     })

@@ -8,7 +8,7 @@ use crate::catalog::loads;
 use crate::load::chunk::{self, EntityIds, Outcome};
 use crate::load::plan::{plan, StepPlan};
 use crate::load::values::{Bitmap, HashesReader, ValuesReader};
-use crate::runner::{as_role_pinned, as_superuser, subtx, tx};
+use crate::postgres::{as_role_pinned, as_superuser, subtransaction, transaction, Changes};
 use pgrx::prelude::*;
 use sc_core::report::{CellRef, RowSink};
 use serde_json::{json, Map, Value};
@@ -91,7 +91,7 @@ pub fn remember(ex: &mut Execution, scopes: &[ScopeValues], loaded: &Loaded) -> 
 
 fn owner_oid(role: &str) -> Result<pg_sys::Oid, Stop> {
     let role = role.to_owned();
-    tx(move || {
+    transaction(move || {
         Spi::get_one_with_args::<pg_sys::Oid>(
             "SELECT (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)",
             &[role.as_str().into()],
@@ -107,7 +107,7 @@ fn plan_steps(ex: &Execution, scopes: &[ScopeValues], owner: pg_sys::Oid) -> Res
     let doc = ex.doc.clone();
     let scopes = scopes.to_vec();
     let run_as = ex.claimed.run_as.clone();
-    tx(move || {
+    transaction(move || {
         as_role_pinned(owner, || -> Result<Vec<StepPlan>, String> {
             let mut plans: Vec<StepPlan> = Vec::new();
             for step in &doc.load_steps {
@@ -120,20 +120,9 @@ fn plan_steps(ex: &Execution, scopes: &[ScopeValues], owner: pg_sys::Oid) -> Res
                 let earlier: Vec<&str> =
                     plans.iter().filter(|p| p.scope == scope.name).map(|p| p.name.as_str()).collect();
                 let p = plan(&doc, step, &scope.name, &scope.variables, &earlier)?;
-                let creates = p.raw_rules.is_empty()
-                    || p.raw_rules.iter().any(|r| {
-                        r.no_match() == sc_core::document::NoMatchAction::Create
-                            || r.archived() == sc_core::document::ArchivedAction::Create
-                    });
-                let mut needed = vec!["SELECT"];
-                if creates {
-                    needed.push("INSERT");
-                }
-                if !p.raw_rules.is_empty() {
-                    needed.push("UPDATE");
-                }
-                for privilege in needed {
-                    if !p.table.allowed(owner, privilege).map_err(|e| e.to_string())? {
+                // The same rule as the save-time checks (sc_core::load::writes).
+                for privilege in sc_core::load::writes(step).privileges() {
+                    if !p.table.allowed(&run_as, privilege).map_err(|e| e.to_string())? {
                         return Err(format!(
                             "load step \"{}\": role \"{run_as}\" may not {privilege} {} table {}",
                             p.name,
@@ -155,7 +144,7 @@ fn unchanged_rows(ex: &mut Execution, scope: &ScopeValues) -> Result<Bitmap, Sto
     let mut map = Bitmap::default();
     let connector = ex.claimed.connector_id.unwrap_or(0);
     let name = scope.name.clone();
-    if !tx(move || loads::has_hashes(connector, &name))?.map_err(|e| e.to_string())? {
+    if !transaction(move || loads::has_hashes(connector, &name))?.map_err(|e| e.to_string())? {
         return Ok(map); // nothing stored yet (a first load): no row is unchanged
     }
     let mut reader = HashesReader::open(&scope.path)?;
@@ -166,7 +155,7 @@ fn unchanged_rows(ex: &mut Execution, scope: &ScopeValues) -> Result<Bitmap, Sto
         }
         let hashes = rows.iter().filter(|(_, valid, _)| *valid).map(|(_, _, h)| h.clone()).collect();
         let name = scope.name.clone();
-        let known = tx(move || loads::known_hashes(connector, &name, hashes))?.map_err(|e| e.to_string())?;
+        let known = transaction(move || loads::known_hashes(connector, &name, hashes))?.map_err(|e| e.to_string())?;
         for (rn, valid, h) in &rows {
             if *valid && known.contains(h) {
                 map.set(*rn);
@@ -192,7 +181,7 @@ fn remember_scope(ex: &mut Execution, scope: &ScopeValues, state: &ScopeState) -
             .map(|(_, _, h)| h)
             .collect();
         let name = scope.name.clone();
-        tx(move || loads::store_hashes(connector, &name, id, hashes))?.map_err(|e| e.to_string())?;
+        transaction(move || loads::store_hashes(connector, &name, id, hashes))?.map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -225,7 +214,7 @@ fn run_step(
         let id = ex.claimed.id;
         let plan = p.clone();
         let unchanged = state.unchanged.clone();
-        let result = tx(move || -> Result<(Vec<Outcome>, Option<String>), String> {
+        let result = transaction(move || -> Result<(Vec<Outcome>, Option<String>), String> {
             let mut entity: EntityIds = EntityIds::new();
             for s in &plan.entity_steps {
                 let ids = loads::entity_ids(id, &plan.scope, s, first, last).map_err(|e| e.to_string())?;
@@ -302,7 +291,7 @@ fn after_load(p: &StepPlan, id: i64, owner: pg_sys::Oid, outcomes: &[Outcome]) -
     let sql = format!("SELECT {f}($1::bigint, $2::text, $3::text[]::{t}[], $4::text[]::{t}[])", t = p.table.pk_type);
     let step = p.name.clone();
     as_role_pinned(owner, || {
-        subtx(true, move || {
+        subtransaction(Changes::Keep, move || {
             Spi::run_with_args(&sql, &[id.into(), step.as_str().into(), created.into(), updated.into()])
                 .map_err(|e| e.to_string())
         })

@@ -10,8 +10,8 @@ pub(crate) mod sql_stage;
 pub mod workdir;
 
 use crate::catalog::executions::{self, Claimed, Ending};
-use crate::runner::background::{signals_blocked, Background};
-use crate::runner::tx;
+use crate::postgres::background::{signals_blocked, Background};
+use crate::postgres::transaction;
 use outcomes::RowsObserver;
 use pgrx::prelude::*;
 use sc_core::document::{parse_document, ConnectorDocument};
@@ -79,11 +79,11 @@ impl Execution {
     fn publish(&mut self) -> Result<(), Stop> {
         let (id, stage, progress, times) =
             (self.claimed.id, self.stage.clone(), self.progress_value(), Value::Object(self.stage_times.clone()));
-        let cancelled = tx(move || -> Result<bool, String> {
+        let cancelled = transaction(move || -> Result<bool, String> {
             executions::set_progress(id, &stage, &progress, &times).map_err(|e| e.to_string())?;
             executions::should_stop(id).map_err(|e| e.to_string())
         })??;
-        if cancelled || crate::runner::worker::stopping() {
+        if cancelled || crate::postgres::stop::stopping() {
             return Err(if cancelled {
                 Stop::Cancelled
             } else {
@@ -112,7 +112,7 @@ impl Execution {
 
 /// Runs execution `id` to its end. Never raises: every failure is recorded.
 pub fn run(id: i64) {
-    let claimed = match tx(move || executions::load(id)) {
+    let claimed = match transaction(move || executions::load(id)) {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return fail_early(id, &e.to_string()),
         Err(e) => return fail_early(id, &e),
@@ -158,7 +158,7 @@ fn fail_early(id: i64, message: &str) {
         progress: &json!({}),
         stage_times: &json!({}),
     };
-    if let Err(e) = tx(move || executions::finish(id, &end)) {
+    if let Err(e) = transaction(move || executions::finish(id, &end)) {
         warning!("smartconnector: execution {id} failed ({message}) and could not be recorded: {e}");
     }
 }
@@ -316,7 +316,8 @@ fn final_status(ex: &Execution, counts: &[ScopeCounts]) -> &'static str {
 /// time (each in its own transaction), so the worker never holds it whole.
 fn write_input(ex: &mut Execution) -> Result<Option<(PathBuf, String)>, Stop> {
     let id = ex.claimed.id;
-    let Some((name, parts)) = tx(move || executions::file_parts(id, "input"))?.map_err(|e| e.to_string())? else {
+    let Some((name, parts)) = transaction(move || executions::file_parts(id, "input"))?.map_err(|e| e.to_string())?
+    else {
         return Ok(None);
     };
     let input_dir = ex.dir.join("input");
@@ -330,7 +331,7 @@ fn write_input(ex: &mut Execution) -> Result<Option<(PathBuf, String)>, Stop> {
         while offset < size {
             let len = (size - offset).min(PART as i64);
             let file_name = name.clone();
-            let bytes = tx(move || executions::read_slice(id, "input", &file_name, part, offset, len))?
+            let bytes = transaction(move || executions::read_slice(id, "input", &file_name, part, offset, len))?
                 .map_err(|e| e.to_string())?;
             if bytes.is_empty() {
                 break;
@@ -361,7 +362,7 @@ fn store_file(id: i64, kind: &'static str, name: &'static str, path: &Path) -> R
         return Err(Stop::Failed(format!("the {kind} is {size} bytes, more than can be stored")));
     }
     let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    tx(move || executions::drop_file(id, kind, name))?.map_err(|e| e.to_string())?;
+    transaction(move || executions::drop_file(id, kind, name))?.map_err(|e| e.to_string())?;
     let mut part = 0i32;
     loop {
         let mut buf = Vec::with_capacity(PART);
@@ -372,7 +373,8 @@ fn store_file(id: i64, kind: &'static str, name: &'static str, path: &Path) -> R
             break;
         }
         let last = buf.len() < PART;
-        tx(move || executions::store_part(id, kind, name, part, &buf))?.map_err(|e| Stop::Failed(e.to_string()))?;
+        transaction(move || executions::store_part(id, kind, name, part, &buf))?
+            .map_err(|e| Stop::Failed(e.to_string()))?;
         part += 1;
         if last {
             break;
@@ -446,7 +448,7 @@ fn finish(ex: &mut Execution, result: Result<Vec<ScopeCounts>, Stop>) {
         "error": error.as_deref().map(|e| e.chars().take(2000).collect::<String>()),
     })
     .to_string();
-    let recorded = tx(move || -> Result<(), String> {
+    let recorded = transaction(move || -> Result<(), String> {
         if let Some(v) = &version {
             executions::set_engine_version(id, v).map_err(|e| e.to_string())?;
         }

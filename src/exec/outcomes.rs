@@ -7,7 +7,7 @@
 //! in the report. Load steps (next stage) record every row.
 use super::Execution;
 use crate::catalog::executions::{self, RowRecord};
-use crate::runner::tx;
+use crate::postgres::transaction;
 use sc_core::stage::{Flow, Observer, RowOutcome};
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ impl<'e> RowsObserver<'e> {
         }
         let id = self.ex.claimed.id;
         let batch = std::mem::take(&mut self.batch);
-        let r = tx(move || executions::insert_rows(id, &batch)).and_then(|r| r.map_err(|e| e.to_string()));
+        let r = transaction(move || executions::insert_rows(id, &batch)).and_then(|r| r.map_err(|e| e.to_string()));
         self.batch = Vec::with_capacity(BATCH);
         r.map_err(|e| format!("cannot record row outcomes: {e}"))
     }

@@ -1,7 +1,7 @@
 //! Reference data: each `reference` entry of a connector (a table or a
 //! read-only query) read with the owner's privileges and written as
 //! RowBinary for the engine's `pg` database.
-use crate::runner::{as_role, tx};
+use crate::postgres::{as_role, transaction};
 use pgrx::prelude::*;
 use pgrx::spi::SpiTupleTable;
 use sc_core::document::Reference;
@@ -31,7 +31,7 @@ fn read_one(r: &Reference, owner: &str, path: &Path) -> Result<Vec<String>, Stri
     let r = r.clone();
     let owner = owner.to_owned();
     let path = path.to_path_buf();
-    tx(move || -> Result<Vec<String>, String> {
+    transaction(move || -> Result<Vec<String>, String> {
         let role = Spi::get_one_with_args::<pg_sys::Oid>(
             "SELECT (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)",
             &[owner.as_str().into()],

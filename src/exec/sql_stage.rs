@@ -4,7 +4,7 @@
 use super::{Execution, Stop};
 use crate::catalog::secrets;
 use crate::gucs;
-use crate::runner::tx;
+use crate::postgres::transaction;
 use sc_core::document::ConnectorType;
 use sc_engine::job::{Input, Job, JobMeta, Limits, ReferenceTable, Secret};
 use sc_engine::mask::Masker;
@@ -89,7 +89,7 @@ fn build_job(ex: &Execution, input: Option<(PathBuf, String)>, reference: Vec<Re
         (_, None) => Input::None,
     };
     let limits = limits(s);
-    let secrets = tx(secrets::all_for_engine)?.map_err(|e| e.to_string())?;
+    let secrets = transaction(secrets::all_for_engine)?.map_err(|e| e.to_string())?;
     let secrets =
         secrets.into_iter().map(|s| (s.name, Secret { kind: s.kind, values: s.pairs.into_iter().collect() })).collect();
     Ok(Job {

@@ -4,7 +4,7 @@
 //! statement fails, the chunk is redone row by row in subtransactions so
 //! only the rows at fault fail, each with the database's message.
 use super::plan::{MapPlan, Source, StepPlan};
-use crate::runner::subtx;
+use crate::postgres::{subtransaction, Changes};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use sc_core::load::{apply, Decision, RuleMatch};
@@ -176,12 +176,12 @@ fn resolve_lookup(step: &StepPlan, l: usize, keys: Vec<String>) -> HashMap<Strin
     };
     let all: Vec<Option<String>> = keys.iter().cloned().map(Some).collect();
     let sql2 = sql.clone();
-    match subtx(true, move || query_found(&sql2, vec![text_arg(all)])) {
+    match subtransaction(Changes::Keep, move || query_found(&sql2, vec![text_arg(all)])) {
         Ok(found) => record(found, &mut out),
         Err(_) => {
             for k in keys {
                 let (sql2, kk) = (sql.clone(), k.clone());
-                match subtx(true, move || query_found(&sql2, vec![text_arg(vec![Some(kk)])])) {
+                match subtransaction(Changes::Keep, move || query_found(&sql2, vec![text_arg(vec![Some(kk)])])) {
                     Ok(found) => record(found, &mut out),
                     Err(e) => {
                         out.insert(k, Err(Unresolved::Fail(format!("lookup in {} failed: {e}", plan.table.name))));
@@ -271,14 +271,14 @@ fn decide_rows(step: &StepPlan, ready: Vec<Ready>) -> (Vec<Pending>, Vec<Outcome
         }
         let keys: Vec<(i64, Vec<Option<String>>)> = at_rule.iter().map(|(rn, _, k)| (*rn, k[i].clone())).collect();
         let keys2 = keys.clone();
-        let found = match subtx(true, || match_rule(step, i, &keys2)) {
+        let found = match subtransaction(Changes::Keep, || match_rule(step, i, &keys2)) {
             Ok(f) => f,
             Err(_) => {
                 // Row by row, so one bad key (a failing cast) fails only its row.
                 let mut f = HashMap::new();
                 for one in keys {
                     let rn = one.0;
-                    match subtx(true, || match_rule(step, i, std::slice::from_ref(&one))) {
+                    match subtransaction(Changes::Keep, || match_rule(step, i, std::slice::from_ref(&one))) {
                         Ok(m) => f.extend(m),
                         Err(e) => {
                             done.push(Outcome::new(rn, "failed", None, Some(format!("matching rule {}: {e}", i + 1))));
@@ -421,7 +421,7 @@ fn write(step: &StepPlan, pending: Vec<Pending>, keep: bool) -> Vec<Outcome> {
         }
         Ok(out)
     };
-    match subtx(keep, batch) {
+    match subtransaction(Changes::keep_if(keep), batch) {
         Ok(out) => out,
         Err(_) => pending
             .iter()
@@ -433,7 +433,7 @@ fn write(step: &StepPlan, pending: Vec<Pending>, keep: bool) -> Vec<Outcome> {
                         update(step, &[p])
                     }
                 };
-                match subtx(keep, one) {
+                match subtransaction(Changes::keep_if(keep), one) {
                     Ok(mut o) => {
                         o.pop().unwrap_or_else(|| Outcome::new(p.rn, "failed", None, Some("no result".into())))
                     }

@@ -190,7 +190,7 @@ pub fn plan(
     }
     let after_load = match &step.after_load {
         Some(f) => {
-            let oid = crate::runner::owner_names(|| {
+            let oid = crate::postgres::owner_names(|| {
                 pgrx::Spi::get_one_with_args::<pgrx::pg_sys::Oid>(
                     "SELECT pg_catalog.to_regproc($1)::oid",
                     &[f.as_str().into()],

@@ -3,6 +3,7 @@
 //! type of every column a step touches. Every identifier that reaches SQL
 //! text comes from here (PostgreSQL's own quoting) or from [`quote_ident`].
 use crate::error::{ScError, ScResult};
+use crate::postgres::tables;
 use pgrx::prelude::*;
 use std::collections::HashMap;
 
@@ -44,49 +45,31 @@ impl Table {
     pub fn load(name: &str) -> ScResult<Table> {
         // The document's name is resolved as the owner would (configured
         // search_path); everything after uses the fully qualified name.
-        let oid = crate::runner::owner_names(|| {
-            Spi::get_one_with_args::<pg_sys::Oid>("SELECT pg_catalog.to_regclass($1)::oid", &[name.into()])
-        })
-        .ok()
-        .flatten()
-        .ok_or_else(|| ScError::Internal(format!("table {name} does not exist")))?;
-        let sql_name = Spi::get_one_with_args::<String>(
-            "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
-               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
-            &[oid.into()],
-        )?
-        .ok_or_else(|| ScError::Internal(format!("table {name} does not exist")))?;
-        let mut columns = HashMap::new();
-        Spi::connect(|client| -> ScResult<()> {
-            let rows = client.select(
-                "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, NULL),
-                        t.typcategory = 'A', a.atttypid IN ('json'::regtype, 'jsonb'::regtype)
-                 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-                 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped",
-                None,
-                &[oid.into()],
-            )?;
-            for row in rows {
-                let name = row.get::<String>(1)?.unwrap_or_default();
-                columns.insert(
-                    name,
-                    ColumnType {
-                        sql: row.get::<String>(2)?.unwrap_or_default(),
-                        is_array: row.get::<bool>(3)?.unwrap_or(false),
-                        is_json: row.get::<bool>(4)?.unwrap_or(false),
-                    },
-                );
-            }
-            Ok(())
-        })?;
-        let pk = crate::catalog::checks::primary_key_columns(oid)?;
-        let [pk] = pk.as_slice() else {
+        let oid = crate::postgres::owner_names(|| tables::resolve(name))
+            .ok()
+            .flatten()
+            .ok_or_else(|| ScError::Internal(format!("table {name} does not exist")))?;
+        let info = tables::describe(oid)?;
+        let columns: HashMap<String, ColumnType> = info
+            .columns
+            .into_iter()
+            .map(|c| (c.name, ColumnType { sql: c.type_sql, is_array: c.is_array, is_json: c.is_json }))
+            .collect();
+        let [pk] = info.primary_key.as_slice() else {
             return Err(ScError::Internal(format!(
                 "table {name} needs a single-column primary key (record ids are its values)"
             )));
         };
         let pk_type = columns.get(pk).map(|c| c.sql.clone()).unwrap_or_else(|| "text".into());
-        Ok(Table { name: name.to_owned(), sql_name, oid, pk: quote_ident(pk), pk_name: pk.clone(), pk_type, columns })
+        Ok(Table {
+            name: name.to_owned(),
+            sql_name: info.qualified,
+            oid,
+            pk: quote_ident(pk),
+            pk_name: pk.clone(),
+            pk_type,
+            columns,
+        })
     }
 
     /// A column's type; an error names the table and column.
@@ -96,23 +79,12 @@ impl Table {
 
     /// Whether a valid, non-partial plain index has one of `columns` as its first key.
     pub fn index_leads_with(&self, columns: &[String]) -> ScResult<bool> {
-        Ok(Spi::get_one_with_args::<bool>(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a
-                              ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-                            WHERE i.indrelid = $1 AND i.indisvalid AND i.indpred IS NULL
-                              AND a.attname::text = ANY($2))",
-            &[self.oid.into(), columns.to_vec().into()],
-        )?
-        .unwrap_or(false))
+        tables::index_leads_with(self.oid, columns)
     }
 
     /// Whether `role` holds `privilege` (INSERT, UPDATE, SELECT) on the table.
-    pub fn allowed(&self, role: pg_sys::Oid, privilege: &str) -> ScResult<bool> {
-        Ok(Spi::get_one_with_args::<bool>(
-            "SELECT pg_catalog.has_table_privilege($1, $2, $3)",
-            &[role.into(), self.oid.into(), privilege.into()],
-        )?
-        .unwrap_or(false))
+    pub fn allowed(&self, role: &str, privilege: &str) -> ScResult<bool> {
+        tables::role_may(role, self.oid, privilege)
     }
 }
 

@@ -1,8 +1,9 @@
 //! The launcher: recovers executions a crash left behind, then starts one
 //! dynamic worker per queued execution within the concurrency limits.
-use super::{database, tx, WORKER_TYPE};
+use super::{database, WORKER_TYPE};
 use crate::catalog::executions;
 use crate::exec::workdir;
+use crate::postgres::{pin_search_path, transaction};
 use pgrx::bgworkers::{
     BackgroundWorker, BackgroundWorkerBuilder, BackgroundWorkerStatus, DynamicBackgroundWorker, SignalWakeFlags,
 };
@@ -24,7 +25,7 @@ pub const WORKER_GONE: &str = "the execution's worker process ended unexpectedly
 pub extern "C-unwind" fn sc_launcher_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     BackgroundWorker::connect_worker_to_spi(Some(&database()), None);
-    if let Err(e) = super::pin_search_path() {
+    if let Err(e) = pin_search_path() {
         warning!("smartconnector launcher: cannot set its search_path: {e}");
     }
     let mut recovered = false;
@@ -35,7 +36,7 @@ pub extern "C-unwind" fn sc_launcher_main(_arg: pg_sys::Datum) {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
         }
         // Until CREATE EXTENSION runs in this database there is nothing to do.
-        if matches!(tx(installed), Ok(true)) {
+        if matches!(transaction(installed), Ok(true)) {
             if !recovered {
                 recover();
                 recovered = true;
@@ -64,13 +65,13 @@ fn installed() -> bool {
 /// Start-up: executions a crash or restart left `running` end `failed`, and
 /// their leftover directories go.
 fn recover() {
-    match tx(|| executions::fail_orphans(RESTARTED)) {
+    match transaction(|| executions::fail_orphans(RESTARTED, WORKER_TYPE)) {
         Ok(Ok(n)) if n > 0 => log!("smartconnector: marked {n} interrupted execution(s) failed"),
         Ok(Ok(_)) => {}
         Ok(Err(e)) => warning!("smartconnector launcher: recovery failed: {e}"),
         Err(e) => warning!("smartconnector launcher: recovery failed: {e}"),
     }
-    match tx(executions::running_ids) {
+    match transaction(executions::running_ids) {
         Ok(Ok(keep)) => workdir::sweep(&keep),
         _ => warning!("smartconnector launcher: cannot list running executions; leaving work directories"),
     }
@@ -80,7 +81,7 @@ fn recover() {
 /// workers for queued executions while there is room.
 fn schedule(workers: &mut HashMap<i64, DynamicBackgroundWorker>) -> Result<(), String> {
     reap(workers)?;
-    let (mut running, waiting) = tx(executions::queue)?.map_err(|e| e.to_string())?;
+    let (mut running, waiting) = transaction(executions::queue)?.map_err(|e| e.to_string())?;
     let max_workers = i64::from(crate::gucs::MAX_WORKERS.get());
     let mut total: i64 = running.values().sum();
     let mut blocked: HashSet<String> = HashSet::new();
@@ -95,18 +96,18 @@ fn schedule(workers: &mut HashMap<i64, DynamicBackgroundWorker>) -> Result<(), S
             continue;
         }
         let id = w.id;
-        if !tx(move || executions::claim(id))?.map_err(|e| e.to_string())? {
+        if !transaction(move || executions::claim(id))?.map_err(|e| e.to_string())? {
             continue;
         }
         match start_worker(id) {
             Ok((worker, pid)) => {
                 workers.insert(id, worker);
-                tx(move || executions::set_worker_pid(id, pid))?.map_err(|e| e.to_string())?;
+                transaction(move || executions::set_worker_pid(id, pid))?.map_err(|e| e.to_string())?;
                 *running.entry(w.api_name).or_insert(0) += 1;
                 total += 1;
             }
             Err(e) => {
-                tx(move || executions::unclaim(id))?.map_err(|e| e.to_string())?;
+                transaction(move || executions::unclaim(id))?.map_err(|e| e.to_string())?;
                 return Err(format!("cannot start a worker for execution {id} (it stays queued): {e}"));
             }
         }
@@ -126,7 +127,7 @@ fn reap(workers: &mut HashMap<i64, DynamicBackgroundWorker>) -> Result<(), Strin
         .collect();
     for id in stopped {
         workers.remove(&id);
-        tx(move || executions::fail_if_running(id, WORKER_GONE))?.map_err(|e| e.to_string())?;
+        transaction(move || executions::fail_if_running(id, WORKER_GONE))?.map_err(|e| e.to_string())?;
     }
     Ok(())
 }

@@ -4,18 +4,6 @@
 use super::database;
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Latched once SIGTERM arrives (pgrx's own flag resets when read).
-static STOPPING: AtomicBool = AtomicBool::new(false);
-
-/// Whether the server asked this worker to stop (shutdown, pg_terminate_backend).
-pub fn stopping() -> bool {
-    if BackgroundWorker::sigterm_received() {
-        STOPPING.store(true, Ordering::Relaxed);
-    }
-    STOPPING.load(Ordering::Relaxed)
-}
 
 #[pg_guard]
 #[unsafe(no_mangle)]
@@ -23,7 +11,7 @@ pub extern "C-unwind" fn sc_worker_main(arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     BackgroundWorker::connect_worker_to_spi(Some(&database()), None);
     let id = arg.value() as i64;
-    if let Err(e) = super::pin_search_path() {
+    if let Err(e) = crate::postgres::pin_search_path() {
         warning!("smartconnector: execution {id}: cannot set the worker's search_path: {e}");
     }
     crate::exec::run(id);

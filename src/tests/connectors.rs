@@ -48,7 +48,7 @@ mod tests {
             v["load_steps"][1]["match"][0]["columns"]["sku"] = json!("no_such_variable");
             v["settings"]["chunk_size"] = json!(0);
         });
-        let err = expect_error(|| crate::catalog::lifecycle::create(&bad.0).map_err(|e| e.raise()));
+        let err = expect_error(|| crate::rules::connectors::create(&bad.0).map_err(|e| e.raise()));
         assert_eq!(err.sql_error_code(), PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE);
         assert!(err.message().starts_with("connector document is invalid"), "{}", err.message());
         let detail = err.detail().unwrap_or_default();
@@ -65,7 +65,7 @@ mod tests {
             v["load_steps"][0]["table"] = json!("public.no_such_table");
         });
         // Document problems are reported first; fix them and the database ones appear.
-        let err = expect_error(|| crate::catalog::lifecycle::create(&bad.0).map_err(|e| e.raise()));
+        let err = expect_error(|| crate::rules::connectors::create(&bad.0).map_err(|e| e.raise()));
         assert!(err.detail().unwrap_or_default().contains("load_steps[1].match[0].columns.sku"));
         let db_bad = doc_with(|v| {
             v["load_steps"][0]["table"] = json!("public.no_such_table");
@@ -73,7 +73,7 @@ mod tests {
             v["load_steps"][1]["map"][2]["column"] = json!("archived");
             v["load_steps"][1]["after_load"] = json!("public.no_such_function");
         });
-        let err = expect_error(|| crate::catalog::lifecycle::create(&db_bad.0).map_err(|e| e.raise()));
+        let err = expect_error(|| crate::rules::connectors::create(&db_bad.0).map_err(|e| e.raise()));
         let detail = err.detail().unwrap_or_default();
         for path in [
             "load_steps[0].table",
@@ -93,7 +93,7 @@ mod tests {
         Spi::run("ALTER TABLE public.products ADD COLUMN region text NOT NULL").unwrap();
         Spi::run("CREATE ROLE sc_t_owner NOLOGIN IN ROLE sc_admin; GRANT SELECT, UPDATE ON public.products, public.vendors TO sc_t_owner").unwrap();
         Spi::run("SET LOCAL ROLE sc_t_owner").unwrap();
-        let err = expect_error(|| crate::catalog::lifecycle::create(&doc_with(|_| {}).0).map_err(|e| e.raise()));
+        let err = expect_error(|| crate::rules::connectors::create(&doc_with(|_| {}).0).map_err(|e| e.raise()));
         Spi::run("RESET ROLE").unwrap();
         let detail = err.detail().unwrap_or_default();
         assert!(detail.contains("column \"region\""), "{detail}");
@@ -122,7 +122,7 @@ mod tests {
         assert_eq!(exported["status"], "operational", "an omitted status keeps the current one");
         let renamed = doc_with(|v| v["api_name"] = json!("other"));
         let err =
-            expect_error(|| crate::catalog::lifecycle::update("vendor_products", &renamed.0).map_err(|e| e.raise()));
+            expect_error(|| crate::rules::connectors::update("vendor_products", &renamed.0).map_err(|e| e.raise()));
         assert!(err.message().contains("differs"), "{}", err.message());
     }
 
@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(r["status"], "operational");
         assert_eq!(r["problems"], json!([]));
         let err =
-            expect_error(|| crate::catalog::lifecycle::import(&doc_with(|_| {}).0, "merge").map_err(|e| e.raise()));
+            expect_error(|| crate::rules::connectors::import(&doc_with(|_| {}).0, "merge").map_err(|e| e.raise()));
         assert!(err.message().contains("on_conflict \"merge\""));
     }
 
@@ -183,7 +183,7 @@ mod tests {
         assert_eq!(copy["status"], "setup");
         assert_eq!(copy["load_steps"], export("vendor_products")["load_steps"]);
         let err =
-            expect_error(|| crate::catalog::lifecycle::duplicate("vendor_products", "Bad Name").map_err(|e| e.raise()));
+            expect_error(|| crate::rules::connectors::duplicate("vendor_products", "Bad Name").map_err(|e| e.raise()));
         assert!(err.detail().unwrap_or_default().contains("api_name"));
     }
 
@@ -195,11 +195,11 @@ mod tests {
         assert_eq!(export("vendor_products")["status"], "inactive");
         Spi::run("ALTER TABLE public.products RENAME COLUMN price TO price_eur").unwrap();
         let err = expect_error(|| {
-            crate::catalog::lifecycle::set_status("vendor_products", "operational").map_err(|e| e.raise())
+            crate::rules::connectors::set_status("vendor_products", "operational").map_err(|e| e.raise())
         });
         assert!(err.detail().unwrap_or_default().contains("column \"price\" does not exist"));
         let err =
-            expect_error(|| crate::catalog::lifecycle::set_status("vendor_products", "live").map_err(|e| e.raise()));
+            expect_error(|| crate::rules::connectors::set_status("vendor_products", "live").map_err(|e| e.raise()));
         assert!(err.message().contains("status \"live\" is not known"));
     }
 
@@ -212,7 +212,7 @@ mod tests {
              SELECT id, api_name, document, 'manual', owner FROM sc.connectors",
         )
         .unwrap();
-        let err = expect_error(|| crate::catalog::lifecycle::drop("vendor_products").map_err(|e| e.raise()));
+        let err = expect_error(|| crate::rules::connectors::drop_connector("vendor_products").map_err(|e| e.raise()));
         assert_eq!(err.sql_error_code(), PgSqlErrorCode::ERRCODE_OBJECT_IN_USE);
         Spi::run("UPDATE sc.executions SET status = 'succeeded'").unwrap();
         Spi::run("SELECT sc_drop_connector('vendor_products')").unwrap();

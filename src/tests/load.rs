@@ -59,7 +59,7 @@ mod tests {
     /// (rolled back after each), checking that the plan sees the index.
     fn both_ways(index: &str, sees_index: fn() -> bool, test: fn()) {
         for indexed in [false, true] {
-            crate::runner::subtx(false, || -> Result<(), String> {
+            crate::postgres::subtransaction(crate::postgres::Changes::RollBack, || -> Result<(), String> {
                 if indexed {
                     Spi::run(index).unwrap();
                 }
@@ -128,7 +128,7 @@ mod tests {
         ];
         for (rule, expected) in cases {
             // Each case in a subtransaction rolled back afterwards.
-            let got = crate::runner::subtx(false, || {
+            let got = crate::postgres::subtransaction(crate::postgres::Changes::RollBack, || {
                 Ok(run_step(VARS, step_with(rule.clone()), data, true).iter().map(|o| o.outcome).collect::<Vec<_>>())
             })
             .unwrap();
@@ -380,7 +380,7 @@ mod tests {
         let role = Spi::get_one::<pg_sys::Oid>("SELECT 'sc_t_loader'::regrole::oid").unwrap().unwrap();
         let vars = [("region", "string")];
         let step = json!({"name": "s", "table": "r", "map": [{"column": "region", "variable": "region"}]});
-        let out = crate::runner::as_role(role, || run_step(&vars, step, &[&[Some("EU")], &[Some("US")]], true));
+        let out = crate::postgres::as_role(role, || run_step(&vars, step, &[&[Some("EU")], &[Some("US")]], true));
         assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["created", "failed"]);
         assert!(out[1].errors[0].contains("row-level security"), "{:?}", out[1].errors);
     }

@@ -64,7 +64,7 @@ mod tests {
     #[pg_test]
     fn secret_messages_never_contain_the_value() {
         let err = super::super::expect_error(|| {
-            crate::catalog::secrets::set("crm", "postgresql", &serde_json::json!({"password": {"nested": "hunter2"}}))
+            crate::rules::secrets::set("crm", "postgresql", &serde_json::json!({"password": {"nested": "hunter2"}}))
                 .map_err(|e| e.raise())
         });
         assert!(err.message().contains("\"password\""));

@@ -97,8 +97,8 @@ mod tests {
             ),
         ];
         for (action, attempt) in attempts {
-            let e = crate::runner::subtx(
-                false,
+            let e = crate::postgres::subtransaction(
+                crate::postgres::Changes::RollBack,
                 std::panic::AssertUnwindSafe(|| {
                     attempt();
                     Ok(())
@@ -154,7 +154,7 @@ mod tests {
         Spi::run("SELECT sc_set_secret('crm', 'url', '{\"url\": \"http://h/x\", \"token\": \"abc\"}')").unwrap();
         Spi::run("SELECT sc_set_secret('crm', 'url', '{\"url\": \"http://h/y\"}')").unwrap();
         assert_eq!(super::super::count("SELECT count(*) FROM sc.secrets WHERE created_by = 'sc_t_sec6'"), 1);
-        let e = crate::runner::subtx(false, || {
+        let e = crate::postgres::subtransaction(crate::postgres::Changes::RollBack, || {
             Spi::run("SELECT sc_set_secret('crm2', 'url', '{\"bad key\": \"hunter2\"}')").map_err(|e| e.to_string())
         });
         assert_eq!(e, Err("secret \"crm2\": key \"bad key\" is not an identifier".to_string()));
@@ -212,7 +212,7 @@ mod tests {
         )
         .unwrap();
         // The trap works for unqualified SQL under the configured search_path ...
-        let e = crate::runner::subtx(false, || {
+        let e = crate::postgres::subtransaction(crate::postgres::Changes::RollBack, || {
             Spi::run("SELECT count(*) FROM public.codes WHERE code = 'a'::varchar").map_err(|e| e.to_string())
         });
         assert!(e.as_ref().is_err_and(|m| m.starts_with("planted operator ran")), "{e:?}");
@@ -228,7 +228,7 @@ mod tests {
             crate::load::chunk::Row { rn: 1, valid: true, errors: None, vals: vec![Some("a".into())] },
             crate::load::chunk::Row { rn: 2, valid: true, errors: None, vals: vec![Some("b".into())] },
         ];
-        let out = crate::runner::as_role_pinned(role, || {
+        let out = crate::postgres::as_role_pinned(role, || {
             let p = crate::load::plan::plan(&doc, &doc.load_steps[0], "s", &["code".into()], &[]).expect("plan");
             crate::load::chunk::process(&p, &rows, &crate::load::chunk::EntityIds::new(), &|_| false, true)
         });

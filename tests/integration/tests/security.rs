@@ -172,3 +172,67 @@ fn executions_work_outside_the_data_directory_when_work_dir_is_set() {
     assert_eq!(status, "cancelled");
     assert!(!work.join(id.to_string()).exists(), "the execution's directory is removed when it ends");
 }
+
+/// A role `role` that may only do `privileges` on `public.itest_priv` (besides sc_admin).
+fn owner_with(c: &mut postgres::Client, role: &str, privileges: &str) {
+    c.batch_execute(&format!(
+        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+             DROP OWNED BY {role}; DROP ROLE {role}; END IF; END $$;
+         CREATE ROLE {role}; GRANT sc_admin TO {role};
+         GRANT {privileges} ON public.itest_priv TO {role};
+         GRANT USAGE ON SEQUENCE public.itest_priv_id_seq TO {role};"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn the_privileges_a_step_needs_are_the_same_at_save_and_at_run() {
+    let mut c = connect_ready();
+    c.batch_execute(
+        "DROP TABLE IF EXISTS public.itest_priv;
+         CREATE TABLE public.itest_priv (id serial PRIMARY KEY, code text UNIQUE, n text);
+         INSERT INTO public.itest_priv (code, n) VALUES ('a', 'old');",
+    )
+    .unwrap();
+    let step = |no_match: &str, one_match: &str| {
+        serde_json::json!({
+            "api_name": format!("itest_priv_{no_match}_{one_match}"), "name": "p", "type": "spreadsheet",
+            "status": "operational",
+            "variables": [{"name": "code", "type": "string"}, {"name": "n", "type": "string"}],
+            "load_steps": [{"name": "p", "table": "itest_priv",
+                            "match": [{"columns": {"code": "code"}, "no_match": no_match, "one_match": one_match}],
+                            "map": [{"column": "code", "variable": "code"}, {"column": "n", "variable": "n", "conflict": "overwrite"}]}]
+        })
+    };
+    // (role, privileges, no_match, one_match, expected outcomes for rows a (exists) and b (new))
+    let cases = [
+        ("itest_updater", "SELECT, UPDATE", "skip", "update", ["updated", "skipped"]),
+        ("itest_inserter", "SELECT, INSERT", "create", "skip", ["skipped", "created"]),
+    ];
+    for (role, privileges, no_match, one_match, expected) in cases {
+        c.batch_execute("TRUNCATE public.itest_priv; INSERT INTO public.itest_priv (code, n) VALUES ('a', 'old')")
+            .unwrap();
+        owner_with(&mut c, role, privileges);
+        let doc = step(no_match, one_match);
+        let api = doc["api_name"].as_str().unwrap().to_string();
+        c.batch_execute(&format!("SET ROLE {role}")).unwrap();
+        let saved: serde_json::Value =
+            c.query_one("SELECT sc_import_connector($1, 'replace')", &[&doc]).unwrap().get(0);
+        c.batch_execute("RESET ROLE").unwrap();
+        assert_eq!(saved["status"], "operational", "{role}: saving finds nothing missing: {saved}");
+        let id = run_file(&mut c, &api, b"code,n\na,new\nb,new\n", "rows.csv");
+        let status = wait(&mut c, id);
+        let error = field(&mut c, id, "error");
+        assert_eq!(status, "succeeded", "{role}: {error:?}");
+        let outcomes: Vec<String> = c
+            .query(
+                "SELECT outcome FROM sc.execution_rows WHERE execution_id = $1 AND step = 'p' ORDER BY row_number",
+                &[&id],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(outcomes, expected, "{role}");
+    }
+}

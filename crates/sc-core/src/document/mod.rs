@@ -17,6 +17,7 @@ mod model;
 mod names;
 mod parse;
 mod problem;
+mod scopes;
 mod settings;
 mod steps;
 mod validate;

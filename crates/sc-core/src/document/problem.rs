@@ -76,6 +76,12 @@ pub fn key(base: &str, k: &str) -> String {
     }
 }
 
+/// A problem for text that is not `name` or `schema.name`.
+pub(super) fn table_problem(path: &str, text: &str, why: &str) -> Problem {
+    Problem::new(path, format!("`{text}` is not a valid table name: it {why}"))
+        .with_hint("write name or schema.name; double-quote a name with other characters")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,8 @@ use super::model::{
     OneMatchAction,
 };
 use super::names::{is_identifier, QualifiedName};
-use super::problem::{field, index, key, Problem};
-use super::validate::{table_problem, Scopes};
+use super::problem::{field, index, key, table_problem, Problem};
+use super::scopes::Scopes;
 
 /// The attribute an earlier step exposes as an entity variable.
 pub const ENTITY_ID: &str = "id";

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use super::model::{ConnectorDocument, ConnectorType, VariableType};
 use super::names::{is_api_name, is_identifier, QualifiedName};
-use super::problem::{field, index, key, Problem};
+use super::problem::{field, index, key, table_problem, Problem};
+use super::scopes::Scopes;
 use super::{settings, steps};
 
 impl ConnectorDocument {
@@ -28,58 +29,6 @@ impl ConnectorDocument {
         steps::check_steps(self, &scopes, &mut out);
         settings::check_settings(&self.settings, &mut out);
         out
-    }
-}
-
-/// The scope names used in a document and how an omitted scope resolves.
-pub(super) struct Scopes<'a> {
-    /// Distinct explicit scope names, in order of first use.
-    pub names: Vec<&'a str>,
-}
-
-impl<'a> Scopes<'a> {
-    fn of(doc: &'a ConnectorDocument) -> Self {
-        let mut names: Vec<&str> = Vec::new();
-        let used = doc
-            .variables
-            .iter()
-            .filter_map(|v| v.scope.as_deref())
-            .chain(doc.load_steps.iter().filter_map(|s| s.scope.as_deref()));
-        for name in used {
-            if !names.contains(&name) {
-                names.push(name);
-            }
-        }
-        Scopes { names }
-    }
-
-    /// True when more than one scope name is used anywhere.
-    pub fn several(&self) -> bool {
-        self.names.len() > 1
-    }
-
-    /// The scope an item reads: its own, else the only one. `None` when
-    /// unknown (no name used anywhere, or an omitted scope among several,
-    /// which is reported by itself).
-    pub fn resolve(&self, explicit: Option<&'a str>) -> Option<&'a str> {
-        match explicit {
-            Some(s) => Some(s),
-            None if self.names.len() == 1 => Some(self.names[0]),
-            None => None,
-        }
-    }
-
-    /// False only when both scopes are known and differ.
-    pub fn compatible(&self, a: Option<&'a str>, b: Option<&'a str>) -> bool {
-        match (self.resolve(a), self.resolve(b)) {
-            (Some(x), Some(y)) => x == y,
-            _ => true,
-        }
-    }
-
-    /// `a, b, c` for messages.
-    pub fn list(&self) -> String {
-        self.names.join(", ")
     }
 }
 
@@ -328,12 +277,6 @@ fn check_formats_and_value(doc: &ConnectorDocument, v: &crate::document::Variabl
             );
         }
     }
-}
-
-/// A problem for text that is not `name` or `schema.name`.
-pub(super) fn table_problem(path: &str, text: &str, why: &str) -> Problem {
-    Problem::new(path, format!("`{text}` is not a valid table name: it {why}"))
-        .with_hint("write name or schema.name; double-quote a name with other characters")
 }
 
 /// JSON strings, numbers and booleans.

@@ -30,6 +30,7 @@
 
 mod cell;
 mod names;
+mod sheet;
 mod summary;
 mod threaded;
 mod writer;
@@ -37,8 +38,9 @@ mod xlsx;
 
 pub use cell::{fit_text, Cell, CellRef, MAX_EXACT_INT, MAX_TEXT_UNITS};
 pub use names::MAX_SHEET_NAME_UNITS;
+pub use sheet::SheetInfo;
 pub use threaded::{Finishing, ReportThread, RowSink, BATCHES_IN_FLIGHT, BATCH_ROWS};
-pub use writer::{ReportOptions, ReportWriter, SheetHandle, SheetInfo};
+pub use writer::{ReportOptions, ReportWriter, SheetHandle};
 
 use std::path::PathBuf;
 

@@ -20,7 +20,7 @@ use std::fs::File;
 use std::path::Path;
 
 use super::cell::CellRef;
-use super::writer::SheetInfo;
+use super::sheet::SheetInfo;
 use super::xlsx::{SheetXml, Style};
 use super::ReportError;
 

@@ -24,7 +24,8 @@ use std::thread::JoinHandle;
 
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 
-use super::writer::{ReportWriter, SheetHandle, SheetInfo};
+use super::sheet::SheetInfo;
+use super::writer::{ReportWriter, SheetHandle};
 use super::{CellRef, ReportError, EXCEL_MAX_COLUMNS};
 
 /// Rows sent to the thread at a time (fewer when their bytes pass [`BATCH_BYTES`]).

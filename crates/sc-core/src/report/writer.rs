@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::cell::{Cell, CellRef};
 use super::names::SheetNames;
+use super::sheet::SheetInfo;
 use super::summary::{self, SummaryData};
 use super::xlsx::{self, SheetXml, Style};
 use super::{ReportError, EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, SUMMARY_SHEET};
@@ -54,19 +55,6 @@ impl Default for ReportOptions {
 pub struct SheetHandle {
     pub(super) report: u64,
     pub(super) group: usize,
-}
-
-/// One worksheet of a finished report, as listed on the Summary sheet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SheetInfo {
-    /// The worksheet's name in the workbook.
-    pub name: String,
-    /// The full title the group was begun with.
-    pub title: String,
-    /// 1 for a group's first sheet, 2, 3, … for its continuations.
-    pub part: u32,
-    /// Data rows on this sheet, header row excluded.
-    pub rows: u64,
 }
 
 /// One worksheet being filled.

@@ -43,7 +43,7 @@ use chrono::format::{Parsed, StrftimeItems};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::parse::Context;
+use super::context::Context;
 
 const EXPECTED: &str = "expected a date such as 2024-05-04, 05/04/2024 or 04.05.2024, \
                         an Excel serial or epoch seconds";

@@ -23,6 +23,7 @@
 //! | date, datetime | `DD/MM/YYYY`, `MM/DD/YYYY`, `YYYY-MM-DD` (order shorthands) or a strftime pattern | a strftime pattern or the same shorthands (rendering only) |
 //! | boolean, email, phone, uuid | — | — |
 
+mod context;
 mod dates;
 mod parse;
 mod resolve;
@@ -37,7 +38,8 @@ mod tests_resolve;
 
 use chrono::{NaiveDate, TimeZone};
 
-pub use parse::{check_phone_region, parse_value, Context};
+pub use context::{check_phone_region, Context};
+pub use parse::parse_value;
 pub use resolve::{resolve, Resolved};
 pub use value::TypedValue;
 

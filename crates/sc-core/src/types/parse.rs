@@ -48,42 +48,13 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
+use super::context::Context;
 use super::dates;
 use super::value::TypedValue;
 use crate::document::VariableType;
 
 /// Longest phone text handed to the phone parser.
 const MAX_PHONE_LEN: usize = 64;
-
-/// Per-connector settings that parsing depends on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Context {
-    /// Zone of datetimes written without an offset (and of Excel serials).
-    pub timezone: chrono_tz::Tz,
-    /// Default region for phone numbers without a `+` country code.
-    pub phone_region: String,
-}
-
-impl Default for Context {
-    fn default() -> Self {
-        Context { timezone: chrono_tz::Tz::UTC, phone_region: "US".to_owned() }
-    }
-}
-
-impl Context {
-    /// The context of a connector's settings; unset keys keep the defaults.
-    pub fn from_settings(settings: &crate::document::Settings) -> Result<Context, String> {
-        let mut ctx = Context::default();
-        if let Some(tz) = &settings.timezone {
-            ctx.timezone = tz.parse().map_err(|_| format!("`{tz}` is not a known time zone"))?;
-        }
-        if let Some(region) = &settings.phone_region {
-            check_phone_region(region)?;
-            ctx.phone_region = region.clone();
-        }
-        Ok(ctx)
-    }
-}
 
 /// Parses one non-blank cell as `t`. Never panics.
 pub fn parse_value(
@@ -102,11 +73,6 @@ pub fn parse_value(
         VariableType::Phone => parse_phone(raw, &ctx.phone_region).map(TypedValue::Phone),
         VariableType::Uuid => parse_uuid(raw).map(TypedValue::Uuid),
     }
-}
-
-/// Checks that `region` is a region the phone metadata knows (`US`, `DE`).
-pub fn check_phone_region(region: &str) -> Result<(), String> {
-    phonenumber::country::Id::from_str(region).map(|_| ()).map_err(|_| format!("`{region}` is not a phone region"))
 }
 
 /// A thousands separator other than the main one (`'`, no-break and thin spaces).

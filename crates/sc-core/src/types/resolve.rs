@@ -26,7 +26,8 @@
 //! * Other output formats (dates, numbers) do not change the value; they
 //!   apply when it is rendered ([`super::TypedValue::render`]).
 
-use super::parse::{parse_value, Context};
+use super::context::Context;
+use super::parse::parse_value;
 use super::value::TypedValue;
 use crate::document::{Variable, VariableType};
 

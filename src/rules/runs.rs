@@ -3,10 +3,13 @@
 //! The caller's role is checked first; the rows are then written as the
 //! bootstrap superuser, so operators need no write privilege on `sc.*` and
 //! cannot forge who started a run or as whom it runs.
-use super::executions::{self, NewExecution, FINAL};
-use super::{connectors, current_role, require_role};
+use super::require_role;
+use crate::catalog::connectors;
+use crate::catalog::executions::{self, NewExecution, FINAL};
 use crate::error::{ScError, ScResult};
-use crate::runner::{self, as_superuser, LAUNCHER_TYPE};
+use crate::postgres::as_superuser;
+use crate::postgres::current_role;
+use crate::runner::{self, LAUNCHER_TYPE};
 use pgrx::prelude::*;
 use sc_core::document::{parse_document, ConnectorType};
 use serde_json::Value;

@@ -3,14 +3,12 @@
 //! Run on every save next to the document's own validation; every problem is
 //! returned (never the first only), each with its JSON path. Names from the
 //! document reach PostgreSQL only as query arguments (`to_regclass($1)`).
-use crate::error::{ScError, ScResult};
+use crate::error::ScResult;
+use crate::postgres::tables;
 use pgrx::pg_sys::Oid;
 use pgrx::prelude::*;
 use sc_core::document::{value_fits, PgColumn};
-use sc_core::document::{
-    ArchivedAction, ConnectorDocument, LoadStep, MapSource, MatchKey, NoMatchAction, OneMatchAction, Problem,
-    VariableType,
-};
+use sc_core::document::{ConnectorDocument, LoadStep, MapSource, MatchKey, Problem, VariableType};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One column of a target table.
@@ -185,17 +183,8 @@ fn check_step(
         }
     }
 
-    let may_create = step.match_rules.is_empty()
-        || step.match_rules.iter().any(|r| {
-            r.no_match() == NoMatchAction::Create
-                || (step.archived_column.is_some() && r.archived() == ArchivedAction::Create)
-        });
-    let may_update = step.match_rules.iter().any(|r| {
-        r.one_match() == OneMatchAction::Update
-            || (step.archived_column.is_some()
-                && matches!(r.archived(), ArchivedAction::UnarchiveAndUpdate | ArchivedAction::UnarchiveOnly))
-    });
-    if may_create {
+    let writes = sc_core::load::writes(step);
+    if writes.creates {
         for (name, c) in &table.columns {
             if c.needs_value && !mapped.contains(name) {
                 out.push(
@@ -209,8 +198,8 @@ fn check_step(
         }
     }
     let table_path = format!("{base}.table");
-    for (needed, privilege) in [(true, "SELECT"), (may_create, "INSERT"), (may_update, "UPDATE")] {
-        if needed && !has_table_privilege(owner, table.oid, privilege)? {
+    for privilege in writes.privileges() {
+        if !has_table_privilege(owner, table.oid, privilege)? {
             out.push(no_privilege(table_path.clone(), owner, privilege, &table.display));
         }
     }
@@ -295,67 +284,22 @@ fn column_list(t: &Table) -> String {
 }
 
 fn has_table_privilege(owner: &str, oid: Oid, privilege: &str) -> ScResult<bool> {
-    Ok(Spi::get_one_with_args::<bool>(
-        "SELECT pg_catalog.has_table_privilege($1::name, $2, $3)",
-        &[owner.into(), oid.into(), privilege.into()],
-    )?
-    .unwrap_or(false))
+    tables::role_may(owner, oid, privilege)
 }
 
 /// Resolves a (possibly schema-qualified, possibly quoted) table name; None when absent
 /// or not a table.
 fn resolve(name: &str) -> ScResult<Option<Table>> {
-    let found = Spi::get_two_with_args::<Oid, String>(
-        "SELECT c.oid, c.oid::regclass::text FROM (SELECT pg_catalog.to_regclass($1) AS oid) r
-           LEFT JOIN pg_catalog.pg_class c ON c.oid = r.oid AND c.relkind IN ('r', 'p')",
-        &[name.into()],
-    )?;
-    let (Some(oid), Some(display)) = found else { return Ok(None) };
-    let mut columns = BTreeMap::new();
-    Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT a.attname::text,
-                    pg_catalog.format_type(CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE a.atttypid END, NULL),
-                    t.typcategory = 'A',
-                    et.typtype = 'e',
-                    a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = ''
-               FROM pg_catalog.pg_attribute a
-               JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-               JOIN pg_catalog.pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE a.atttypid END
-              WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped",
-            None,
-            &[oid.into()],
-        )?;
-        for row in rows {
-            let name: String = row.get(1)?.unwrap_or_default();
-            let pg = PgColumn {
-                name: name.clone(),
-                type_name: row.get(2)?.unwrap_or_default(),
-                is_array: row.get(3)?.unwrap_or(false),
-                is_enum: row.get(4)?.unwrap_or(false),
-            };
-            columns.insert(name, Column { pg, needs_value: row.get(5)?.unwrap_or(false) });
-        }
-        Ok::<_, ScError>(())
-    })?;
-    let primary_key = primary_key_columns(oid)?;
-    Ok(Some(Table { oid, display, columns, primary_key }))
-}
-
-/// The columns of table `oid`'s primary key (empty without one).
-pub fn primary_key_columns(oid: Oid) -> ScResult<Vec<String>> {
-    Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT a.attname::text FROM pg_catalog.pg_index i
-               JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-              WHERE i.indrelid = $1 AND i.indisprimary",
-            None,
-            &[oid.into()],
-        )?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.extend(row.get::<String>(1)?);
-        }
-        Ok(out)
-    })
+    let Some(oid) = tables::resolve(name)? else { return Ok(None) };
+    let info = tables::describe(oid)?;
+    let columns = info
+        .columns
+        .into_iter()
+        .map(|c| {
+            let pg =
+                PgColumn { name: c.name.clone(), type_name: c.element_sql, is_array: c.is_array, is_enum: c.is_enum };
+            (c.name, Column { pg, needs_value: c.needs_value })
+        })
+        .collect();
+    Ok(Some(Table { oid, display: info.display, columns, primary_key: info.primary_key }))
 }

@@ -3,8 +3,10 @@
 //! Every save parses and validates the whole document, then runs the
 //! database-side checks, and reports all problems together. Nothing is
 //! written unless the save as a whole is accepted.
-use super::{checks, connectors, current_role, require_owner, require_role};
+use super::{checks, require_owner, require_role};
+use crate::catalog::connectors;
 use crate::error::{ScError, ScResult};
+use crate::postgres::current_role;
 use sc_core::document::{parse_document, to_value, ConnectorDocument, Problem, Status};
 use serde_json::{json, Value};
 
@@ -144,7 +146,7 @@ pub fn duplicate(api_name: &str, new_api_name: &str) -> ScResult<String> {
 }
 
 /// `sc_drop_connector`: removes a connector; its executions stay, detached.
-pub fn drop(api_name: &str) -> ScResult<()> {
+pub fn drop_connector(api_name: &str) -> ScResult<()> {
     require_role(ADMIN, "dropping a connector")?;
     let stored = connectors::get(api_name, true)?;
     require_owner(&stored.owner, api_name, "dropping")?;
