@@ -40,7 +40,9 @@ run cargo test -p sc-core -p sc-engine
 
 say "layer 2: cargo pgrx test (#[pg_test])"
 mkdir -p "$PGRX_DATA" && chown postgres:postgres "$PGRX_DATA"
-run sc_pgrx_test pg15 --runas postgres --pgdata "$PGRX_DATA"
+# One test at a time: many tests create the same demo tables and connector, and
+# in parallel their transactions can deadlock on those names.
+RUST_TEST_THREADS=1 run sc_pgrx_test pg15 --runas postgres --pgdata "$PGRX_DATA"
 
 say "check: layer 2 left the running server and the installed release build alone"
 runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$ITEST_DATA" status >/dev/null \

@@ -2,16 +2,11 @@
 //! ids and the diff-check store `sc.row_hashes`.
 use crate::error::ScResult;
 use pgrx::prelude::*;
+use sc_core::load::{EntityRecord, RowOutcome};
 use std::collections::{HashMap, HashSet};
 
 /// Outcome and record id of `step` for rows `from..=to` of `scope`.
-pub fn entity_ids(
-    id: i64,
-    scope: &str,
-    step: &str,
-    from: i64,
-    to: i64,
-) -> ScResult<HashMap<i64, (String, Option<String>)>> {
+pub fn entity_ids(id: i64, scope: &str, step: &str, from: i64, to: i64) -> ScResult<HashMap<i64, EntityRecord>> {
     Spi::connect(|client| {
         let rows = client.select(
             "SELECT r.n, r.o, r.id FROM sc.execution_row_batches b
@@ -26,7 +21,11 @@ pub fn entity_ids(
         for row in rows {
             out.insert(
                 row.get::<i64>(1)?.unwrap_or(0),
-                (row.get::<String>(2)?.unwrap_or_default(), row.get::<String>(3)?),
+                EntityRecord {
+                    outcome: RowOutcome::parse(&row.get::<String>(2)?.unwrap_or_default())
+                        .unwrap_or(RowOutcome::Failed),
+                    id: row.get::<String>(3)?,
+                },
             );
         }
         Ok(out)

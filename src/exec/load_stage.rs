@@ -10,6 +10,7 @@ use crate::load::plan::{plan, StepPlan};
 use crate::load::values::{Bitmap, HashesReader, ValuesReader};
 use crate::postgres::{as_role_pinned, as_superuser, subtransaction, transaction, Changes};
 use pgrx::prelude::*;
+use sc_core::load::RowOutcome;
 use sc_core::report::{CellRef, RowSink};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -205,7 +206,7 @@ fn run_step(
         )
         .map_err(|e| e.to_string())?;
     let mut reader = ValuesReader::open(&scope.path, scope.variables.len())?;
-    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut counts: BTreeMap<RowOutcome, u64> = BTreeMap::new();
     let mut done = 0u64;
     let mut hook_failed = false;
     loop {
@@ -222,15 +223,16 @@ fn run_step(
             }
             // Deferred constraints are checked per statement, so a bad row fails alone, not the chunk's commit.
             Spi::run("SET CONSTRAINTS ALL IMMEDIATE").map_err(|e| e.to_string())?;
-            let outcomes =
-                as_role_pinned(owner, || chunk::process(&plan, &rows, &entity, &|rn| unchanged.get(rn), keep));
+            let outcomes = as_role_pinned(owner, || {
+                chunk::process(&plan, &rows, &entity, &|rn| unchanged.get(rn), Changes::keep_if(keep))
+            });
             let records: Vec<RowRecord> = outcomes
                 .iter()
                 .map(|o| RowRecord {
                     scope: plan.scope.clone(),
                     step: plan.name.clone(),
                     row_number: o.rn,
-                    outcome: o.outcome,
+                    outcome: o.outcome.as_str(),
                     record_id: o.record_id.clone(),
                     errors: o.errors.clone(),
                     warnings: o.warnings.clone(),
@@ -249,13 +251,13 @@ fn run_step(
         done += outcomes.len() as u64;
         for o in &outcomes {
             *counts.entry(o.outcome).or_insert(0) += 1;
-            if matches!(o.outcome, "failed" | "skipped") {
+            if o.outcome.not_loaded() {
                 state.not_loaded.set(o.rn);
             }
             let (errors, warnings) = (o.errors.join("\n"), o.warnings.join("\n"));
             let cells = [
                 CellRef::Int(o.rn),
-                CellRef::Text(o.outcome),
+                CellRef::Text(o.outcome.as_str()),
                 o.record_id.as_deref().map_or(CellRef::Null, CellRef::Text),
                 CellRef::Text(&errors),
                 CellRef::Text(&warnings),
@@ -270,10 +272,10 @@ fn run_step(
     Ok(())
 }
 
-fn counts_value(counts: &BTreeMap<&'static str, u64>) -> Value {
+fn counts_value(counts: &BTreeMap<RowOutcome, u64>) -> Value {
     let mut m = Map::new();
-    for outcome in ["created", "updated", "unchanged", "skipped", "failed"] {
-        m.insert(outcome.into(), json!(counts.get(outcome).copied().unwrap_or(0)));
+    for outcome in RowOutcome::LOAD {
+        m.insert(outcome.as_str().into(), json!(counts.get(&outcome).copied().unwrap_or(0)));
     }
     Value::Object(m)
 }
@@ -281,10 +283,10 @@ fn counts_value(counts: &BTreeMap<&'static str, u64>) -> Value {
 /// Calls the step's after-load function with the chunk's created and updated ids.
 fn after_load(p: &StepPlan, id: i64, owner: pg_sys::Oid, outcomes: &[Outcome]) -> Option<String> {
     let f = p.after_load.as_ref()?;
-    let ids = |kind: &str| -> Vec<Option<String>> {
+    let ids = |kind: RowOutcome| -> Vec<Option<String>> {
         outcomes.iter().filter(|o| o.outcome == kind).map(|o| o.record_id.clone()).collect()
     };
-    let (created, updated) = (ids("created"), ids("updated"));
+    let (created, updated) = (ids(RowOutcome::Created), ids(RowOutcome::Updated));
     if created.is_empty() && updated.is_empty() {
         return None;
     }

@@ -17,10 +17,20 @@ pub enum Source {
     Lookup(usize),
 }
 
-/// One matching rule: key columns (quoted name, type, source) or the primary key.
+/// One key column of a matching rule.
+#[derive(Debug, Clone)]
+pub struct KeyPlan {
+    /// The column, quoted.
+    pub column: String,
+    /// Its type, without modifier.
+    pub sql_type: String,
+    pub source: Source,
+}
+
+/// One matching rule: key columns, or the primary key.
 #[derive(Debug, Clone)]
 pub struct RulePlan {
-    pub keys: Vec<(String, String, Source)>,
+    pub keys: Vec<KeyPlan>,
     /// An index leads with one of the key columns, so each row's key is
     /// probed through it; otherwise a chunk is matched by one join.
     pub indexed: bool,
@@ -66,8 +76,20 @@ pub struct StepPlan {
     pub lookups: Vec<LookupPlan>,
     /// Earlier steps whose record ids this step uses.
     pub entity_steps: Vec<String>,
-    /// `regproc` text of the after-load function.
+    /// `schema.function` of the after-load function, quoted.
     pub after_load: Option<String>,
+}
+
+impl StepPlan {
+    /// The entity table, as the SQL builders take it.
+    pub fn entity(&self) -> super::sql::Entity<'_> {
+        super::sql::Entity {
+            table: &self.table.sql_name,
+            pk: &self.table.pk,
+            pk_type: &self.table.pk_type,
+            archived: self.archived.as_ref().map(|(a, boolean)| (a.as_str(), *boolean)),
+        }
+    }
 }
 
 /// Resolves a variable reference of `step`: a scope variable or `<step>.id`.
@@ -123,13 +145,13 @@ pub fn plan(
                     let t = table.column(col).map_err(at)?;
                     let (src, _, _) = source_of(doc, vars, var, earlier).map_err(at)?;
                     note_entity(&src);
-                    Ok((quote_ident(col), t.sql.clone(), src))
+                    Ok(KeyPlan { column: quote_ident(col), sql_type: t.sql.clone(), source: src })
                 })
                 .collect::<Result<Vec<_>, String>>()?,
             Some(MatchKey::PrimaryKey(var)) => {
                 let (src, _, _) = source_of(doc, vars, var, earlier).map_err(at)?;
                 note_entity(&src);
-                vec![(table.pk.clone(), table.pk_type.clone(), src)]
+                vec![KeyPlan { column: table.pk.clone(), sql_type: table.pk_type.clone(), source: src }]
             }
             None => return Err(at("a matching rule needs either columns or primary_key".into())),
         };

@@ -10,6 +10,7 @@ mod tests {
     use crate::load::plan::plan;
     use pgrx::prelude::*;
     use sc_core::document::parse_document;
+    use sc_core::load::{EntityRecord, RowOutcome};
     use serde_json::{json, Value};
 
     /// A connector with variables `vars` (all strings unless typed in `types`) and one step.
@@ -47,11 +48,11 @@ mod tests {
         let d = doc(vars, step);
         let names: Vec<String> = vars.iter().map(|(n, _)| n.to_string()).collect();
         let p = plan(&d, &d.load_steps[0], "s", &names, &[]).expect("plan");
-        process(&p, &rows(data), &EntityIds::new(), &|_| false, keep)
+        process(&p, &rows(data), &EntityIds::new(), &|_| false, crate::postgres::Changes::keep_if(keep))
     }
 
     fn summary(o: &[Outcome]) -> Vec<(&'static str, Option<String>)> {
-        o.iter().map(|o| (o.outcome, o.record_id.clone())).collect()
+        o.iter().map(|o| (o.outcome.as_str(), o.record_id.clone())).collect()
     }
 
     /// Matching and lookups take another plan when an index leads with the
@@ -336,9 +337,14 @@ mod tests {
         let mut entity = EntityIds::new();
         entity.insert(
             "vendors".into(),
-            [(1, ("unchanged".to_string(), Some("7".to_string()))), (2, ("failed".to_string(), None))].into(),
+            [
+                (1, EntityRecord { outcome: RowOutcome::Unchanged, id: Some("7".to_string()) }),
+                (2, EntityRecord { outcome: RowOutcome::Failed, id: None }),
+            ]
+            .into(),
         );
-        let out = process(&p, &rows(&[&[Some("x")], &[Some("y")]]), &entity, &|_| false, true);
+        let out =
+            process(&p, &rows(&[&[Some("x")], &[Some("y")]]), &entity, &|_| false, crate::postgres::Changes::Keep);
         assert_eq!(out[0].outcome, "created");
         assert_eq!(out[1].outcome, "skipped");
         assert_eq!(out[1].warnings, vec!["related record not found: step \"vendors\" failed this row".to_string()]);
@@ -407,7 +413,7 @@ mod tests {
         data[0].errors = Some("variable \"code\" is required but blank".into());
         let d = doc(VARS, step_with(json!({"columns": {"code": "code"}})));
         let p = plan(&d, &d.load_steps[0], "s", &["code".into(), "name".into()], &[]).unwrap();
-        let out = process(&p, &data, &EntityIds::new(), &|rn| rn == 2, true);
+        let out = process(&p, &data, &EntityIds::new(), &|rn| rn == 2, crate::postgres::Changes::Keep);
         assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["failed", "unchanged", "created"]);
         assert_eq!(out[0].errors, vec!["invalid row: variable \"code\" is required but blank".to_string()]);
     }

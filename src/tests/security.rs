@@ -230,9 +230,15 @@ mod tests {
         ];
         let out = crate::postgres::as_role_pinned(role, || {
             let p = crate::load::plan::plan(&doc, &doc.load_steps[0], "s", &["code".into()], &[]).expect("plan");
-            crate::load::chunk::process(&p, &rows, &crate::load::chunk::EntityIds::new(), &|_| false, true)
+            crate::load::chunk::process(
+                &p,
+                &rows,
+                &crate::load::chunk::EntityIds::new(),
+                &|_| false,
+                crate::postgres::Changes::Keep,
+            )
         });
-        let got: Vec<_> = out.iter().map(|o| (o.outcome, o.errors.clone())).collect();
+        let got: Vec<_> = out.iter().map(|o| (o.outcome.as_str(), o.errors.clone())).collect();
         assert_eq!(got, [("unchanged", Vec::<String>::new()), ("created", vec![])]);
     }
 }

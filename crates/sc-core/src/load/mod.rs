@@ -2,9 +2,11 @@
 //! means for a row, and the row hash of diff checking. The extension runs
 //! the SQL; everything decidable without a database is here and unit-tested.
 mod decide;
+mod outcome;
 mod writes;
 
 pub use decide::{apply, decide, Decision, RuleMatch};
+pub use outcome::{EntityRecord, RowOutcome};
 pub use writes::{writes, Writes};
 
 use sha2::{Digest, Sha256};
