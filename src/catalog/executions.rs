@@ -3,11 +3,9 @@
 use crate::error::{ScError, ScResult};
 use pgrx::prelude::*;
 use pgrx::JsonB;
+use sc_core::execution::ExecutionStatus;
 use serde_json::Value;
 use std::collections::HashMap;
-
-/// Statuses after which an execution never changes again.
-pub const FINAL: [&str; 4] = ["succeeded", "partial_success", "failed", "cancelled"];
 
 /// What `sc_run` stores for a new execution.
 pub struct NewExecution<'a> {
@@ -127,12 +125,12 @@ pub fn read_slice(id: i64, kind: &str, name: &str, part: i32, offset: i64, len: 
 }
 
 /// The status of an execution, read with a fresh snapshot; `None` if it does not exist.
-pub fn status(id: i64) -> ScResult<Option<String>> {
+pub fn status(id: i64) -> ScResult<Option<ExecutionStatus>> {
     Spi::connect_mut(|client| {
         // `update` (not `select`) so each poll sees rows committed since the last one.
         let rows = client.update("SELECT status FROM sc.executions WHERE id = $1", Some(1), &[id.into()])?;
         match rows.into_iter().next() {
-            Some(row) => Ok(row.get::<String>(1)?),
+            Some(row) => Ok(row.get::<String>(1)?.as_deref().and_then(ExecutionStatus::parse)),
             None => Ok(None),
         }
     })
@@ -143,7 +141,7 @@ pub fn status(id: i64) -> ScResult<Option<String>> {
 /// still active.
 pub fn request_cancel(id: i64) -> ScResult<Option<bool>> {
     let Some(status) = status(id)? else { return Ok(None) };
-    if FINAL.contains(&status.as_str()) {
+    if status.is_final() {
         return Ok(Some(false));
     }
     let queued = changes(
@@ -283,7 +281,7 @@ pub struct Claimed {
     pub connector_id: Option<i64>,
     /// The run's diff_check argument (`None`: the connector's setting).
     pub diff_check: Option<bool>,
-    pub status: String,
+    pub status: ExecutionStatus,
     pub api_name: String,
     pub definition: Value,
     pub trigger: String,
@@ -311,7 +309,11 @@ pub fn load(id: i64) -> ScResult<Claimed> {
         if let Some(row) = rows.into_iter().next() {
             return Ok(Claimed {
                 id,
-                status: row.get::<String>(1)?.unwrap_or_default(),
+                status: row
+                    .get::<String>(1)?
+                    .as_deref()
+                    .and_then(ExecutionStatus::parse)
+                    .unwrap_or(ExecutionStatus::Failed),
                 api_name: row.get::<String>(2)?.unwrap_or_default(),
                 definition: row.get::<JsonB>(3)?.map(|j| j.0).unwrap_or(Value::Null),
                 trigger: row.get::<String>(4)?.unwrap_or_default(),
@@ -356,7 +358,7 @@ pub fn should_stop(id: i64) -> ScResult<bool> {
 
 /// How an execution ended.
 pub struct Ending<'a> {
-    pub status: &'a str,
+    pub status: ExecutionStatus,
     pub error: Option<&'a str>,
     pub counts: &'a Value,
     pub progress: &'a Value,
@@ -371,7 +373,7 @@ pub fn finish(id: i64, end: &Ending<'_>) -> ScResult<()> {
          WHERE id = $1 AND status = 'running'",
         &[
             id.into(),
-            end.status.into(),
+            end.status.as_str().into(),
             end.error.into(),
             JsonB(end.counts.clone()).into(),
             JsonB(end.progress.clone()).into(),

@@ -10,9 +10,9 @@ use crate::load::plan::{plan, StepPlan};
 use crate::load::values::{Bitmap, HashesReader, ValuesReader};
 use crate::postgres::{as_role_pinned, as_superuser, subtransaction, transaction, Changes};
 use pgrx::prelude::*;
+use sc_core::execution::Stage;
 use sc_core::load::RowOutcome;
 use sc_core::report::{CellRef, RowSink};
-use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -57,7 +57,7 @@ pub fn run(ex: &mut Execution, scopes: &[ScopeValues], report: &mut impl RowSink
         ex.claimed.diff_check.or(ex.doc.settings.diff_check).unwrap_or(false) && ex.claimed.connector_id.is_some();
     let mut states: BTreeMap<String, ScopeState> = BTreeMap::new();
     if diff {
-        ex.enter("diff_check")?;
+        ex.enter(Stage::DiffCheck)?;
     }
     for p in &plans {
         let scope = scopes.iter().find(|s| s.name == p.scope).expect("planned scope exists");
@@ -82,7 +82,7 @@ pub fn remember(ex: &mut Execution, scopes: &[ScopeValues], loaded: &Loaded) -> 
     if !loaded.store {
         return Ok(());
     }
-    ex.enter("diff_store")?;
+    ex.enter(Stage::DiffStore)?;
     for (name, state) in &loaded.states {
         let scope = scopes.iter().find(|s| &s.name == name).expect("scope");
         remember_scope(ex, scope, state)?;
@@ -145,7 +145,7 @@ fn unchanged_rows(ex: &mut Execution, scope: &ScopeValues) -> Result<Bitmap, Sto
     let mut map = Bitmap::default();
     let connector = ex.claimed.connector_id.unwrap_or(0);
     let name = scope.name.clone();
-    if !transaction(move || loads::has_hashes(connector, &name))?.map_err(|e| e.to_string())? {
+    if !transaction(move || loads::has_hashes(connector, &name))?? {
         return Ok(map); // nothing stored yet (a first load): no row is unchanged
     }
     let mut reader = HashesReader::open(&scope.path)?;
@@ -156,7 +156,7 @@ fn unchanged_rows(ex: &mut Execution, scope: &ScopeValues) -> Result<Bitmap, Sto
         }
         let hashes = rows.iter().filter(|(_, valid, _)| *valid).map(|(_, _, h)| h.clone()).collect();
         let name = scope.name.clone();
-        let known = transaction(move || loads::known_hashes(connector, &name, hashes))?.map_err(|e| e.to_string())?;
+        let known = transaction(move || loads::known_hashes(connector, &name, hashes))??;
         for (rn, valid, h) in &rows {
             if *valid && known.contains(h) {
                 map.set(*rn);
@@ -182,7 +182,7 @@ fn remember_scope(ex: &mut Execution, scope: &ScopeValues, state: &ScopeState) -
             .map(|(_, _, h)| h)
             .collect();
         let name = scope.name.clone();
-        transaction(move || loads::store_hashes(connector, &name, id, hashes))?.map_err(|e| e.to_string())?;
+        transaction(move || loads::store_hashes(connector, &name, id, hashes))??;
     }
     Ok(())
 }
@@ -196,7 +196,7 @@ fn run_step(
     state: &mut ScopeState,
     report: &mut impl RowSink,
 ) -> Result<(), Stop> {
-    ex.enter(&format!("load: {}", p.name))?;
+    ex.enter(Stage::Load(p.name.clone()))?;
     let chunk_size = ex.doc.settings.chunk_size.unwrap_or(DEFAULT_CHUNK).max(1) as usize;
     let keep = !ex.claimed.dry_run;
     let sheet = report
@@ -265,19 +265,11 @@ fn run_step(
             report.push(&sheet, &cells).map_err(|e| e.to_string())?;
         }
         ex.set_step_progress(&p.name, done, scope.rows);
-        ex.counts.insert(p.name.clone(), counts_value(&counts));
+        ex.counts.steps.insert(p.name.clone(), counts.clone());
         ex.publish()?;
     }
-    ex.counts.insert(p.name.clone(), counts_value(&counts));
+    ex.counts.steps.insert(p.name.clone(), counts);
     Ok(())
-}
-
-fn counts_value(counts: &BTreeMap<RowOutcome, u64>) -> Value {
-    let mut m = Map::new();
-    for outcome in RowOutcome::LOAD {
-        m.insert(outcome.as_str().into(), json!(counts.get(&outcome).copied().unwrap_or(0)));
-    }
-    Value::Object(m)
 }
 
 /// Calls the step's after-load function with the chunk's created and updated ids.

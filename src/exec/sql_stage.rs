@@ -43,7 +43,7 @@ pub fn run(
             break o;
         }
         if let Some(p) = running.progress() {
-            ex.progress.insert("engine".into(), serde_json::to_value(&p).unwrap_or_default());
+            ex.progress.engine = serde_json::to_value(&p).ok();
         }
         // A cancel or a shutdown ends the engine at once (it ignores signals while a query runs).
         if let Err(stop) = ex.publish() {
@@ -89,7 +89,7 @@ fn build_job(ex: &Execution, input: Option<(PathBuf, String)>, reference: Vec<Re
         (_, None) => Input::None,
     };
     let limits = limits(s);
-    let secrets = transaction(secrets::all_for_engine)?.map_err(|e| e.to_string())?;
+    let secrets = transaction(secrets::all_for_engine)??;
     let secrets =
         secrets.into_iter().map(|s| (s.name, Secret { kind: s.kind, values: s.pairs.into_iter().collect() })).collect();
     Ok(Job {

@@ -5,7 +5,7 @@
 //! cannot forge who started a run or as whom it runs.
 use super::require_role;
 use crate::catalog::connectors;
-use crate::catalog::executions::{self, NewExecution, FINAL};
+use crate::catalog::executions::{self, NewExecution};
 use crate::error::{ScError, ScResult};
 use crate::postgres::as_superuser;
 use crate::postgres::current_role;
@@ -184,8 +184,8 @@ pub fn wait(id: i64, timeout: Duration) -> ScResult<String> {
     let deadline = Instant::now() + timeout;
     loop {
         let status = executions::status(id)?.ok_or(ScError::ExecutionNotFound(id))?;
-        if FINAL.contains(&status.as_str()) {
-            return Ok(status);
+        if status.is_final() {
+            return Ok(status.as_str().to_owned());
         }
         if Instant::now() >= deadline {
             return Err(ScError::Timeout(format!(

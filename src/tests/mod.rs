@@ -5,6 +5,7 @@ mod load;
 mod postgres;
 mod roles;
 mod security;
+mod states;
 
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::prelude::*;

@@ -2,6 +2,7 @@
 
 pub mod artifacts;
 pub mod document;
+pub mod execution;
 pub mod input;
 pub mod load;
 pub mod naming;
