@@ -94,9 +94,8 @@ mod tests {
 
     #[test]
     fn every_scope_becomes_a_csv_in_the_zip() {
-        let dir = std::env::temp_dir().join(format!("sc-artifacts-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let rb = dir.join("t.rowbinary");
+        let dir = tempfile::tempdir().expect("dir");
+        let rb = dir.path().join("t.rowbinary");
         let mut w = RowBinaryWriter::new(File::create(&rb).expect("create"), 2);
         w.write_row(&[Some("a,b"), None]).expect("row");
         w.finish().expect("finish");
@@ -107,13 +106,12 @@ mod tests {
             path: rb,
             values_path: None,
         };
-        let zip_path = dir.join("out.zip");
+        let zip_path = dir.path().join("out.zip");
         assert!(write_sql_output_zip(&[t], &zip_path).expect("zip") > 0);
         let mut archive = zip::ZipArchive::new(File::open(&zip_path).expect("open")).expect("archive");
         let mut text = String::new();
         archive.by_name("things.csv").expect("entry").read_to_string(&mut text).expect("read");
         assert_eq!(text, "x,y\n\"a,b\",\n");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

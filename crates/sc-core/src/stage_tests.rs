@@ -6,25 +6,8 @@ use crate::report::{CellRef, ReportWriter};
 use crate::rowbinary::RowBinaryWriter;
 use calamine::{open_workbook, Data, Reader, Xlsx};
 
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("sc-stage-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn table(dir: &Scratch, name: &str, columns: &[(&str, &str)], rows: &[Vec<Option<&str>>]) -> OutputTable {
-    let path = dir.0.join(format!("{name}.rowbinary"));
+fn table(dir: &tempfile::TempDir, name: &str, columns: &[(&str, &str)], rows: &[Vec<Option<&str>>]) -> OutputTable {
+    let path = dir.path().join(format!("{name}.rowbinary"));
     let mut w = RowBinaryWriter::new(File::create(&path).expect("create"), columns.len());
     for r in rows {
         w.write_row(r).expect("row");
@@ -34,7 +17,7 @@ fn table(dir: &Scratch, name: &str, columns: &[(&str, &str)], rows: &[Vec<Option
         name: name.into(),
         columns: columns.iter().map(|(c, t)| (c.to_string(), t.to_string())).collect(),
         rows: rows.len() as u64,
-        values_path: Some(dir.0.join(format!("{name}.values"))),
+        values_path: Some(dir.path().join(format!("{name}.values"))),
         path,
     }
 }
@@ -85,7 +68,7 @@ fn sheet(path: &std::path::Path, name: &str) -> Vec<Vec<Data>> {
 
 #[test]
 fn rows_are_validated_counted_and_reported() {
-    let dir = Scratch::new("happy");
+    let dir = tempfile::tempdir().expect("scratch dir");
     let t = table(
         &dir,
         "products",
@@ -97,7 +80,7 @@ fn rows_are_validated_counted_and_reported() {
         ],
     );
     let vars = vec![var("sku", VariableType::String, true), var("price", VariableType::Number, false)];
-    let report_path = dir.0.join("report.xlsx");
+    let report_path = dir.path().join("report.xlsx");
     let mut report = ReportWriter::create(&report_path).expect("report");
     let mut obs = Collect::default();
     let counts = run(&vars, &[t], &Context::default(), &mut report, &mut obs).expect("stage");
@@ -114,13 +97,13 @@ fn rows_are_validated_counted_and_reported() {
             with_warnings: 1
         }]
     );
-    let values = crate::rowbinary::read_rows(&std::fs::read(dir.0.join("products.values")).unwrap(), 4).unwrap();
+    let values = crate::rowbinary::read_rows(&std::fs::read(dir.path().join("products.values")).unwrap(), 4).unwrap();
     assert_eq!(values[0][0].as_deref(), Some("valid"));
     assert_eq!(&values[0][2..], &[Some("A1".to_string()), Some("16.99".to_string())]);
     assert_eq!(values[1][0].as_deref(), Some("invalid"));
     assert!(values[1][1].as_deref().is_some_and(|e| e.contains("\"sku\"")));
     assert_eq!(values[2][3], None, "an invalid optional value is NULL");
-    let hashes = std::fs::read(dir.0.join("products.hashes")).unwrap();
+    let hashes = std::fs::read(dir.path().join("products.hashes")).unwrap();
     assert_eq!(hashes.len(), 3 * HASH_RECORD, "one record per row");
     assert_eq!(hashes[0], 1, "valid");
     assert_eq!(hashes[1..17], crate::load::row_hash([Some("A1"), Some("16.99")]));
@@ -150,10 +133,10 @@ fn rows_are_validated_counted_and_reported() {
 
 #[test]
 fn variables_that_do_not_fit_the_output_are_definition_errors() {
-    let dir = Scratch::new("plan");
+    let dir = tempfile::tempdir().expect("scratch dir");
     let a = table(&dir, "a", &[("x", "String")], &[]);
     let b = table(&dir, "b", &[("y", "String")], &[]);
-    let report_path = dir.0.join("report.xlsx");
+    let report_path = dir.path().join("report.xlsx");
     let cases: Vec<(Variable, &str)> = vec![
         (var("x", VariableType::String, false), "has no scope, but the SQL produced 2 output tables (a, b)"),
         (
@@ -175,7 +158,7 @@ fn variables_that_do_not_fit_the_output_are_definition_errors() {
 
 #[test]
 fn static_values_need_no_column_and_scopes_without_variables_still_report() {
-    let dir = Scratch::new("static");
+    let dir = tempfile::tempdir().expect("scratch dir");
     let a = table(&dir, "a", &[("x", "String")], &[vec![Some("1")], vec![Some("2")]]);
     let b = table(&dir, "b", &[("y", "String")], &[vec![Some("z")]]);
     let v = Variable {
@@ -183,7 +166,7 @@ fn static_values_need_no_column_and_scopes_without_variables_still_report() {
         value: Some(serde_json::json!("weekly")),
         ..var("origin", VariableType::String, true)
     };
-    let report_path = dir.0.join("report.xlsx");
+    let report_path = dir.path().join("report.xlsx");
     let mut report = ReportWriter::create(&report_path).expect("report");
     let mut obs = Collect::default();
     let counts = run(&[v], &[a, b], &Context::default(), &mut report, &mut obs).expect("stage");
@@ -195,10 +178,10 @@ fn static_values_need_no_column_and_scopes_without_variables_still_report() {
 
 #[test]
 fn the_observer_can_stop_the_stage() {
-    let dir = Scratch::new("stop");
+    let dir = tempfile::tempdir().expect("scratch dir");
     let rows: Vec<Vec<Option<&str>>> = (0..(PROGRESS_EVERY * 2 + 5)).map(|_| vec![Some("v")]).collect();
     let t = table(&dir, "t", &[("x", "String")], &rows);
-    let mut report = ReportWriter::create(&dir.0.join("r.xlsx")).expect("report");
+    let mut report = ReportWriter::create(&dir.path().join("r.xlsx")).expect("report");
     let mut obs = Collect { stop_after: Some(PROGRESS_EVERY), ..Collect::default() };
     let err = run(&[], &[t], &Context::default(), &mut report, &mut obs).expect_err("stopped");
     assert!(matches!(err, StageError::Stopped));
@@ -207,11 +190,11 @@ fn the_observer_can_stop_the_stage() {
 
 #[test]
 fn a_truncated_output_file_names_its_scope() {
-    let dir = Scratch::new("truncated");
+    let dir = tempfile::tempdir().expect("scratch dir");
     let t = table(&dir, "t", &[("x", "String")], &[vec![Some("hello")]]);
     let bytes = std::fs::read(&t.path).expect("read");
     std::fs::write(&t.path, &bytes[..bytes.len() - 2]).expect("write");
-    let mut report = ReportWriter::create(&dir.0.join("r.xlsx")).expect("report");
+    let mut report = ReportWriter::create(&dir.path().join("r.xlsx")).expect("report");
     let err = run(&[], &[t], &Context::default(), &mut report, &mut Collect::default()).expect_err("fails");
     assert!(err.to_string().starts_with("cannot read the SQL output of scope \"t\""), "{err}");
 }

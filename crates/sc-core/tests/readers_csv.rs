@@ -1,10 +1,9 @@
 //! Delimited text through `prepare_inputs`: delimiters, quoting, encodings,
 //! header and row shape rules, and the error messages for bad text.
 
-#[path = "fixtures/support.rs"]
-mod support;
+mod common;
 
-use support::*;
+use common::*;
 
 #[test]
 fn simple_csv_names_table_from_file_and_keeps_values() {

@@ -2,13 +2,12 @@
 //! 1,000,000-row CSV and a 100,000-row XLSX. The tests take a lock so that
 //! the peak-memory reading of one is not inflated by the other.
 
-#[path = "fixtures/support.rs"]
-mod support;
+mod common;
 
 use std::io::Write;
 use std::sync::Mutex;
 
-use support::*;
+use common::*;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -34,7 +33,7 @@ fn million_row_csv_streams_in_bounded_memory() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     const ROWS: u64 = 1_000_000;
     let s = Scratch::new();
-    let input = s.path.join("big.csv");
+    let input = s.file("big.csv");
     {
         let mut w = std::io::BufWriter::new(std::fs::File::create(&input).expect("create"));
         writeln!(w, "id,name,amount,note").expect("write");
@@ -98,7 +97,7 @@ fn large_xlsx_streams_row_by_row() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     const ROWS: u32 = 100_000;
     let s = Scratch::new();
-    let input = s.path.join("big.xlsx");
+    let input = s.file("big.xlsx");
     write_big_xlsx(&input, ROWS);
     let base = reset_peak();
     let out = s.out();

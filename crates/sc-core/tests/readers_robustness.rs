@@ -7,14 +7,13 @@
 //! and ZIP-of-CSV content (our code, csv, zip, encoding_rs) a `Panic` error
 //! fails the test.
 
-#[path = "fixtures/support.rs"]
-mod support;
+mod common;
 
 use std::sync::OnceLock;
 
+use common::*;
 use proptest::prelude::*;
 use sc_core::readers::ReadError;
-use support::*;
 
 const EXTENSIONS: [&str; 10] = ["csv", "tsv", "txt", "xlsx", "xlsm", "xlsb", "xls", "ods", "zip", "dat"];
 

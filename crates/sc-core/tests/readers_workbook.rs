@@ -2,11 +2,10 @@
 //! test time, a hand-made ODS, sheet naming and skipping, cell rendering,
 //! formula errors, and format/extension mismatches.
 
-#[path = "fixtures/support.rs"]
-mod support;
+mod common;
 
+use common::*;
 use rust_xlsxwriter::{Chart, ChartType, ExcelDateTime, Format, Formula, Workbook};
-use support::*;
 
 fn date(y: u16, m: u8, d: u8) -> ExcelDateTime {
     ExcelDateTime::from_ymd(y, m, d).expect("valid date")

@@ -2,11 +2,10 @@
 //! archive order, naming, skipping, encodings inside entries, and the
 //! uncompressed-size guard.
 
-#[path = "fixtures/support.rs"]
-mod support;
+mod common;
 
+use common::*;
 use sc_core::readers::ReadOptions;
-use support::*;
 
 #[test]
 fn root_text_files_in_archive_order() {

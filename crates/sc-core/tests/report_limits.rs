@@ -38,7 +38,7 @@ fn the_default_row_limit_is_excels() {
 
 #[test]
 fn a_long_group_continues_on_numbered_sheets_repeating_the_header() {
-    let scratch = Scratch::new("split");
+    let scratch = Scratch::new();
     let path = scratch.file("report.xlsx");
     let mut report = ReportWriter::create_with(&path, with_limit(10)).expect("create");
     let big = report.begin_sheet("SQL Output (products)", &["n", "label"]).expect("sheet");
@@ -85,7 +85,7 @@ fn a_long_group_continues_on_numbered_sheets_repeating_the_header() {
 
 #[test]
 fn a_group_exactly_at_the_limit_needs_no_second_sheet() {
-    let scratch = Scratch::new("exact");
+    let scratch = Scratch::new();
     let path = scratch.file("report.xlsx");
     let mut report = ReportWriter::create_with(&path, with_limit(3)).expect("create");
     let sheet = report.begin_sheet("Rows", &["n"]).expect("sheet");
@@ -98,7 +98,7 @@ fn a_group_exactly_at_the_limit_needs_no_second_sheet() {
 
 #[test]
 fn sheet_names_are_sanitised_shortened_and_unique() {
-    let scratch = Scratch::new("names");
+    let scratch = Scratch::new();
     let path = scratch.file("report.xlsx");
     let mut report = ReportWriter::create(&path).expect("create");
     let titles = [
@@ -130,7 +130,7 @@ fn sheet_names_are_sanitised_shortened_and_unique() {
 
 #[test]
 fn text_over_excels_cell_limit_is_cut_with_a_marker() {
-    let scratch = Scratch::new("long-text");
+    let scratch = Scratch::new();
     let path = scratch.file("report.xlsx");
     let mut report = ReportWriter::create(&path).expect("create");
     let sheet = report.begin_sheet("Long", &["payload"]).expect("sheet");
@@ -158,7 +158,7 @@ fn text_over_excels_cell_limit_is_cut_with_a_marker() {
 
 #[test]
 fn values_excel_cannot_hold_are_written_as_text() {
-    let scratch = Scratch::new("odd-values");
+    let scratch = Scratch::new();
     let path = scratch.file("report.xlsx");
     let mut report = ReportWriter::create(&path).expect("create");
     let sheet = report.begin_sheet("Odd", &["a", "b", "c", "d", "e", "f"]).expect("sheet");
@@ -189,7 +189,7 @@ fn values_excel_cannot_hold_are_written_as_text() {
 
 #[test]
 fn invalid_row_limits_are_refused() {
-    let scratch = Scratch::new("bad-limit");
+    let scratch = Scratch::new();
     for limit in [0, 1, EXCEL_MAX_ROWS + 1] {
         let result = ReportWriter::create_with(&scratch.file("r.xlsx"), with_limit(limit));
         assert!(matches!(result, Err(ReportError::InvalidRowLimit(l)) if l == limit), "{limit}");
@@ -199,7 +199,7 @@ fn invalid_row_limits_are_refused() {
 
 #[test]
 fn misuse_is_an_error_not_a_panic() {
-    let scratch = Scratch::new("misuse");
+    let scratch = Scratch::new();
     let mut report = ReportWriter::create(&scratch.file("a.xlsx")).expect("create");
     let mut other = ReportWriter::create(&scratch.file("b.xlsx")).expect("create");
     let sheet = report.begin_sheet("Narrow", &["only"]).expect("sheet");
@@ -220,7 +220,7 @@ fn misuse_is_an_error_not_a_panic() {
 
 #[test]
 fn an_unwritable_path_fails_at_create() {
-    let scratch = Scratch::new("unwritable");
+    let scratch = Scratch::new();
     let missing = scratch.file("no/such/dir/report.xlsx");
     let result = ReportWriter::create(&missing);
     let Err(error @ ReportError::File { .. }) = result else {
@@ -232,12 +232,12 @@ fn an_unwritable_path_fails_at_create() {
 
 #[test]
 fn a_custom_temp_dir_is_used_and_must_exist() {
-    let scratch = Scratch::new("tempdir");
+    let scratch = Scratch::new();
     let options = ReportOptions { temp_dir: Some(scratch.file("missing")), ..ReportOptions::default() };
     let result = ReportWriter::create_with(&scratch.file("r.xlsx"), options);
     assert!(matches!(result, Err(ReportError::Xlsx { .. })));
 
-    let options = ReportOptions { temp_dir: Some(scratch.0.clone()), ..ReportOptions::default() };
+    let options = ReportOptions { temp_dir: Some(scratch.dir().to_path_buf()), ..ReportOptions::default() };
     let path = scratch.file("ok.xlsx");
     let mut report = ReportWriter::create_with(&path, options).expect("create");
     let sheet = report.begin_sheet("T", &["x"]).expect("sheet");

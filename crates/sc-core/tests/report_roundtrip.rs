@@ -100,7 +100,7 @@ fn write_sample(path: &Path) -> Vec<SheetInfo> {
 
 #[test]
 fn sheets_come_back_in_order_with_summary_first() {
-    let scratch = Scratch::new("order");
+    let scratch = Scratch::new();
     let path = scratch.file("report.xlsx");
     let infos = write_sample(&path);
     assert_eq!(
@@ -114,7 +114,7 @@ fn sheets_come_back_in_order_with_summary_first() {
 
 #[test]
 fn values_and_types_round_trip() {
-    let scratch = Scratch::new("values");
+    let scratch = Scratch::new();
     let path = scratch.file("report.xlsx");
     write_sample(&path);
 
@@ -148,7 +148,7 @@ fn values_and_types_round_trip() {
 
 #[test]
 fn summary_lists_facts_counts_and_sheets() {
-    let scratch = Scratch::new("summary");
+    let scratch = Scratch::new();
     let path = scratch.file("report.xlsx");
     write_sample(&path);
     let rows = read_rows(&path, SUMMARY_SHEET);
@@ -194,7 +194,7 @@ fn zip_entry(path: &Path, entry: &str) -> String {
 
 #[test]
 fn header_rows_are_frozen_and_bold() {
-    let scratch = Scratch::new("header");
+    let scratch = Scratch::new();
     let path = scratch.file("report.xlsx");
     write_sample(&path);
     // sheet1 is the Summary, sheet2 the first data sheet.
@@ -219,7 +219,7 @@ fn header_rows_are_frozen_and_bold() {
 
 #[test]
 fn an_empty_report_still_has_its_summary() {
-    let scratch = Scratch::new("empty");
+    let scratch = Scratch::new();
     let path = scratch.file("report.xlsx");
     let infos = ReportWriter::create(&path).expect("create").finish().expect("finish");
     assert!(infos.is_empty());
@@ -231,7 +231,7 @@ fn an_empty_report_still_has_its_summary() {
 
 #[test]
 fn a_sheet_without_rows_keeps_its_header() {
-    let scratch = Scratch::new("no-rows");
+    let scratch = Scratch::new();
     let path = scratch.file("report.xlsx");
     let mut report = ReportWriter::create(&path).expect("create");
     report.begin_sheet("SQL Output (empty)", &["id", "name"]).expect("sheet");
@@ -241,7 +241,7 @@ fn a_sheet_without_rows_keeps_its_header() {
 
 #[test]
 fn characters_xml_forbids_still_give_a_readable_workbook() {
-    let scratch = Scratch::new("forbidden-chars");
+    let scratch = Scratch::new();
     let path = scratch.file("report.xlsx");
     let mut report = ReportWriter::create(&path).expect("create");
     let sheet = report.begin_sheet("Upload", &["value"]).expect("sheet");

@@ -67,7 +67,7 @@ fn every_sheet(path: &Path) -> Vec<(String, Vec<Vec<Data>>)> {
 
 #[test]
 fn a_report_written_on_a_thread_is_the_one_written_in_place() {
-    let scratch = Scratch::new("same");
+    let scratch = Scratch::new();
     let (here, there) = (scratch.file("here.xlsx"), scratch.file("there.xlsx"));
 
     let mut writer = ReportWriter::create_with(&here, options(1000)).expect("create");
@@ -93,7 +93,7 @@ fn a_report_written_on_a_thread_is_the_one_written_in_place() {
 
 #[test]
 fn mistakes_are_reported_at_once() {
-    let scratch = Scratch::new("mistakes");
+    let scratch = Scratch::new();
     let mut thread =
         ReportThread::start(ReportWriter::create(&scratch.file("r.xlsx")).expect("create")).expect("start");
     let mut other = ReportWriter::create(&scratch.file("other.xlsx")).expect("create");
@@ -119,7 +119,7 @@ fn mistakes_are_reported_at_once() {
 
 #[test]
 fn a_failure_on_the_thread_reaches_the_caller() {
-    let scratch = Scratch::new("failure");
+    let scratch = Scratch::new();
     let temp = scratch.file("rows");
     std::fs::create_dir_all(&temp).expect("temp dir");
     let options = ReportOptions { temp_dir: Some(temp.clone()), ..ReportOptions::default() };

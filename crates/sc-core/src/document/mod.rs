@@ -38,4 +38,4 @@ pub use settings::{check_http_url, check_schedule};
 pub use steps::ENTITY_ID;
 
 /// The SPEC §8.1 example document, for tests and the demo.
-pub const EXAMPLE_VENDOR_PRODUCTS: &str = include_str!("fixtures/vendor_products.json");
+pub const EXAMPLE_VENDOR_PRODUCTS: &str = include_str!("../../../../examples/vendor_products/connector.json");
