@@ -48,8 +48,18 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// Looks a connector up by api_name, locking its row when `for_update`.
-pub fn find(api_name: &str, for_update: bool) -> ScResult<Option<Stored>> {
+/// Whether reading a connector locks its row until the transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// A plain read.
+    None,
+    /// `FOR UPDATE`: the caller is about to change or drop it.
+    ForUpdate,
+}
+
+/// Looks a connector up by api_name, locking its row as `lock` says.
+pub fn find(api_name: &str, lock: Lock) -> ScResult<Option<Stored>> {
+    let for_update = lock == Lock::ForUpdate;
     let sql = if for_update {
         "SELECT id, status, owner::text, document FROM sc.connectors WHERE api_name = $1 FOR UPDATE"
     } else {
@@ -76,8 +86,8 @@ pub fn find(api_name: &str, for_update: bool) -> ScResult<Option<Stored>> {
 }
 
 /// Like [`find`], but a missing connector is an error naming it.
-pub fn get(api_name: &str, for_update: bool) -> ScResult<Stored> {
-    find(api_name, for_update)?.ok_or_else(|| ScError::ConnectorNotFound(api_name.to_string()))
+pub fn get(api_name: &str, lock: Lock) -> ScResult<Stored> {
+    find(api_name, lock)?.ok_or_else(|| ScError::ConnectorNotFound(api_name.to_string()))
 }
 
 /// Inserts a new connector owned by `owner`; returns its id.

@@ -295,7 +295,7 @@ pub struct Claimed {
 }
 
 /// Loads an execution for its worker.
-pub fn load(id: i64) -> ScResult<Claimed> {
+pub fn claimed(id: i64) -> ScResult<Claimed> {
     Spi::connect(|client| {
         let rows = client.select(
             "SELECT status, connector_api_name, definition, trigger, run_as::text, dry_run, params,

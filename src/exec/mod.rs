@@ -7,7 +7,7 @@
 //! `state` holds what is published, `artifacts` moves files in and out of
 //! the catalog, `summary` writes the report's Summary; each stage has a file.
 mod artifacts;
-mod load_stage;
+mod load_steps;
 mod outcomes;
 mod reference;
 pub(crate) mod sql_stage;
@@ -25,7 +25,7 @@ use pgrx::prelude::*;
 use sc_core::document::parse_document;
 use sc_core::execution::{ExecutionStatus, Stage};
 use sc_core::report::{ReportThread, ReportWriter};
-use sc_core::stage::{OutputTable, ScopeCounts, StageError};
+use sc_core::variables::{OutputTable, ScopeCounts, StageError};
 use serde_json::{json, Value};
 use state::VariableCounts;
 pub use state::{Execution, Stop};
@@ -34,7 +34,7 @@ use summary::{final_status, store_summary_report, summary_counts, summary_facts}
 
 /// Runs execution `id` to its end. Never raises: every failure is recorded.
 pub fn run(id: i64) {
-    let claimed = match transaction(move || executions::load(id)) {
+    let claimed = match transaction(move || executions::claimed(id)) {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return fail_early(id, &e.to_string()),
         Err(e) => return fail_early(id, &e),
@@ -113,17 +113,17 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
         Err(stop) => return Err(stop),
     };
     let packaging = package(&tables)?;
-    let scopes: Vec<load_stage::ScopeValues> = counts
+    let scopes: Vec<load_steps::ScopeValues> = counts
         .iter()
         .zip(&tables)
-        .map(|(c, t)| load_stage::ScopeValues {
+        .map(|(c, t)| load_steps::ScopeValues {
             name: c.scope.clone(),
             variables: c.variables.clone(),
             rows: c.rows,
             path: t.values_path.clone().unwrap_or_default(),
         })
         .collect();
-    let loaded = match load_stage::run(ex, &scopes, &mut report) {
+    let loaded = match load_steps::run(ex, &scopes, &mut report) {
         Ok(loaded) => loaded,
         Err(Stop::Failed(e)) => {
             // A failed load step (not a cancel) still keeps the SQL output.
@@ -138,7 +138,7 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
     // store runs; its Summary therefore lists the times of the stages so far.
     let status = final_status(ex, &counts);
     let saving = report.finish(summary_facts(ex, status, None), summary_counts(ex))?;
-    load_stage::remember(ex, &scopes, &loaded)?;
+    load_steps::remember(ex, &scopes, &loaded)?;
     ex.enter(Stage::Report)?;
     saving.wait()?;
     store_report(ex, status, &report_path)?;
@@ -172,7 +172,7 @@ fn validate(ex: &mut Execution, tables: &[OutputTable], report: &mut ReportThrea
     let ctx = sc_core::types::Context::from_settings(&ex.doc.settings)?;
     let vars = ex.doc.variables.clone();
     let mut observer = RowsObserver::new(ex);
-    let result = sc_core::stage::run(&vars, tables, &ctx, report, &mut observer);
+    let result = sc_core::variables::run(&vars, tables, &ctx, report, &mut observer);
     let flushed = observer.finish();
     let counts = match result {
         Ok(c) => c,

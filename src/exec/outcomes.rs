@@ -8,7 +8,7 @@
 use super::Execution;
 use crate::catalog::executions::{self, RowRecord};
 use crate::postgres::transaction;
-use sc_core::stage::{Flow, Observer, RowOutcome};
+use sc_core::variables::{Flow, Observer, RowOutcome};
 use std::time::{Duration, Instant};
 
 /// Row outcomes written per statement.

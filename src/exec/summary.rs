@@ -5,7 +5,7 @@ use super::state::Execution;
 use sc_core::execution::ExecutionStatus;
 use sc_core::load::RowOutcome;
 use sc_core::report::ReportWriter;
-use sc_core::stage::ScopeCounts;
+use sc_core::variables::ScopeCounts;
 
 /// `partial_success` when some row failed validation or a load step.
 pub fn final_status(ex: &Execution, counts: &[ScopeCounts]) -> ExecutionStatus {

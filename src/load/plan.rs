@@ -120,7 +120,7 @@ pub fn plan(
     earlier: &[&str],
 ) -> Result<StepPlan, String> {
     let at = |e: String| format!("load step \"{}\": {e}", step.name);
-    let table = Table::load(&step.table).map_err(|e| at(e.to_string()))?;
+    let table = Table::read(&step.table).map_err(|e| at(e.to_string()))?;
     let archived = match &step.archived_column {
         Some(c) => {
             let t = table.column(c).map_err(at)?;
@@ -179,7 +179,7 @@ pub fn plan(
                 (Source::Joined(idx, separator.to_owned()), Some(VariableType::String), false)
             }
             Some(MapSource::Lookup(l)) => {
-                let lt = Table::load(&l.table).map_err(|e| at(e.to_string()))?;
+                let lt = Table::read(&l.table).map_err(|e| at(e.to_string()))?;
                 let col_type = lt.column(&l.column).map_err(at)?.sql.clone();
                 let (src, _, _) = source_of(doc, vars, &l.variable, earlier).map_err(at)?;
                 note_entity(&src);

@@ -42,7 +42,7 @@ pub fn quote_ident(name: &str) -> String {
 
 impl Table {
     /// Reads a table's metadata; errors name the table.
-    pub fn load(name: &str) -> ScResult<Table> {
+    pub fn read(name: &str) -> ScResult<Table> {
         // The document's name is resolved as the owner would (configured
         // search_path); everything after uses the fully qualified name.
         let oid = crate::postgres::owner_names(|| tables::resolve(name))

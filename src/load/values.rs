@@ -2,7 +2,7 @@
 //! chunk, and a row bitmap for per-row flags of a whole scope.
 use super::chunk::Row;
 use sc_core::rowbinary::RowReader;
-use sc_core::stage::{HASH_RECORD, VALUES_FIXED};
+use sc_core::variables::{HASH_RECORD, VALUES_FIXED};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
@@ -42,7 +42,7 @@ impl ValuesReader {
 }
 
 /// Streams (row number, valid, hash) of one scope from its hashes file
-/// ([`sc_core::stage::hashes_path`]), without reading the values.
+/// ([`sc_core::variables::hashes_path`]), without reading the values.
 pub struct HashesReader {
     reader: BufReader<File>,
     next_rn: i64,
@@ -50,7 +50,7 @@ pub struct HashesReader {
 
 impl HashesReader {
     pub fn open(values: &Path) -> Result<HashesReader, String> {
-        let path = sc_core::stage::hashes_path(values);
+        let path = sc_core::variables::hashes_path(values);
         let file = File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         Ok(HashesReader { reader: BufReader::with_capacity(256 * 1024, file), next_rn: 1 })
     }

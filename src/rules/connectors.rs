@@ -4,7 +4,7 @@
 //! database-side checks, and reports all problems together. Nothing is
 //! written unless the save as a whole is accepted.
 use super::{checks, require_owner, require_role};
-use crate::catalog::connectors;
+use crate::catalog::connectors::{self, Lock};
 use crate::error::{ScError, ScResult};
 use crate::postgres::current_role;
 use sc_core::document::{parse_document, to_value, ConnectorDocument, Problem, Status};
@@ -36,7 +36,7 @@ fn with_status(doc: &ConnectorDocument, status: Status) -> Value {
 pub fn create(value: &Value) -> ScResult<String> {
     require_role(ADMIN, "creating a connector")?;
     let doc = parse(value)?;
-    if connectors::find(&doc.api_name, false)?.is_some() {
+    if connectors::find(&doc.api_name, Lock::None)?.is_some() {
         return Err(ScError::ConnectorExists(doc.api_name));
     }
     let owner = current_role()?;
@@ -49,7 +49,7 @@ pub fn create(value: &Value) -> ScResult<String> {
 /// The api_name cannot change; an omitted status keeps the current one.
 pub fn update(api_name: &str, value: &Value) -> ScResult<()> {
     require_role(ADMIN, "changing a connector")?;
-    let stored = connectors::get(api_name, true)?;
+    let stored = connectors::get(api_name, Lock::ForUpdate)?;
     require_owner(&stored.owner, api_name, "changing")?;
     let doc = parse(value)?;
     if doc.api_name != api_name {
@@ -69,7 +69,7 @@ pub fn update(api_name: &str, value: &Value) -> ScResult<()> {
 /// `sc_export_connector`: the document as stored, its status the current one.
 pub fn export(api_name: &str) -> ScResult<Value> {
     require_role(OPERATOR, "exporting a connector")?;
-    let stored = connectors::get(api_name, false)?;
+    let stored = connectors::get(api_name, Lock::None)?;
     let doc = parse(&stored.document)?;
     Ok(with_status(&doc, status_of(&stored.status)?))
 }
@@ -94,7 +94,7 @@ pub fn import(value: &Value, on_conflict: &str) -> ScResult<Value> {
         }
     };
     let doc = parse(value)?;
-    let existing = connectors::find(&doc.api_name, true)?;
+    let existing = connectors::find(&doc.api_name, Lock::ForUpdate)?;
     if let Some(stored) = &existing {
         if !replace {
             return Ok(json!({"api_name": doc.api_name, "action": "skipped", "status": stored.status, "problems": []}));
@@ -131,12 +131,12 @@ pub fn import(value: &Value, on_conflict: &str) -> ScResult<Value> {
 /// owned by the current role.
 pub fn duplicate(api_name: &str, new_api_name: &str) -> ScResult<String> {
     require_role(ADMIN, "duplicating a connector")?;
-    let stored = connectors::get(api_name, false)?;
+    let stored = connectors::get(api_name, Lock::None)?;
     let mut value = stored.document.clone();
     value["api_name"] = Value::String(new_api_name.to_string());
     value["status"] = Value::String(Status::Setup.as_str().to_string());
     let doc = parse(&value)?;
-    if connectors::find(new_api_name, false)?.is_some() {
+    if connectors::find(new_api_name, Lock::None)?.is_some() {
         return Err(ScError::ConnectorExists(new_api_name.to_string()));
     }
     let owner = current_role()?;
@@ -148,7 +148,7 @@ pub fn duplicate(api_name: &str, new_api_name: &str) -> ScResult<String> {
 /// `sc_drop_connector`: removes a connector; its executions stay, detached.
 pub fn drop_connector(api_name: &str) -> ScResult<()> {
     require_role(ADMIN, "dropping a connector")?;
-    let stored = connectors::get(api_name, true)?;
+    let stored = connectors::get(api_name, Lock::ForUpdate)?;
     require_owner(&stored.owner, api_name, "dropping")?;
     let active = connectors::active_executions(stored.id)?;
     if active > 0 {
@@ -165,7 +165,7 @@ pub fn drop_connector(api_name: &str) -> ScResult<()> {
 pub fn set_status(api_name: &str, status: &str) -> ScResult<()> {
     require_role(ADMIN, "changing a connector's status")?;
     let new = status_of(status)?;
-    let stored = connectors::get(api_name, true)?;
+    let stored = connectors::get(api_name, Lock::ForUpdate)?;
     require_owner(&stored.owner, api_name, "changing the status of")?;
     let doc = parse(&stored.document)?;
     if matches!(new, Status::Operational | Status::NeedsAttention) {

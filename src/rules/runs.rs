@@ -4,7 +4,7 @@
 //! bootstrap superuser, so operators need no write privilege on `sc.*` and
 //! cannot forge who started a run or as whom it runs.
 use super::require_role;
-use crate::catalog::connectors;
+use crate::catalog::connectors::{self, Lock};
 use crate::catalog::executions::{self, NewExecution};
 use crate::error::{ScError, ScResult};
 use crate::postgres::as_superuser;
@@ -64,7 +64,7 @@ fn trigger() -> ScResult<String> {
 }
 
 fn queue(req: &RunRequest<'_>, started_by: &str, trigger: &str) -> ScResult<(i64, Option<i32>)> {
-    let stored = connectors::get(req.connector, false)?;
+    let stored = connectors::get(req.connector, Lock::None)?;
     let doc = parse_document(&stored.document).map_err(ScError::InvalidDocument)?;
     if !req.dry_run && !matches!(stored.status.as_str(), "operational" | "needs_attention") {
         return Err(ScError::NotReady {

@@ -14,7 +14,7 @@ use std::io::{self, BufReader, BufWriter, Write};
 use std::path::Path;
 
 use crate::rowbinary::RowReader;
-use crate::stage::OutputTable;
+use crate::variables::OutputTable;
 
 /// Writes every scope as `<scope>.csv` (header row, then the rows; NULL is an
 /// empty field) into one ZIP at `path`; returns the ZIP's size in bytes.

@@ -12,7 +12,7 @@ pub mod ffi;
 pub mod job;
 pub mod mask;
 pub use sc_core::rowbinary;
-pub mod runner;
+pub mod run;
 pub mod sandbox;
 pub mod session;
 pub mod sql;

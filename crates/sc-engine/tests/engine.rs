@@ -203,7 +203,7 @@ fn a_file_without_sql_passes_through_without_starting_the_engine() {
     let mut j = job(None, vec![]);
     j.input = Input::File { path: "Carrier Weekly.csv".into(), file_name: "Carrier Weekly.csv".into() };
     let m = ok(run(dir.path(), &j));
-    assert_eq!(m.engine_version, sc_engine::runner::PASS_THROUGH_VERSION);
+    assert_eq!(m.engine_version, sc_engine::run::PASS_THROUGH_VERSION);
     assert_eq!(m.scopes.len(), 1);
     assert_eq!(m.scopes[0].name, "carrier_weekly_csv");
     assert_eq!(rows(dir.path(), &m, "carrier_weekly_csv"), strs(&[&[Some("a"), Some("1.5")], &[Some("b"), None]]));

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use sc_engine::runner::TEST_ABORT_ENV;
+use sc_engine::run::TEST_ABORT_ENV;
 use sc_engine::supervisor::{Outcome, StartOptions, Supervisor};
 
 fn alive(pid: u32) -> bool {

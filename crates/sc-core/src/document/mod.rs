@@ -13,8 +13,8 @@
 //! else is checked here.
 
 mod compat;
+mod identifiers;
 mod model;
-mod names;
 mod parse;
 mod problem;
 mod scopes;
@@ -26,12 +26,12 @@ mod validate;
 mod tests;
 
 pub use compat::{value_fits, PgColumn};
+pub use identifiers::{is_api_name, is_identifier, QualifiedName};
 pub use model::{
     ArchivedAction, Conflict, ConnectorDocument, ConnectorType, LoadStep, Lookup, ManyMatchesAction, MapRule,
     MapSource, MatchKey, MatchRule, NoMatchAction, OneMatchAction, Reference, Settings, Status, Variable, VariableType,
     DEFAULT_SEPARATOR,
 };
-pub use names::{is_api_name, is_identifier, QualifiedName};
 pub use parse::{parse_document, to_value};
 pub use problem::{Problem, ROOT};
 pub use settings::{check_http_url, check_schedule};

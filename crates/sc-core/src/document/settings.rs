@@ -1,8 +1,8 @@
 //! Validation of connector settings: ranges, time zone, phone region, NOTIFY
 //! channel, the "execution ended" webhook URL and the schedule syntax.
 
+use super::identifiers::{is_identifier, MAX_PG_IDENTIFIER};
 use super::model::Settings;
-use super::names::{is_identifier, MAX_PG_IDENTIFIER};
 use super::problem::{field, Problem};
 
 /// Checks every given setting; omitted ones take server defaults.

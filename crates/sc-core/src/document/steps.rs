@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use super::identifiers::{is_identifier, QualifiedName};
 use super::model::{
     ArchivedAction, Conflict, ConnectorDocument, LoadStep, ManyMatchesAction, MapRule, MatchRule, NoMatchAction,
     OneMatchAction,
 };
-use super::names::{is_identifier, QualifiedName};
 use super::problem::{field, index, key, table_problem, Problem};
 use super::scopes::Scopes;
 

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use super::identifiers::{is_api_name, is_identifier, QualifiedName};
 use super::model::{ConnectorDocument, ConnectorType, VariableType};
-use super::names::{is_api_name, is_identifier, QualifiedName};
 use super::problem::{field, index, key, table_problem, Problem};
 use super::scopes::Scopes;
 use super::{settings, steps};

@@ -29,7 +29,7 @@ use super::table::Warnings;
 use super::ReadError;
 use super::ReadOptions;
 use crate::input::TableMeta;
-use crate::naming::table_name_from_sheet;
+use crate::input_names::table_name_from_sheet;
 
 fn open_zip(path: &Path, file: &str) -> Result<zip::ZipArchive<BufReader<File>>, ReadError> {
     let handle = File::open(path).map_err(|e| ReadError::io(file, e))?;

@@ -39,7 +39,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use crate::input::TableMeta;
-use crate::naming::{make_unique, table_name_from_file};
+use crate::input_names::{make_unique, table_name_from_file};
 use detect::Format;
 use table::Warnings;
 

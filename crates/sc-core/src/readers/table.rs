@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use super::ReadError;
 use crate::input::TableMeta;
-use crate::naming::clean_headers;
+use crate::input_names::clean_headers;
 use crate::rowbinary::RowBinaryWriter;
 
 /// Most columns a table may have (Excel's limit). Cell positions in a

@@ -36,7 +36,7 @@ use super::table::{column_letters, header_columns, TableOut, Warnings, MAX_COLUM
 use super::ReadError;
 use super::ReadOptions;
 use crate::input::TableMeta;
-use crate::naming::{table_name_from_file, table_name_from_sheet};
+use crate::input_names::{table_name_from_file, table_name_from_sheet};
 
 type Source = BufReader<File>;
 

@@ -29,16 +29,16 @@
 //! The caller masks secrets before a value reaches this module.
 
 mod cell;
-mod names;
 mod sheet;
+mod sheet_names;
 mod summary;
 mod threaded;
 mod writer;
 mod xlsx;
 
 pub use cell::{fit_text, Cell, CellRef, MAX_EXACT_INT, MAX_TEXT_UNITS};
-pub use names::MAX_SHEET_NAME_UNITS;
 pub use sheet::SheetInfo;
+pub use sheet_names::MAX_SHEET_NAME_UNITS;
 pub use threaded::{Finishing, ReportThread, RowSink, BATCHES_IN_FLIGHT, BATCH_ROWS};
 pub use writer::{ReportOptions, ReportWriter, SheetHandle};
 

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::cell::{Cell, CellRef};
-use super::names::SheetNames;
 use super::sheet::SheetInfo;
+use super::sheet_names::SheetNames;
 use super::summary::{self, SummaryData};
 use super::xlsx::{self, SheetXml, Style};
 use super::{ReportError, EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, SUMMARY_SHEET};

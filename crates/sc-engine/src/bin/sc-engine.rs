@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use sc_engine::error::{time_limit_message, Error, Masker};
 use sc_engine::ffi::Engine;
 use sc_engine::job::{self, ErrorReport, Job, Secret};
-use sc_engine::runner::Run;
+use sc_engine::run::Run;
 use sc_engine::sandbox;
 
 /// Set by whichever of the main thread and the watchdog reports first.

@@ -345,5 +345,5 @@ fn value_cell(v: &TypedValue, var: &Variable, ctx: &Context) -> Cell {
 }
 
 #[cfg(test)]
-#[path = "stage_tests.rs"]
+#[path = "variables_tests.rs"]
 mod tests;
