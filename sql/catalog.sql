@@ -22,7 +22,7 @@ END
 $roles$;
 COMMENT ON ROLE sc_admin IS 'smartconnector: defines connectors and secrets; also an operator';
 COMMENT ON ROLE sc_operator IS 'smartconnector: runs and cancels connectors, reads executions and reports';
-COMMENT ON ROLE sc_webhook IS 'smartconnector: may only call sc_webhook';
+COMMENT ON ROLE sc_webhook IS 'smartconnector: may only post webhook calls (sc_api.webhook, through PostgREST)';
 GRANT sc_operator TO sc_admin;
 
 ------------------------------------------------------------------------------

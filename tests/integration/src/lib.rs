@@ -133,3 +133,136 @@ pub fn report_sheets(c: &mut Client, id: i64) -> calamine::Xlsx<std::io::Cursor<
     let bytes: Vec<u8> = c.query_one("SELECT sc_report($1)", &[&id]).expect("sc_report").get(0);
     calamine::Reader::new(std::io::Cursor::new(bytes)).expect("the report is an XLSX workbook")
 }
+
+// ------------------------------------------------------------- PostgREST replay
+
+/// One `POST /rpc/<function>` as PostgREST sends it (shared/postgrest-rpc.md
+/// §1): the transaction, the tx-vars statement, the main query with the body
+/// as its one parameter, then COMMIT (or ROLLBACK on error).
+pub struct Rpc<'a> {
+    /// The role PostgREST switches to (the JWT's role claim, or the anonymous role).
+    pub role: &'a str,
+    /// The JWT's claims (PostgREST adds `role`).
+    pub claims: serde_json::Value,
+    /// Request headers, names lowercased (PostgREST leaves out `cookie`).
+    pub headers: serde_json::Value,
+    /// The function in schema `sc_api`.
+    pub function: &'a str,
+    /// The type of its single unnamed parameter (`json`, `text`, `xml`), chosen
+    /// by PostgREST from the Content-Type.
+    pub param_type: &'a str,
+    /// The raw request body.
+    pub body: &'a str,
+}
+
+/// What the sender gets back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    /// The error's message and detail, for an error.
+    pub error: Option<String>,
+}
+
+/// PostgREST's SQLSTATE → HTTP mapping (v16, shared/postgrest-rpc.md §4), for
+/// the states these tests can meet.
+pub fn http_status(code: &str, message: &str, authenticated: bool) -> u16 {
+    match code {
+        c if c.starts_with("PT") => c[2..].parse().unwrap_or(500),
+        "42501" => {
+            if authenticated {
+                403
+            } else {
+                401
+            }
+        }
+        "22023" if message.starts_with("role \"") && message.ends_with("does not exist") => 401,
+        "42883" | "42P01" => 404,
+        "23503" | "23505" => 409,
+        "25006" => 405,
+        "P0001" => 400,
+        c if c.starts_with("08") || c.starts_with("53") || c == "57P01" => 503,
+        c if ["09", "25", "2D", "38", "39", "3B", "40", "54", "55", "57", "58", "F0", "HV", "XX"]
+            .iter()
+            .any(|p| c.starts_with(p)) =>
+        {
+            500
+        }
+        c if c.starts_with("0L") || c.starts_with("0P") || c.starts_with("28") => 403,
+        _ => 400,
+    }
+}
+
+/// A parameter of type `unknown` (OID 705), as PostgREST sends every tx var
+/// and a single unnamed parameter: PostgreSQL then resolves its type from
+/// the statement (`text` for `set_config`, the cast's type in the main query).
+#[derive(Debug)]
+struct Unknown<'a>(&'a str);
+
+impl postgres::types::ToSql for Unknown<'_> {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        // PostgreSQL describes the parameter with the type it resolved; in
+        // binary format the text types take the text as it is, jsonb a
+        // version byte first.
+        if *ty == postgres::types::Type::JSONB {
+            out.extend_from_slice(&[1]);
+        }
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(postgres::types::IsNull::No)
+    }
+
+    fn accepts(ty: &postgres::types::Type) -> bool {
+        use postgres::types::Type;
+        [Type::UNKNOWN, Type::TEXT, Type::JSON, Type::JSONB, Type::XML].contains(ty)
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+const TX_VARS: &str = "select set_config('search_path', $1, true), set_config('role', $2, true), set_config('request.jwt.claims', $3, true), set_config('request.method', $4, true), set_config('request.path', $5, true), set_config('request.headers', $6, true), set_config('request.cookies', $7, true)";
+
+/// Replays `rpc` on `c` (which must be able to switch to `rpc.role`, as
+/// PostgREST's authenticator can). Parameters go as `unknown`, as PostgREST
+/// sends them; the postgres crate sends them in binary format, whose bytes
+/// for `unknown` are the text PostgREST sends in text format.
+pub fn postgrest_rpc(c: &mut Client, rpc: &Rpc<'_>, anon_role: &str) -> Reply {
+    use postgres::types::Type;
+    let mut claims = rpc.claims.clone();
+    claims["role"] = serde_json::Value::String(rpc.role.to_string());
+    let path = format!("/rpc/{}", rpc.function);
+    let main = format!(
+        "WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT \"sc_api\".\"{f}\"($1::{t}) pgrst_scalar) pgrst_call) SELECT null::bigint AS total_result_set, 1 AS page_total, coalesce(json_agg(_postgrest_t.pgrst_scalar)->0, 'null') AS body, nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status, '' AS response_inserted FROM (SELECT \"{f}\".* FROM \"pgrst_source\" AS \"{f}\"   ) _postgrest_t",
+        f = rpc.function,
+        t = rpc.param_type
+    );
+    c.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE").expect("BEGIN");
+    let run = |c: &mut Client| -> Result<Option<String>, postgres::Error> {
+        let vars = c.prepare_typed(TX_VARS, &[Type::UNKNOWN; 7])?;
+        let (claims, headers) = (claims.to_string(), rpc.headers.to_string());
+        let values = ["\"sc_api\"", rpc.role, claims.as_str(), "POST", path.as_str(), headers.as_str(), "{}"];
+        let args: Vec<Unknown<'_>> = values.into_iter().map(Unknown).collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            args.iter().map(|a| a as &(dyn postgres::types::ToSql + Sync)).collect();
+        c.query(&vars, &refs)?;
+        let main = c.prepare_typed(&main, &[Type::UNKNOWN])?;
+        let row = c.query_one(&main, &[&Unknown(rpc.body)])?;
+        Ok(row.get::<_, Option<String>>("response_status"))
+    };
+    match run(c) {
+        Ok(status) => {
+            c.batch_execute("COMMIT").expect("COMMIT");
+            // A void function answers 204 unless it set response.status.
+            Reply { status: status.and_then(|s| s.parse().ok()).unwrap_or(204), error: None }
+        }
+        Err(e) => {
+            c.batch_execute("ROLLBACK").expect("ROLLBACK");
+            let db = e.as_db_error().unwrap_or_else(|| panic!("not a database error: {e}"));
+            let status = http_status(db.code().code(), db.message(), rpc.role != anon_role);
+            let text = format!("{}{}", db.message(), db.detail().map(|d| format!(": {d}")).unwrap_or_default());
+            Reply { status, error: Some(text) }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Webhook ingest through PostgREST, replayed statement by statement
+//! (`sc_integration::postgrest_rpc`, shared/postgrest-rpc.md): what a sender
+//! gets back, and what is stored.
+use sc_integration::*;
+use serde_json::json;
+
+const ANON: &str = "itest_anon";
+
+fn webhook_doc(api_name: &str, status: &str) -> serde_json::Value {
+    json!({
+        "api_name": api_name, "name": api_name, "type": "webhook", "status": status,
+        "sql": "CREATE TABLE output.calls ENGINE = Memory AS SELECT body FROM input.webhooks_raw",
+        "variables": [{"name": "body", "type": "string"}]
+    })
+}
+
+/// Roles as a PostgREST deployment has them: a sender role granted
+/// sc_webhook, an anonymous role without it.
+fn roles(c: &mut postgres::Client) {
+    c.batch_execute(&format!(
+        "DO $$ BEGIN
+           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'itest_sender') THEN CREATE ROLE itest_sender NOLOGIN; END IF;
+           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ANON}') THEN CREATE ROLE {ANON} NOLOGIN; END IF;
+         END $$;
+         GRANT sc_webhook TO itest_sender;"
+    ))
+    .unwrap();
+}
+
+fn post(c: &mut postgres::Client, role: &str, claims: serde_json::Value, param_type: &str, body: &str) -> Reply {
+    let headers = json!({"content-type": "application/json", "authorization": "Bearer secret.jwt.token",
+                         "user-agent": "GitHub-Hookshot/1", "host": "api.example.com"});
+    postgrest_rpc(c, &Rpc { role, claims, headers, function: "webhook", param_type, body }, ANON)
+}
+
+fn stored(c: &mut postgres::Client, connector: &str) -> Vec<(String, String, bool, serde_json::Value)> {
+    c.query(
+        "SELECT e.body, e.sender, e.sample, e.headers FROM sc.webhook_events e JOIN sc.connectors c ON c.id = e.connector_id
+          WHERE c.api_name = $1 ORDER BY e.id",
+        &[&connector],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+    .collect()
+}
+
+#[test]
+fn a_posted_body_is_kept_byte_for_byte_without_credentials() {
+    let mut c = connect_ready();
+    roles(&mut c);
+    save(&mut c, &webhook_doc("itest_orders", "operational"));
+    let claims = json!({"sub": "shop-42", "sc_connector": "itest_orders"});
+    // Key order, spacing and a trailing newline, as the sender wrote them.
+    let raw = "{\"z\": 1,   \"a\": [1, 2.50], \"nested\": {\"b\": null}}\n";
+    assert_eq!(post(&mut c, "itest_sender", claims.clone(), "json", raw), Reply { status: 202, error: None });
+    assert_eq!(
+        post(&mut c, "itest_sender", claims.clone(), "text", "order=7&paid=true"),
+        Reply { status: 202, error: None }
+    );
+    assert_eq!(post(&mut c, "itest_sender", claims, "xml", "<order id=\"7\"><paid/></order>").status, 202);
+    let rows = stored(&mut c, "itest_orders");
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].0, raw);
+    assert_eq!(rows[1].0, "order=7&paid=true");
+    assert_eq!(rows[2].0, "<order id=\"7\"><paid/></order>");
+    assert_eq!(rows[0].1, "shop-42", "the sender is the token's subject");
+    assert!(!rows[0].2, "an operational connector's calls are pending, not samples");
+    assert_eq!(rows[0].3["user-agent"], "GitHub-Hookshot/1");
+    assert!(rows[0].3.get("authorization").is_none(), "credentials are never stored: {}", rows[0].3);
+    c.batch_execute("DELETE FROM sc.webhook_events").unwrap();
+}
+
+#[test]
+fn senders_get_statuses_they_understand() {
+    let mut c = connect_ready();
+    roles(&mut c);
+    save(&mut c, &webhook_doc("itest_orders2", "operational"));
+    save(&mut c, &webhook_doc("itest_draft", "setup"));
+    let to = |name: &str| json!({"sc_connector": name});
+    let big = format!("\"{}\"", "x".repeat(262_144));
+    let cases = [
+        ("itest_sender", to("itest_orders2"), "{}", 202),
+        ("itest_sender", to("itest_orders2"), big.as_str(), 413),
+        ("itest_sender", to("itest_nope"), "{}", 404),
+        ("itest_sender", to("itest_draft"), "{}", 409),
+        ("itest_sender", json!({}), "{}", 401),
+        ("itest_sender", json!({"sc_connectors": ["itest_a", "itest_b"]}), "{}", 400),
+        ("itest_sender", json!({"sc_connectors": ["itest_orders2", "itest_draft"]}), "{}", 400),
+        // A role without sc_webhook: anonymous → 401, authenticated → 403 (EXECUTE is not PUBLIC's).
+        (ANON, to("itest_orders2"), "{}", 401),
+        ("itest_no_such_role", to("itest_orders2"), "{}", 401),
+    ];
+    for (role, claims, body, expected) in cases {
+        let reply = post(&mut c, role, claims.clone(), "json", body);
+        assert_eq!(reply.status, expected, "{role} {claims}: {reply:?}");
+    }
+    // Several connectors in the token: the X-SC-Connector header picks one it names.
+    let headers = json!({"x-sc-connector": "itest_orders2"});
+    let claims = json!({"sc_connectors": ["itest_orders2", "itest_draft"]});
+    let rpc = Rpc {
+        role: "itest_sender",
+        claims: claims.clone(),
+        headers,
+        function: "webhook",
+        param_type: "json",
+        body: "{}",
+    };
+    assert_eq!(postgrest_rpc(&mut c, &rpc, ANON).status, 202);
+    let rpc = Rpc { headers: json!({"x-sc-connector": "itest_other"}), ..rpc };
+    assert_eq!(postgrest_rpc(&mut c, &rpc, ANON).status, 403);
+    // Nothing was stored for any refused call.
+    assert_eq!(stored(&mut c, "itest_orders2").len(), 2);
+    assert!(stored(&mut c, "itest_draft").is_empty());
+    c.batch_execute("DELETE FROM sc.webhook_events").unwrap();
+}
+
+#[test]
+fn an_inactive_connector_keeps_a_capped_set_of_samples() {
+    let mut c = connect_ready();
+    roles(&mut c);
+    save(&mut c, &webhook_doc("itest_paused", "inactive"));
+    let claims = json!({"sc_connector": "itest_paused"});
+    for i in 0..105 {
+        assert_eq!(post(&mut c, "itest_sender", claims.clone(), "json", &format!("{{\"n\": {i}}}")).status, 202);
+    }
+    let rows = stored(&mut c, "itest_paused");
+    assert_eq!(rows.len(), 100, "at most 100 samples per connector");
+    assert!(rows.iter().all(|r| r.2), "all kept as samples");
+    assert_eq!(rows[0].0, "{\"n\": 5}", "the oldest went first");
+    c.batch_execute("DELETE FROM sc.webhook_events").unwrap();
+}
+
+#[test]
+fn postgrest_can_reach_nothing_but_the_ingest_functions() {
+    let mut c = connect_ready();
+    let exposed: Vec<String> = c
+        .query(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'sc_api'::regnamespace
+             UNION ALL SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = 'sc_api'::regnamespace
+             ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(exposed, ["sc_api.webhook(json)", "sc_api.webhook(text)", "sc_api.webhook(xml)"]);
+    let public_may: bool = c
+        .query_one(
+            "SELECT bool_or(has_function_privilege('public', p.oid, 'EXECUTE')) FROM pg_proc p
+              WHERE p.pronamespace = 'sc_api'::regnamespace",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(!public_may, "EXECUTE is revoked from PUBLIC");
+    let sc_reachable: bool =
+        c.query_one("SELECT has_schema_privilege('sc_webhook', 'sc', 'USAGE')", &[]).unwrap().get(0);
+    assert!(!sc_reachable, "sc_webhook reaches nothing in schema sc");
+}
