@@ -240,6 +240,23 @@ fn a_compressed_input_may_not_inflate_past_the_disk_limit() {
 }
 
 #[test]
+fn without_the_sandbox_the_engine_refuses_unless_an_administrator_opted_out() {
+    let opts = sc_engine::supervisor::StartOptions {
+        env: vec![(sc_engine::sandbox::TEST_UNAVAILABLE_ENV.into(), "1".into())],
+        ..Default::default()
+    };
+    let sql = "CREATE TABLE output.o ENGINE = Memory AS SELECT 1 AS x";
+    let dir = exec_dir();
+    let msg = user_error(run_with(dir.path(), &job(Some(sql), vec![]), &opts));
+    assert!(msg.starts_with("the SQL engine's sandbox cannot be set up on this server"), "{msg}");
+    assert!(msg.contains("smartconnector.engine_sandbox = off"), "{msg}");
+    let dir = exec_dir();
+    let mut j = job(Some(sql), vec![]);
+    j.sandbox_off = true;
+    ok(run_with(dir.path(), &j, &opts));
+}
+
+#[test]
 fn what_the_engine_shows_of_itself_names_no_server_path() {
     // chDB ignores `access_control_improvements` in its in-process mode, so
     // system tables are readable; they describe the engine's private instance

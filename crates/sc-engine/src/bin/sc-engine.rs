@@ -94,7 +94,11 @@ fn confine(exec_dir: &Path, job: &Job, libchdb: &Path) {
     }
     let policy =
         sandbox::Policy { exec_dir: exec_dir.to_path_buf(), read_only, allowed_hosts: job.allowed_hosts.clone() };
-    match sandbox::confine(&policy) {
+    // Debug builds can pretend the kernel lacks the sandbox (tests of the refusal).
+    let unavailable = cfg!(debug_assertions) && std::env::var(sandbox::TEST_UNAVAILABLE_ENV).as_deref() == Ok("1");
+    let confined =
+        if unavailable { Err("simulated: this kernel has no Landlock".to_string()) } else { sandbox::confine(&policy) };
+    match confined {
         Ok(c) => {
             let _ = writeln!(
                 std::io::stderr(),

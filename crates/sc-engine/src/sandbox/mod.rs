@@ -34,6 +34,11 @@ use landlock::{
     RulesetStatus, Scope, ABI,
 };
 
+/// The environment variable that makes a debug build of the engine act as
+/// if the kernel could not confine it (tests of the refusal). Ignored by
+/// release builds.
+pub const TEST_UNAVAILABLE_ENV: &str = "SC_ENGINE_TEST_NO_SANDBOX";
+
 /// What the sandbox was asked to allow.
 #[derive(Debug, Clone)]
 pub struct Policy {
