@@ -10,6 +10,7 @@ mod load;
 mod postgres;
 mod rules;
 mod runner;
+mod webhooks;
 
 ::pgrx::pg_module_magic!(name, version);
 

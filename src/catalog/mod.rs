@@ -4,3 +4,4 @@ pub mod connectors;
 pub mod executions;
 pub mod loads;
 pub mod secrets;
+pub mod webhook_calls;

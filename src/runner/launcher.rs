@@ -81,6 +81,8 @@ fn recover() {
 /// workers for queued executions while there is room.
 fn schedule(workers: &mut HashMap<i64, DynamicBackgroundWorker>) -> Result<(), String> {
     reap(workers)?;
+    // Webhook connectors whose cadence has come get a batch (queued below like any run).
+    transaction(crate::webhooks::cut_due_batches)?.map_err(|e| e.to_string())?;
     let (mut running, waiting) = transaction(executions::queue)?.map_err(|e| e.to_string())?;
     let max_workers = i64::from(crate::gucs::MAX_WORKERS.get());
     let mut total: i64 = running.values().sum();

@@ -21,6 +21,15 @@ use crate::sql::{split_statements, Statement};
 /// right after start-up (tests of crash handling). Ignored by release builds.
 pub const TEST_ABORT_ENV: &str = "SC_ENGINE_TEST_ABORT";
 
+/// The table a webhook connector's batch arrives in (every column a string).
+pub const WEBHOOKS_RAW: &str = "webhooks_raw";
+
+/// `input.webhooks`: the same calls, `timestamp` as a DateTime (UTC,
+/// microseconds) and `body` as JSON where it parses as JSON (NULL otherwise).
+const WEBHOOKS_VIEW: &str = "CREATE VIEW input.webhooks AS SELECT \
+     parseDateTime64BestEffort(assumeNotNull(timestamp), 6, 'UTC') AS timestamp, sender, querystring, headers, \
+     CAST(if(isValidJSON(body), body, NULL) AS Nullable(JSON)) AS body FROM input.webhooks_raw";
+
 /// `engine_version` of a pass-through run, which never starts chDB.
 pub const PASS_THROUGH_VERSION: &str = "none (no SQL: the input table passed through without the engine)";
 
@@ -262,6 +271,9 @@ impl<'a> Run<'a> {
             }
             loaded += rows;
             self.progress("inputs", loaded, None, None);
+        }
+        if self.job.meta.connector_type == "webhook" && tables.iter().any(|t| t.name == WEBHOOKS_RAW) {
+            self.ddl(session, WEBHOOKS_VIEW)?;
         }
         Ok(tables)
     }

@@ -159,3 +159,74 @@ fn postgrest_can_reach_nothing_but_the_ingest_functions() {
         c.query_one("SELECT has_schema_privilege('sc_webhook', 'sc', 'USAGE')", &[]).unwrap().get(0);
     assert!(!sc_reachable, "sc_webhook reaches nothing in schema sc");
 }
+
+#[test]
+fn pending_calls_become_one_batch_that_a_webhook_execution_loads() {
+    let mut c = connect_ready();
+    roles(&mut c);
+    c.batch_execute(
+        "DROP TABLE IF EXISTS public.itest_hook_orders;
+         CREATE TABLE public.itest_hook_orders (id serial PRIMARY KEY, order_no text UNIQUE, sku text);",
+    )
+    .unwrap();
+    save(
+        &mut c,
+        &json!({
+            "api_name": "itest_hooks", "name": "hooks", "type": "webhook", "status": "operational",
+            "settings": {"cadence": "30 seconds", "max_batch_calls": 1000},
+            "sql": "CREATE TABLE output.orders ENGINE = Memory AS
+                      SELECT toString(body.order) AS order_no, toString(body.sku) AS sku, sender FROM input.webhooks",
+            "variables": [{"name": "order_no", "type": "string", "required": true},
+                          {"name": "sku", "type": "string"}, {"name": "sender", "type": "string"}],
+            "load_steps": [{"name": "orders", "table": "itest_hook_orders",
+                            "match": [{"columns": {"order_no": "order_no"}}],
+                            "map": [{"column": "order_no", "variable": "order_no"},
+                                    {"column": "sku", "variable": "sku", "conflict": "overwrite"}]}]
+        }),
+    );
+    let claims = json!({"sub": "shop", "sc_connector": "itest_hooks"});
+    for i in 1..=3 {
+        let body = format!("{{\"order\": {i}, \"sku\": \"S-{i}\"}}");
+        assert_eq!(post(&mut c, "itest_sender", claims.clone(), "json", &body).status, 202);
+    }
+    // The launcher cuts the batch within its 5 s backstop and starts it.
+    let id: i64 = poll(std::time::Duration::from_secs(60), || {
+        c.query_opt(
+            "SELECT id FROM sc.executions WHERE connector_api_name = 'itest_hooks' AND trigger = 'webhook'
+              ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .unwrap()
+        .map(|r| r.get(0))
+    })
+    .expect("a webhook execution is queued");
+    assert_eq!(wait(&mut c, id), "succeeded", "{:?}", field(&mut c, id, "error"));
+    let in_batch: i64 =
+        c.query_one("SELECT count(*) FROM sc.webhook_events WHERE execution_id = $1", &[&id]).unwrap().get(0);
+    assert_eq!(in_batch, 3, "every pending call is in the batch");
+    let loaded: Vec<(String, String)> = c
+        .query("SELECT order_no, sku FROM public.itest_hook_orders ORDER BY order_no", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(loaded, [("1".into(), "S-1".into()), ("2".into(), "S-2".into()), ("3".into(), "S-3".into())]);
+    // A call posted now waits for the cadence (30 s) although the launcher
+    // looks every 5 s: it is still pending after more than one look.
+    assert_eq!(post(&mut c, "itest_sender", claims, "json", "{\"order\": 4}").status, 202);
+    std::thread::sleep(std::time::Duration::from_secs(7));
+    let pending: i64 = c
+        .query_one(
+            "SELECT count(*) FROM sc.webhook_events e JOIN sc.connectors k ON k.id = e.connector_id
+              WHERE k.api_name = 'itest_hooks' AND e.execution_id IS NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(pending, 1);
+    c.batch_execute(
+        "SELECT sc_set_status('itest_hooks', 'inactive');
+         DELETE FROM sc.webhook_events WHERE execution_id IS NULL;",
+    )
+    .unwrap();
+}

@@ -367,6 +367,13 @@ pub struct Settings {
     /// Cron expression or pg_cron interval (`30 seconds`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// Webhook connectors: how often pending calls become a batch
+    /// (`30 seconds` to `3 hours`; default 5 minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cadence: Option<String>,
+    /// Webhook connectors: most calls in one batch (default 10,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_batch_calls: Option<u32>,
 }
 
 impl Settings {

@@ -45,6 +45,23 @@ pub(super) fn check_settings(s: &Settings, out: &mut Vec<Problem>) {
             );
         }
     }
+    range(out, "max_batch_calls", s.max_batch_calls.map(u64::from), 1, Some(MAX_BATCH_CALLS));
+    if let Some(cadence) = &s.cadence {
+        match cadence_seconds(cadence) {
+            Ok(secs) if (MIN_CADENCE_S..=MAX_CADENCE_S).contains(&secs) => {}
+            Ok(secs) => out.push(
+                Problem::new(
+                    path("cadence"),
+                    format!("cadence must be between 30 seconds and 3 hours, not {secs} seconds"),
+                )
+                .with_hint("for example `30 seconds`, `5 minutes` or `1 hour`"),
+            ),
+            Err(why) => out.push(
+                Problem::new(path("cadence"), format!("`{cadence}` is not a cadence: {why}"))
+                    .with_hint("write a number and a unit: `30 seconds`, `5 minutes`, `1 hour`"),
+            ),
+        }
+    }
     if let Some(schedule) = &s.schedule {
         if let Err(why) = check_schedule(schedule) {
             out.push(
@@ -52,6 +69,42 @@ pub(super) fn check_settings(s: &Settings, out: &mut Vec<Problem>) {
                     .with_hint("use five cron fields such as `*/15 * * * *`, or an interval such as `30 seconds`"),
             );
         }
+    }
+}
+
+/// Shortest and longest cadence of a webhook connector, and its default.
+pub const MIN_CADENCE_S: u64 = 30;
+pub const MAX_CADENCE_S: u64 = 3 * 3600;
+pub const DEFAULT_CADENCE_S: u64 = 300;
+/// Most calls a batch may hold, and the default.
+pub const MAX_BATCH_CALLS: u64 = 1_000_000;
+pub const DEFAULT_BATCH_CALLS: u32 = 10_000;
+
+/// `30 seconds`, `5 minutes`, `1 hour`, `90s`, `2 min`, `1h` → seconds.
+pub fn cadence_seconds(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number.parse().map_err(|_| "it does not start with a number".to_string())?;
+    let per = match unit.trim().to_ascii_lowercase().as_str() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "" => return Err("it has no unit (seconds, minutes or hours)".into()),
+        other => return Err(format!("`{other}` is not a unit (seconds, minutes or hours)")),
+    };
+    n.checked_mul(per).ok_or_else(|| "it is far too long".to_string())
+}
+
+impl Settings {
+    /// The cadence in seconds (the default when unset or invalid, which saving refuses).
+    pub fn cadence_s(&self) -> u64 {
+        self.cadence.as_deref().and_then(|c| cadence_seconds(c).ok()).unwrap_or(DEFAULT_CADENCE_S)
+    }
+
+    /// Most calls in one batch.
+    pub fn max_batch_calls(&self) -> u32 {
+        self.max_batch_calls.unwrap_or(DEFAULT_BATCH_CALLS)
     }
 }
 
@@ -278,5 +331,26 @@ mod tests {
             let err = check_http_url(text).unwrap_err();
             assert!(err.contains(fragment), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn cadences() {
+        for (text, secs) in
+            [("30 seconds", 30), ("5 minutes", 300), ("1 hour", 3600), ("90s", 90), ("2 min", 120), ("3h", 10_800)]
+        {
+            assert_eq!(cadence_seconds(text), Ok(secs), "{text}");
+        }
+        for (text, why) in [("soon", "number"), ("5", "no unit"), ("5 days", "`days` is not a unit")] {
+            let err = cadence_seconds(text).unwrap_err();
+            assert!(err.contains(why), "{text}: {err}");
+        }
+        let mut out = Vec::new();
+        let settings = Settings { cadence: Some("10 seconds".into()), max_batch_calls: Some(0), ..Settings::default() };
+        check_settings(&settings, &mut out);
+        let text: Vec<String> = out.iter().map(|p| p.to_string()).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(text.iter().any(|t| t.contains("settings.cadence") && t.contains("not 10 seconds")), "{text:?}");
+        assert_eq!(settings.cadence_s(), 10);
+        assert_eq!(Settings::default().cadence_s(), DEFAULT_CADENCE_S);
     }
 }
