@@ -230,3 +230,64 @@ fn pending_calls_become_one_batch_that_a_webhook_execution_loads() {
     )
     .unwrap();
 }
+
+#[test]
+fn a_killed_batch_keeps_its_calls_and_later_calls_form_the_next_batch() {
+    let mut c = connect_ready();
+    roles(&mut c);
+    save(
+        &mut c,
+        &json!({
+            "api_name": "itest_hook_kill", "name": "kill", "type": "webhook", "status": "operational",
+            "settings": {"cadence": "30 seconds"},
+            // Slow on purpose: the worker is killed while the SQL runs.
+            "sql": "CREATE TABLE output.o ENGINE = Memory AS
+                      SELECT toString(count()) AS x FROM input.webhooks_raw, numbers(100000000000)",
+            "variables": [{"name": "x", "type": "string"}]
+        }),
+    );
+    let claims = json!({"sc_connector": "itest_hook_kill"});
+    for body in ["{\"n\": 1}", "{\"n\": 2}"] {
+        assert_eq!(post(&mut c, "itest_sender", claims.clone(), "json", body).status, 202);
+    }
+    let (id, pid): (i64, i32) = poll(std::time::Duration::from_secs(60), || {
+        c.query_opt(
+            "SELECT id, worker_pid FROM sc.executions
+              WHERE connector_api_name = 'itest_hook_kill' AND stage = 'sql' AND worker_pid IS NOT NULL",
+            &[],
+        )
+        .unwrap()
+        .map(|r| (r.get(0), r.get(1)))
+    })
+    .expect("the batch's execution reaches the SQL stage");
+    // SAFETY: sending a signal to a process of the test cluster.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    await_crash_restart(c);
+    let mut c = reconnect(std::time::Duration::from_secs(60));
+    let status = poll(std::time::Duration::from_secs(60), || {
+        let s = field(&mut c, id, "status")?;
+        (s != "running").then_some(s)
+    });
+    assert_eq!(status.as_deref(), Some("failed"));
+    // Its calls stay attached to it (visible, to be re-run), none went back to pending.
+    let attached: i64 =
+        c.query_one("SELECT count(*) FROM sc.webhook_events WHERE execution_id = $1", &[&id]).unwrap().get(0);
+    assert_eq!(attached, 2);
+    // A call after the restart is the next batch, alone, once the cadence has passed.
+    assert_eq!(post(&mut c, "itest_sender", claims, "json", "{\"n\": 3}").status, 202);
+    let next: i64 = poll(std::time::Duration::from_secs(60), || {
+        c.query_opt("SELECT id FROM sc.executions WHERE connector_api_name = 'itest_hook_kill' AND id > $1", &[&id])
+            .unwrap()
+            .map(|r| r.get(0))
+    })
+    .expect("the next batch is queued after the cadence");
+    let bodies: Vec<String> = c
+        .query("SELECT body FROM sc.webhook_events WHERE execution_id = $1 ORDER BY id", &[&next])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(bodies, ["{\"n\": 3}"]);
+    c.execute("SELECT sc_cancel($1)", &[&next]).unwrap();
+    c.batch_execute("SELECT sc_set_status('itest_hook_kill', 'inactive')").unwrap();
+}
