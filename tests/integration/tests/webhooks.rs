@@ -185,6 +185,7 @@ fn pending_calls_become_one_batch_that_a_webhook_execution_loads() {
         }),
     );
     let claims = json!({"sub": "shop", "sc_connector": "itest_hooks"});
+    let before: i64 = c.query_one("SELECT coalesce(max(id), 0) FROM sc.executions", &[]).unwrap().get(0);
     for i in 1..=3 {
         let body = format!("{{\"order\": {i}, \"sku\": \"S-{i}\"}}");
         assert_eq!(post(&mut c, "itest_sender", claims.clone(), "json", &body).status, 202);
@@ -192,9 +193,9 @@ fn pending_calls_become_one_batch_that_a_webhook_execution_loads() {
     // The launcher cuts the batch within its 5 s backstop and starts it.
     let id: i64 = poll(std::time::Duration::from_secs(60), || {
         c.query_opt(
-            "SELECT id FROM sc.executions WHERE connector_api_name = 'itest_hooks' AND trigger = 'webhook'
-              ORDER BY id DESC LIMIT 1",
-            &[],
+            "SELECT x.id FROM sc.executions x JOIN sc.connectors k ON k.id = x.connector_id
+              WHERE k.api_name = 'itest_hooks' AND x.trigger = 'webhook' AND x.id > $1 ORDER BY x.id DESC LIMIT 1",
+            &[&before],
         )
         .unwrap()
         .map(|r| r.get(0))
@@ -290,4 +291,60 @@ fn a_killed_batch_keeps_its_calls_and_later_calls_form_the_next_batch() {
     assert_eq!(bodies, ["{\"n\": 3}"]);
     c.execute("SELECT sc_cancel($1)", &[&next]).unwrap();
     c.batch_execute("SELECT sc_set_status('itest_hook_kill', 'inactive')").unwrap();
+}
+
+#[test]
+fn the_webhook_example_loads_orders_and_their_lines() {
+    let mut c = connect_ready();
+    c.batch_execute(
+        "DROP TABLE IF EXISTS public.shop_orders, public.shop_order_lines;
+         SET client_min_messages = warning;
+         SELECT sc_drop_connector(api_name) FROM sc.connectors WHERE api_name = 'webhook_orders';",
+    )
+    .unwrap();
+    c.batch_execute(include_str!("../../../examples/webhook_orders/schema.sql")).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../../examples/webhook_orders/connector.json")).unwrap();
+    save(&mut c, &doc);
+    let before: i64 = c.query_one("SELECT coalesce(max(id), 0) FROM sc.executions", &[]).unwrap().get(0);
+    c.batch_execute(include_str!("../../../examples/webhook_orders/post_samples.sql")).unwrap();
+    let id: i64 = poll(std::time::Duration::from_secs(60), || {
+        c.query_opt(
+            "SELECT x.id FROM sc.executions x JOIN sc.connectors k ON k.id = x.connector_id
+              WHERE k.api_name = 'webhook_orders' AND x.id > $1 ORDER BY x.id DESC LIMIT 1",
+            &[&before],
+        )
+        .unwrap()
+        .map(|r| r.get(0))
+    })
+    .expect("the batch is queued");
+    assert_eq!(wait(&mut c, id), "succeeded", "{:?}", field(&mut c, id, "error"));
+    let orders: Vec<(String, Option<String>, Option<String>)> = c
+        .query("SELECT order_id, email, total::text FROM public.shop_orders ORDER BY order_id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        orders,
+        [
+            ("A-1001".into(), Some("ann@example.com".into()), Some("45.00".into())),
+            ("A-1002".into(), Some("bo@example.com".into()), Some("9.90".into()))
+        ]
+    );
+    let lines: Vec<(String, String, i32)> = c
+        .query("SELECT order_id, sku, qty FROM public.shop_order_lines ORDER BY order_id, sku", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("A-1001".into(), "CUP-3".into(), 1),
+            ("A-1001".into(), "TEA-1".into(), 3),
+            ("A-1002".into(), "TEA-2".into(), 3)
+        ]
+    );
+    c.batch_execute("SELECT sc_set_status('webhook_orders', 'inactive')").unwrap();
 }
