@@ -216,17 +216,19 @@ CREATE UNLOGGED TABLE sc.row_hash_scopes (
 );
 COMMENT ON TABLE sc.row_hash_scopes IS 'The connectors and scopes that have hashes in sc.row_hashes; diff checking skips the lookup for the others';
 
--- No foreign key to sc.connectors (checking it for every stored hash cost
--- more than the insert): a deleted connector takes its hashes with it here.
-CREATE FUNCTION sc.forget_row_hashes() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+-- No foreign key to sc.connectors from the row hashes or the webhook calls
+-- (checking it for every stored hash or call cost more than the insert): a
+-- deleted connector takes its hashes and its calls with it here.
+CREATE FUNCTION sc.forget_connector_rows() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM sc.row_hash_scopes h USING gone g WHERE h.connector_id = g.id;
     DELETE FROM sc.row_hashes h USING gone g WHERE h.connector_id = g.id;
+    DELETE FROM sc.webhook_events w USING gone g WHERE w.connector_id = g.id;
     RETURN NULL;
 END $$;
-CREATE TRIGGER connectors_forget_row_hashes AFTER DELETE ON sc.connectors
-    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION sc.forget_row_hashes();
+CREATE TRIGGER connectors_forget_rows AFTER DELETE ON sc.connectors
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION sc.forget_connector_rows();
 
 -- A connector with a queued or running execution cannot be deleted, by
 -- sc_drop_connector or by any DELETE (its worker still reads the row).
@@ -247,7 +249,7 @@ CREATE TRIGGER connectors_refuse_busy_delete BEFORE DELETE ON sc.connectors
 
 CREATE TABLE sc.webhook_events (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    connector_id bigint NOT NULL REFERENCES sc.connectors (id) ON DELETE CASCADE,
+    connector_id bigint NOT NULL,
     received_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
     sender       text NOT NULL,
     querystring  text,
@@ -260,7 +262,7 @@ CREATE INDEX webhook_events_pending_idx ON sc.webhook_events (connector_id, id)
     WHERE execution_id IS NULL AND NOT sample;
 COMMENT ON TABLE sc.webhook_events IS 'Webhook calls buffered until the connector''s next run';
 COMMENT ON COLUMN sc.webhook_events.id IS 'Arrival order';
-COMMENT ON COLUMN sc.webhook_events.connector_id IS 'The webhook connector it was posted to';
+COMMENT ON COLUMN sc.webhook_events.connector_id IS 'The webhook connector it was posted to; deleting the connector deletes its calls (trigger on sc.connectors: no foreign key, whose check would cost every ingest)';
 COMMENT ON COLUMN sc.webhook_events.received_at IS 'When it arrived';
 COMMENT ON COLUMN sc.webhook_events.sender IS 'PostgreSQL role or JWT subject that posted it';
 COMMENT ON COLUMN sc.webhook_events.querystring IS 'Query string of the HTTP request, if known';

@@ -19,8 +19,10 @@ CREATE FUNCTION sc.webhook_sample_cap() RETURNS integer LANGUAGE sql IMMUTABLE A
 -- SECURITY DEFINER wrappers below), pinned search_path, every operator
 -- schema-qualified. The caller is the role PostgREST switched to (the
 -- `role` setting, which a definer function does not change).
+-- (No SET clause of its own: every caller is a wrapper that pins the
+-- search_path already, and a SET clause costs a settings save per call.)
 CREATE FUNCTION sc.ingest_webhook(body text) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     claims   jsonb := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
     headers  jsonb := NULLIF(pg_catalog.current_setting('request.headers', true), '')::jsonb;
@@ -36,10 +38,11 @@ BEGIN
     END IF;
     -- The connectors this caller may post to: claim sc_connectors (an array)
     -- or sc_connector (one name) of the JWT PostgREST verified.
-    allowed := CASE pg_catalog.jsonb_typeof(claims OPERATOR(pg_catalog.->) 'sc_connectors')
-                   WHEN 'array' THEN claims OPERATOR(pg_catalog.->) 'sc_connectors'
-                   ELSE pg_catalog.jsonb_build_array(claims OPERATOR(pg_catalog.->>) 'sc_connector') END;
-    allowed := pg_catalog.jsonb_path_query_array(allowed, '$[*] ? (@ != null)');
+    allowed := CASE WHEN pg_catalog.jsonb_typeof(claims OPERATOR(pg_catalog.->) 'sc_connectors') OPERATOR(pg_catalog.=) 'array'
+                        THEN claims OPERATOR(pg_catalog.->) 'sc_connectors'
+                    WHEN claims OPERATOR(pg_catalog.->>) 'sc_connector' IS NOT NULL
+                        THEN pg_catalog.jsonb_build_array(claims OPERATOR(pg_catalog.->>) 'sc_connector')
+                    ELSE '[]'::jsonb END;
     IF pg_catalog.jsonb_array_length(allowed) OPERATOR(pg_catalog.=) 0 THEN
         RAISE SQLSTATE 'PT401' USING MESSAGE = 'Unauthorized',
             DETAIL = 'the token names no connector (claim sc_connector or sc_connectors)';
