@@ -256,7 +256,9 @@ CREATE TABLE sc.webhook_events (
     headers      jsonb,
     body         text NOT NULL CHECK (octet_length(body) <= 262144),
     sample       boolean NOT NULL DEFAULT false,
-    execution_id bigint REFERENCES sc.executions (id) ON DELETE SET NULL
+    -- No ON DELETE action: an execution with calls cannot be deleted, so a
+    -- processed call can never become pending again (and be processed twice).
+    execution_id bigint REFERENCES sc.executions (id)
 );
 CREATE INDEX webhook_events_pending_idx ON sc.webhook_events (connector_id, id)
     WHERE execution_id IS NULL AND NOT sample;
