@@ -7,48 +7,11 @@
 use super::matching::{decide_rows, first_of_each_key, Candidate};
 use super::plan::StepPlan;
 use super::relations::{resolve_lookup, value_of, LookupAnswers, Unresolved};
+pub use super::rows::{EntityIds, Outcome, Row};
 use super::write::write;
 use crate::postgres::Changes;
-use sc_core::load::{EntityRecord, RowOutcome};
+use sc_core::load::RowOutcome;
 use std::collections::HashMap;
-
-/// One row of a scope's values file.
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub rn: i64,
-    pub valid: bool,
-    pub errors: Option<String>,
-    pub vals: Vec<Option<String>>,
-}
-
-/// The outcome of one row in one step.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub rn: i64,
-    pub outcome: RowOutcome,
-    pub record_id: Option<String>,
-    pub errors: Vec<String>,
-    pub warnings: Vec<String>,
-}
-
-impl Outcome {
-    pub fn new(rn: i64, outcome: RowOutcome, record_id: Option<String>, error: Option<String>) -> Outcome {
-        Outcome { rn, outcome, record_id, errors: error.into_iter().collect(), warnings: Vec::new() }
-    }
-
-    /// A failed row with the reason.
-    pub fn failed(rn: i64, error: String) -> Outcome {
-        Outcome::new(rn, RowOutcome::Failed, None, Some(error))
-    }
-
-    pub fn with_warning(mut self, w: String) -> Outcome {
-        self.warnings.push(w);
-        self
-    }
-}
-
-/// Records of earlier steps: step → row number → record.
-pub type EntityIds = HashMap<String, HashMap<i64, EntityRecord>>;
 
 /// Processes one chunk; returns one outcome per row, in row order. With
 /// `changes` = roll back (a dry run) nothing stays written.

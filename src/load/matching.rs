@@ -1,8 +1,8 @@
 //! Matching rules of a load step: each rule evaluated for a whole chunk in
 //! one query, rule after rule, deciding what happens to each row.
-use super::chunk::Outcome;
 use super::fallback::{together_or_one_by_one, Attempt};
 use super::plan::StepPlan;
+use super::rows::Outcome;
 use super::spi::{query_found, text_arg};
 use super::sql;
 use crate::postgres::Changes;

@@ -10,6 +10,7 @@ mod fallback;
 mod matching;
 pub mod plan;
 mod relations;
+mod rows;
 mod spi;
 mod sql;
 pub mod target;

@@ -1,9 +1,9 @@
 //! Relationships of a load step: the value of each mapped source for a row,
 //! the record an earlier step matched or created for it, and lookups of
 //! related records by a column (every distinct key of a chunk at once).
-use super::chunk::{EntityIds, Row};
 use super::fallback::{together_or_one_by_one, Attempt};
 use super::plan::{Source, StepPlan};
+use super::rows::{EntityIds, Row};
 use super::spi::{query_found, text_arg, Found};
 use super::sql;
 use crate::postgres::Changes;

@@ -1,10 +1,10 @@
 //! Writing the decided rows of a chunk: one INSERT for the rows to create,
 //! one UPDATE per pass for the records to update, or each row on its own
 //! when that fails (see `fallback`).
-use super::chunk::Outcome;
 use super::fallback::{together_or_one_by_one, Attempt};
 use super::matching::Pending;
 use super::plan::{MapPlan, StepPlan};
+use super::rows::Outcome;
 use super::spi::{query_texts, text_arg};
 use super::sql;
 use crate::postgres::Changes;

@@ -1,0 +1,42 @@
+//! The rows a load step works on and what becomes of them: a row of a
+//! scope's values file, its outcome, and the records earlier steps made.
+use sc_core::load::{EntityRecord, RowOutcome};
+use std::collections::HashMap;
+
+/// One row of a scope's values file.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub rn: i64,
+    pub valid: bool,
+    pub errors: Option<String>,
+    pub vals: Vec<Option<String>>,
+}
+
+/// The outcome of one row in one step.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub rn: i64,
+    pub outcome: RowOutcome,
+    pub record_id: Option<String>,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    pub fn new(rn: i64, outcome: RowOutcome, record_id: Option<String>, error: Option<String>) -> Outcome {
+        Outcome { rn, outcome, record_id, errors: error.into_iter().collect(), warnings: Vec::new() }
+    }
+
+    /// A failed row with the reason.
+    pub fn failed(rn: i64, error: String) -> Outcome {
+        Outcome::new(rn, RowOutcome::Failed, None, Some(error))
+    }
+
+    pub fn with_warning(mut self, w: String) -> Outcome {
+        self.warnings.push(w);
+        self
+    }
+}
+
+/// Records of earlier steps: step → row number → record.
+pub type EntityIds = HashMap<String, HashMap<i64, EntityRecord>>;
