@@ -3,7 +3,9 @@
 # extension, start (or reuse) a local cluster in ./.pgdata, save the bundled
 # connector (two load steps: vendors, then products), run it on the bundled
 # workbook into tables it creates, print the execution summary and the
-# counts per step and outcome, then run it again to show nothing is duplicated.
+# counts per step and outcome, then run it again to show nothing is duplicated;
+# then post three orders to the webhook example (examples/webhook_orders) as
+# PostgREST would and show the batch that loads them.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 PORT=${SC_DEMO_PORT:-5499}
@@ -55,6 +57,31 @@ SELECT sc_wait(:id2) AS status;
 SELECT step, v ->> 'created' AS created, v ->> 'updated' AS updated, v ->> 'unchanged' AS unchanged,
        v ->> 'skipped' AS skipped, v ->> 'failed' AS failed
 FROM sc.executions, jsonb_each(counts) AS c(step, v) WHERE id = :id2 AND step NOT LIKE 'variables (%' ORDER BY 1;
+SQL
+
+say "a webhook connector (examples/webhook_orders): three orders posted as PostgREST would, processed as one batch"
+sc_psql "$PORT" -c "SET client_min_messages = warning; DROP TABLE IF EXISTS public.shop_orders, public.shop_order_lines" >/dev/null
+sc_psql "$PORT" -f "$SC_ROOT/examples/webhook_orders/schema.sql" >/dev/null
+sc_psql "$PORT" -v doc="$(cat "$SC_ROOT/examples/webhook_orders/connector.json")" >/dev/null <<'SQL'
+SELECT sc_import_connector(:'doc'::jsonb, 'replace');
+SQL
+before=$(sc_psql "$PORT" -Atc "SELECT coalesce(max(id), 0) FROM sc.executions")
+sc_psql "$PORT" -f "$SC_ROOT/examples/webhook_orders/post_samples.sql" >/dev/null
+batch=""
+for _ in $(seq 60); do   # the launcher cuts the batch within its 5 s backstop
+  batch=$(sc_psql "$PORT" -Atc "SELECT max(id) FROM sc.executions WHERE connector_api_name = 'webhook_orders' AND id > $before")
+  [ -n "$batch" ] && break
+  sleep 1
+done
+[ -n "$batch" ] || die "no webhook batch was queued within 60 s"
+sc_psql "$PORT" -v id="$batch" <<'SQL'
+SELECT sc_wait(:id) AS status;
+\pset format aligned
+\pset tuples_only off
+SELECT id, trigger, (SELECT count(*) FROM sc.webhook_events e WHERE e.execution_id = x.id) AS calls, status
+FROM sc.executions x WHERE id = :id;
+SELECT order_id, email, total FROM public.shop_orders ORDER BY order_id;
+SELECT order_id, sku, qty FROM public.shop_order_lines ORDER BY order_id, sku;
 SQL
 say "the XLSX report: psql … -c \"COPY (SELECT encode(sc_report(<id>), 'base64')) TO STDOUT\" | base64 -d > report.xlsx"
 say "done. Connect with: psql -h 127.0.0.1 -p $PORT -U postgres   (stop: runuser -u postgres -- $PG_BIN/pg_ctl -D $SC_ROOT/.pgdata stop)"
