@@ -13,11 +13,7 @@ pub const KINDS: &[&str] = &["postgresql", "mysql", "s3", "url", "generic"];
 
 /// Checks a secret before it is stored; messages name keys, never values.
 pub fn check(name: &str, kind: &str, value: &Value) -> ScResult<()> {
-    let name_ok = !name.is_empty()
-        && name.len() <= 63
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !name_ok {
+    if !sc_core::document::is_identifier(name) || name.len() > sc_core::document::MAX_PG_IDENTIFIER {
         return Err(ScError::invalid_argument(
             format!("secret name \"{name}\" is not an identifier"),
             "Use letters, digits and _ (at most 63), not starting with a digit.",

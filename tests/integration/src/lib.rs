@@ -117,6 +117,18 @@ pub fn has_file(c: &mut Client, id: i64, kind: &str) -> bool {
         .get(0)
 }
 
+/// Restarts the test cluster in data directory `data` (`pg_ctl restart -m fast`, as postgres).
+pub fn restart_server(data: &str) {
+    let status = std::process::Command::new("runuser")
+        .args(["-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "-D", data])
+        .args(["-m", "fast", "-w", "-t", "60", "restart", "-l"])
+        .arg(format!("{data}/server.log"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("pg_ctl");
+    assert!(status.success(), "pg_ctl restart");
+}
+
 /// Polls a fresh connection until the server answers (after a crash restart).
 pub fn reconnect(deadline: Duration) -> Client {
     poll(deadline, || {

@@ -2,7 +2,6 @@
 //! in the middle of a run, leave the execution `failed` with a reason, the
 //! engine process gone, and the server serving.
 use sc_integration::*;
-use std::process::Command;
 use std::time::Duration;
 
 const SLOW: &str =
@@ -72,26 +71,7 @@ fn a_server_restart_mid_run_fails_the_execution_with_a_reason() {
     let mut c = connect_ready();
     let (id, _) = start_slow(&mut c, "itest_restart");
     drop(c);
-    let status = Command::new("runuser")
-        .args([
-            "-u",
-            "postgres",
-            "--",
-            "/usr/lib/postgresql/15/bin/pg_ctl",
-            "-D",
-            &data,
-            "-m",
-            "fast",
-            "-w",
-            "-t",
-            "60",
-            "restart",
-            "-l",
-        ])
-        .arg(format!("{data}/server.log"))
-        .status()
-        .expect("pg_ctl");
-    assert!(status.success(), "pg_ctl restart");
+    restart_server(&data);
     let error = final_error(id);
     assert!(error.contains("shutting down") || error.contains("restarted"), "{error}");
     assert!(

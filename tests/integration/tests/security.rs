@@ -117,30 +117,6 @@ fn a_failed_sc_set_secret_leaves_its_inline_value_out_of_the_server_log() {
     assert!(!log.contains("LeakyT0ken123"), "the secret value is in {}", log_path.display());
 }
 
-fn restart(data: &str) {
-    let status = std::process::Command::new("runuser")
-        .args([
-            "-u",
-            "postgres",
-            "--",
-            "/usr/lib/postgresql/15/bin/pg_ctl",
-            "-D",
-            data,
-            "-m",
-            "fast",
-            "-w",
-            "-t",
-            "60",
-            "restart",
-            "-l",
-        ])
-        .arg(format!("{data}/server.log"))
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("pg_ctl");
-    assert!(status.success(), "pg_ctl restart");
-}
-
 #[test]
 fn executions_work_outside_the_data_directory_when_work_dir_is_set() {
     let data = std::env::var("SC_TEST_PGDATA").expect("SC_TEST_PGDATA: run through scripts/test.sh");
@@ -152,7 +128,7 @@ fn executions_work_outside_the_data_directory_when_work_dir_is_set() {
     let mut c = connect_ready();
     c.batch_execute(&format!("ALTER SYSTEM SET smartconnector.work_dir = '{}'", work.display())).unwrap();
     drop(c);
-    restart(&data);
+    restart_server(&data);
     let mut c = reconnect(std::time::Duration::from_secs(60));
     let slow = "CREATE TABLE output.t ENGINE = Memory AS SELECT toString(sum(number)) AS x FROM numbers(100000000000)";
     save(&mut c, &scheduler_doc("itest_work_dir", slow, 1));
@@ -166,7 +142,7 @@ fn executions_work_outside_the_data_directory_when_work_dir_is_set() {
     let status = wait(&mut c, id);
     c.batch_execute("ALTER SYSTEM RESET smartconnector.work_dir").unwrap();
     drop(c);
-    restart(&data);
+    restart_server(&data);
     assert_eq!(inside, Some(true), "the engine works in {}", work.display());
     assert!(!in_data_dir, "nothing of the run in the data directory");
     assert_eq!(status, "cancelled");

@@ -26,7 +26,7 @@ mod validate;
 mod tests;
 
 pub use compat::{value_fits, PgColumn};
-pub use identifiers::{is_api_name, is_identifier, QualifiedName};
+pub use identifiers::{is_api_name, is_identifier, QualifiedName, MAX_PG_IDENTIFIER};
 pub use model::{
     ArchivedAction, Conflict, ConnectorDocument, ConnectorType, LoadStep, Lookup, ManyMatchesAction, MapRule,
     MapSource, MatchKey, MatchRule, NoMatchAction, OneMatchAction, Reference, Settings, Status, Variable, VariableType,
