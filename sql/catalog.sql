@@ -18,11 +18,15 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'sc_webhook') THEN
         CREATE ROLE sc_webhook NOLOGIN;
     END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'sc_webhook_anon') THEN
+        CREATE ROLE sc_webhook_anon NOLOGIN;
+    END IF;
 END
 $roles$;
 COMMENT ON ROLE sc_admin IS 'smartconnector: defines connectors and secrets; also an operator';
 COMMENT ON ROLE sc_operator IS 'smartconnector: runs and cancels connectors, reads executions and reports';
 COMMENT ON ROLE sc_webhook IS 'smartconnector: may only post webhook calls (sc_api.webhook, through PostgREST)';
+COMMENT ON ROLE sc_webhook_anon IS 'smartconnector: PostgREST''s db-anon-role; may only post signed calls to connectors that check a signature (sc_api.<api_name>)';
 GRANT sc_operator TO sc_admin;
 
 ------------------------------------------------------------------------------

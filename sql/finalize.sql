@@ -14,3 +14,6 @@ GRANT EXECUTE ON FUNCTION sc_export_connector(text), sc_run(text, bytea, text, j
 -- Secrets: admins may list their names, never read a value; they are
 -- written only through sc_set_secret and sc_drop_secret.
 GRANT SELECT (name, kind, created_at, created_by, updated_at) ON sc.secrets TO sc_admin;
+
+-- The signature check of signed webhook endpoints: only the ingest function calls it.
+REVOKE ALL ON FUNCTION sc.webhook_signature_refusal(jsonb, jsonb, text) FROM PUBLIC;

@@ -60,3 +60,25 @@ pub fn all_for_engine() -> ScResult<Vec<StoredSecret>> {
         Ok(out)
     })
 }
+
+/// The HMAC key a webhook signature names: the secret's `key` value, else
+/// its only value; None when there is no such secret (or no such value).
+/// Read as the catalog's owner, for the ingest function only.
+pub fn signing_key(name: &str) -> ScResult<Option<String>> {
+    let value = as_superuser(|| {
+        Spi::connect(|client| {
+            let rows = client.select("SELECT value FROM sc.secrets WHERE name = $1", Some(1), &[name.into()])?;
+            match rows.into_iter().next() {
+                Some(row) => row.get::<JsonB>(1),
+                None => Ok(None),
+            }
+        })
+    })?;
+    let Some(Value::Object(map)) = value.map(|j| j.0) else { return Ok(None) };
+    let chosen = match map.get("key") {
+        Some(v) => Some(v),
+        None if map.len() == 1 => map.values().next(),
+        None => None,
+    };
+    Ok(chosen.map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+}

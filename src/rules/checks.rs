@@ -59,6 +59,20 @@ pub fn problems(doc: &ConnectorDocument, owner: &str) -> ScResult<Vec<Problem>> 
             }
         }
     }
+    if let Some(sig) = &doc.settings.webhook_signature {
+        if crate::catalog::secrets::signing_key(&sig.secret)?.is_none() {
+            out.push(
+                Problem::new(
+                    "settings.webhook_signature.secret",
+                    format!("secret \"{}\" does not exist, or has no `key` value and more than one value", sig.secret),
+                )
+                .with_hint(format!(
+                    "Store the sender's signing secret: SELECT sc_set_secret('{}', 'generic', '{{\"key\": \"…\"}}').",
+                    sig.secret
+                )),
+            );
+        }
+    }
     Ok(out)
 }
 

@@ -7,6 +7,7 @@ use super::{checks, require_owner, require_role};
 use crate::catalog::connectors::{self, Lock};
 use crate::error::{ScError, ScResult};
 use crate::postgres::current_role;
+use crate::webhooks::endpoints;
 use sc_core::document::{parse_document, to_value, ConnectorDocument, Problem, Status};
 use serde_json::{json, Value};
 
@@ -42,6 +43,7 @@ pub fn create(value: &Value) -> ScResult<String> {
     let owner = current_role()?;
     fail_on(checks::problems(&doc, &owner)?)?;
     connectors::insert(&with_status(&doc, doc.status()), &owner)?;
+    endpoints::sync(&doc.api_name, Some(&doc))?;
     Ok(doc.api_name)
 }
 
@@ -63,7 +65,8 @@ pub fn update(api_name: &str, value: &Value) -> ScResult<()> {
         None => status_of(&stored.status)?,
     };
     fail_on(checks::problems(&doc, &stored.owner)?)?;
-    connectors::replace(stored.id, &with_status(&doc, status), None)
+    connectors::replace(stored.id, &with_status(&doc, status), None)?;
+    endpoints::sync(api_name, Some(&doc))
 }
 
 /// `sc_export_connector`: the document as stored, its status the current one.
@@ -119,6 +122,7 @@ pub fn import(value: &Value, on_conflict: &str) -> ScResult<Value> {
             "created"
         }
     };
+    endpoints::sync(&doc.api_name, Some(&doc))?;
     Ok(json!({
         "api_name": doc.api_name,
         "action": action,
@@ -142,6 +146,7 @@ pub fn duplicate(api_name: &str, new_api_name: &str) -> ScResult<String> {
     let owner = current_role()?;
     fail_on(checks::problems(&doc, &owner)?)?;
     connectors::insert(&to_value(&doc), &owner)?;
+    endpoints::sync(&doc.api_name, Some(&doc))?;
     Ok(doc.api_name)
 }
 
@@ -157,7 +162,8 @@ pub fn drop_connector(api_name: &str) -> ScResult<()> {
             hint: "Cancel them with sc_cancel(id) (see sc.executions), then drop it.".into(),
         });
     }
-    connectors::delete(stored.id)
+    connectors::delete(stored.id)?;
+    endpoints::sync(api_name, None)
 }
 
 /// `sc_set_status`: moves a connector to another status. Moving to a status

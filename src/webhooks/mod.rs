@@ -4,6 +4,8 @@
 //! the worker writes its batch as the input table `input.webhooks_raw` (the
 //! engine adds the typed `input.webhooks`). Ingest itself is SQL:
 //! `sql/webhooks.sql`, exposed through PostgREST (docs/webhooks.md).
+pub mod endpoints;
+
 use crate::catalog::webhook_calls::{self, Call};
 use crate::error::ScResult;
 use crate::postgres::transaction;

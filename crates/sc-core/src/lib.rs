@@ -9,5 +9,6 @@ pub mod load;
 pub mod readers;
 pub mod report;
 pub mod rowbinary;
+pub mod signature;
 pub mod types;
 pub mod variables;

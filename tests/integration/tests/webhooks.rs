@@ -136,7 +136,10 @@ fn postgrest_can_reach_nothing_but_the_ingest_functions() {
     let mut c = connect_ready();
     let exposed: Vec<String> = c
         .query(
+            // Besides /rpc/webhook, only the signed endpoints of connectors that check a signature.
             "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'sc_api'::regnamespace
+                AND p.proname NOT IN (SELECT api_name FROM sc.connectors
+                                       WHERE type = 'webhook' AND document->'settings' ? 'webhook_signature')
              UNION ALL SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = 'sc_api'::regnamespace
              ORDER BY 1",
             &[],
@@ -158,6 +161,144 @@ fn postgrest_can_reach_nothing_but_the_ingest_functions() {
     let sc_reachable: bool =
         c.query_one("SELECT has_schema_privilege('sc_webhook', 'sc', 'USAGE')", &[]).unwrap().get(0);
     assert!(!sc_reachable, "sc_webhook reaches nothing in schema sc");
+    let sc_reachable: bool =
+        c.query_one("SELECT has_schema_privilege('sc_webhook_anon', 'sc', 'USAGE')", &[]).unwrap().get(0);
+    assert!(!sc_reachable, "sc_webhook_anon reaches nothing in schema sc");
+}
+
+/// An anonymous call to a signed endpoint, as PostgREST sends it for a
+/// request without a token: its anonymous role, claims holding only that role.
+fn post_signed(c: &mut postgres::Client, function: &str, headers: serde_json::Value, body: &str) -> Reply {
+    let rpc = Rpc { role: "sc_webhook_anon", claims: json!({}), headers, function, param_type: "json", body };
+    postgrest_rpc(c, &rpc, "sc_webhook_anon")
+}
+
+fn endpoint_exists(c: &mut postgres::Client, name: &str) -> bool {
+    c.query_one(
+        "SELECT count(*) = 3 FROM pg_proc WHERE pronamespace = 'sc_api'::regnamespace AND proname = $1",
+        &[&name],
+    )
+    .unwrap()
+    .get(0)
+}
+
+#[test]
+fn a_signing_sender_posts_anonymously_to_its_connectors_own_endpoint() {
+    let mut c = connect_ready();
+    roles(&mut c);
+    // GitHub's documented example: key "It's a Secret to Everybody", body "Hello, World!".
+    c.batch_execute("SELECT sc_set_secret('itest_gh_key', 'generic', '{\"key\": \"It''s a Secret to Everybody\"}')")
+        .unwrap();
+    let mut doc = webhook_doc("itest_signed", "operational");
+    doc["settings"] = json!({"webhook_signature":
+        {"header": "X-Hub-Signature-256", "secret": "itest_gh_key", "prefix": "sha256="}});
+    save(&mut c, &doc);
+    assert!(endpoint_exists(&mut c, "itest_signed"), "saving creates /rpc/itest_signed");
+    let good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    let headers = |sig: &str| {
+        json!({"content-type": "application/json", "x-hub-signature-256": sig,
+                                     "x-github-event": "push", "host": "api.example.com"})
+    };
+    // PostgREST hands a JSON body to the json overload; the signature is over these bytes.
+    let body = "\"Hello, World!\"";
+    let sig = format!(
+        "sha256={}",
+        sc_core::signature::sign(
+            sc_core::document::HmacAlgorithm::Sha256,
+            sc_core::document::SignatureEncoding::Hex,
+            b"It's a Secret to Everybody",
+            body.as_bytes()
+        )
+    );
+    assert_eq!(post_signed(&mut c, "itest_signed", headers(&sig), body), Reply { status: 202, error: None });
+    // The documented example, posted as text/plain.
+    let rpc = Rpc {
+        role: "sc_webhook_anon",
+        claims: json!({}),
+        headers: headers(good),
+        function: "itest_signed",
+        param_type: "text",
+        body: "Hello, World!",
+    };
+    assert_eq!(postgrest_rpc(&mut c, &rpc, "sc_webhook_anon").status, 202);
+    // A wrong or missing signature: 401, saying why, and nothing stored.
+    let wrong = post_signed(&mut c, "itest_signed", headers(good), body);
+    assert_eq!(wrong.status, 401, "{wrong:?}");
+    assert!(wrong.error.as_deref().is_some_and(|e| e.contains("does not match")), "{wrong:?}");
+    let missing = post_signed(&mut c, "itest_signed", json!({"content-type": "application/json"}), body);
+    assert_eq!(missing.status, 401, "{missing:?}");
+    assert!(missing.error.as_deref().is_some_and(|e| e.contains("no X-Hub-Signature-256 header")), "{missing:?}");
+    let rows = stored(&mut c, "itest_signed");
+    assert_eq!(rows.len(), 2, "only the two signed calls are stored");
+    assert_eq!(rows[0].0, body);
+    assert_eq!(rows[1].0, "Hello, World!");
+    assert_eq!(rows[0].1, "sc_webhook_anon", "no token: the sender is the role");
+    assert_eq!(rows[0].3["x-hub-signature-256"], sig.as_str(), "the signature stays with the call");
+
+    // Anonymous callers reach nothing else: not /rpc/webhook, not a connector without a signature.
+    save(&mut c, &webhook_doc("itest_unsigned", "operational"));
+    assert!(!endpoint_exists(&mut c, "itest_unsigned"));
+    assert_eq!(post_signed(&mut c, "webhook", headers(&sig), body).status, 401);
+    assert_eq!(post_signed(&mut c, "itest_unsigned", headers(&sig), body).status, 404);
+    // A token's role may not use a signed endpoint either (it is the anonymous role's).
+    let rpc = Rpc {
+        role: "itest_sender",
+        claims: json!({"sc_connector": "itest_signed"}),
+        headers: headers(&sig),
+        function: "itest_signed",
+        param_type: "json",
+        body,
+    };
+    assert_eq!(postgrest_rpc(&mut c, &rpc, "sc_webhook_anon").status, 403);
+
+    // Stripe's scheme: the time is signed with the body and must be recent.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    doc["settings"]["webhook_signature"] =
+        json!({"header": "Stripe-Signature", "secret": "itest_gh_key", "scheme": "stripe", "tolerance_s": 300});
+    save(&mut c, &doc);
+    let stripe = |t: u64| {
+        let signed = format!("{t}.{body}");
+        let v1 = sc_core::signature::sign(
+            sc_core::document::HmacAlgorithm::Sha256,
+            sc_core::document::SignatureEncoding::Hex,
+            b"It's a Secret to Everybody",
+            signed.as_bytes(),
+        );
+        json!({"stripe-signature": format!("t={t},v1={v1}")})
+    };
+    assert_eq!(post_signed(&mut c, "itest_signed", stripe(now), body).status, 202);
+    let old = post_signed(&mut c, "itest_signed", stripe(now - 3600), body);
+    assert_eq!(old.status, 401, "{old:?}");
+    assert!(old.error.as_deref().is_some_and(|e| e.contains("at most 300 s")), "{old:?}");
+    assert_eq!(stored(&mut c, "itest_signed").len(), 3);
+
+    // A connector in setup refuses signed calls like any other.
+    doc["status"] = json!("setup");
+    save(&mut c, &doc);
+    assert_eq!(post_signed(&mut c, "itest_signed", stripe(now), body).status, 409);
+
+    // Removing the signature removes the endpoint; so does dropping the connector.
+    let mut plain = doc.clone();
+    plain.as_object_mut().unwrap().remove("settings");
+    save(&mut c, &plain);
+    assert!(!endpoint_exists(&mut c, "itest_signed"));
+    save(&mut c, &doc);
+    assert!(endpoint_exists(&mut c, "itest_signed"));
+    c.batch_execute("SELECT sc_drop_connector('itest_signed'), sc_drop_connector('itest_unsigned')").unwrap();
+    assert!(!endpoint_exists(&mut c, "itest_signed"));
+    assert!(stored(&mut c, "itest_signed").is_empty(), "the connector's calls went with it");
+}
+
+#[test]
+fn a_signature_naming_a_missing_secret_is_a_document_problem() {
+    let mut c = connect_ready();
+    let mut doc = webhook_doc("itest_signed_nokey", "operational");
+    doc["settings"] = json!({"webhook_signature": {"header": "X-Sig", "secret": "itest_no_such_secret"}});
+    let err = c.query_one("SELECT sc_create_connector($1)", &[&doc]).unwrap_err();
+    let text = format!("{:?}", err.as_db_error().expect("a database error"));
+    assert!(text.contains("settings.webhook_signature.secret"), "{text}");
+    assert!(text.contains("itest_no_such_secret"), "{text}");
+    assert!(!endpoint_exists(&mut c, "itest_signed_nokey"), "a refused save creates no endpoint");
 }
 
 #[test]

@@ -374,6 +374,75 @@ pub struct Settings {
     /// Webhook connectors: most calls in one batch (default 10,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_batch_calls: Option<u32>,
+    /// Webhook connectors: the HMAC signature that lets senders post
+    /// anonymously to the connector's own endpoint (`/rpc/<api_name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_signature: Option<WebhookSignature>,
+}
+
+/// How a signing sender (GitHub, Shopify, Stripe, …) signs its calls: an
+/// HMAC over the raw body (with `scheme: stripe`, over `<t>.<body>`), keyed
+/// by an sc secret, carried in one request header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSignature {
+    /// The request header holding the signature, e.g. `X-Hub-Signature-256`.
+    pub header: String,
+    /// The sc secret whose `key` (or only) value is the HMAC key.
+    pub secret: String,
+    /// `sha256` (default), `sha1` or `sha512`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<HmacAlgorithm>,
+    /// `hex` (default) or `base64`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<SignatureEncoding>,
+    /// Text before the signature in the header, e.g. `sha256=`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// `plain` (default: the header holds the signature of the body) or
+    /// `stripe` (`t=<unix time>,v1=<signature of "<t>.<body>">`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<SignatureScheme>,
+    /// `stripe`: how old the signed time may be, in seconds (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance_s: Option<u32>,
+}
+
+impl WebhookSignature {
+    pub fn algorithm(&self) -> HmacAlgorithm {
+        self.algorithm.unwrap_or(HmacAlgorithm::Sha256)
+    }
+    pub fn encoding(&self) -> SignatureEncoding {
+        self.encoding.unwrap_or(SignatureEncoding::Hex)
+    }
+    pub fn scheme(&self) -> SignatureScheme {
+        self.scheme.unwrap_or(SignatureScheme::Plain)
+    }
+    pub fn tolerance_s(&self) -> u32 {
+        self.tolerance_s.unwrap_or(300)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HmacAlgorithm {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureEncoding {
+    Hex,
+    Base64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureScheme {
+    Plain,
+    Stripe,
 }
 
 impl Settings {

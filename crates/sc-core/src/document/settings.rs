@@ -62,6 +62,9 @@ pub(super) fn check_settings(s: &Settings, out: &mut Vec<Problem>) {
             ),
         }
     }
+    if let Some(sig) = &s.webhook_signature {
+        check_signature(sig, out);
+    }
     if let Some(schedule) = &s.schedule {
         if let Err(why) = check_schedule(schedule) {
             out.push(
@@ -70,6 +73,26 @@ pub(super) fn check_settings(s: &Settings, out: &mut Vec<Problem>) {
             );
         }
     }
+}
+
+/// The signature's own fields; whether it suits the connector (a webhook
+/// connector, not named `webhook`) is checked with the header.
+fn check_signature(sig: &super::model::WebhookSignature, out: &mut Vec<Problem>) {
+    let at = |name: &str| field(&path("webhook_signature"), name);
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if sig.header.is_empty() || !sig.header.chars().all(token) {
+        out.push(
+            Problem::new(at("header"), format!("`{}` is not an HTTP header name", sig.header))
+                .with_hint("for example X-Hub-Signature-256, X-Shopify-Hmac-Sha256 or Stripe-Signature"),
+        );
+    }
+    if !is_identifier(&sig.secret) || sig.secret.len() > MAX_PG_IDENTIFIER {
+        out.push(
+            Problem::new(at("secret"), format!("`{}` is not a secret name", sig.secret))
+                .with_hint("name a secret stored with sc_set_secret (letters, digits and _)"),
+        );
+    }
+    range(out, "webhook_signature.tolerance_s", sig.tolerance_s.map(u64::from), 1, Some(86_400));
 }
 
 /// Shortest and longest cadence of a webhook connector, and its default.

@@ -42,6 +42,20 @@ fn check_header(doc: &ConnectorDocument, out: &mut Vec<Problem>) {
     if doc.name.trim().is_empty() {
         out.push(Problem::new("name", "name must not be empty").with_hint("give the connector a display name"));
     }
+    if doc.settings.webhook_signature.is_some() {
+        let at = field("settings", "webhook_signature");
+        if doc.connector_type != ConnectorType::Webhook {
+            out.push(
+                Problem::new(&at, format!("a {} connector takes no webhook calls", doc.connector_type))
+                    .with_hint("remove webhook_signature, or make the connector type webhook"),
+            );
+        } else if doc.api_name == "webhook" {
+            out.push(
+                Problem::new(&at, "a connector named `webhook` cannot have a signed endpoint")
+                    .with_hint("/rpc/webhook is the endpoint for senders with a token: choose another api_name"),
+            );
+        }
+    }
     match (&doc.sql, doc.connector_type) {
         (None, ConnectorType::Webhook) => out.push(
             Problem::new("sql", "a webhook connector requires sql")

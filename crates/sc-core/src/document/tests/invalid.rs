@@ -295,3 +295,38 @@ fn a_static_value_must_parse_as_its_type() {
     let doc = set(set(example(), "/variables/8/type", json!("number")), "/variables/8/value", json!("$16.99"));
     assert!(problems(&doc).is_empty(), "{:?}", problems(&doc));
 }
+
+// ---- webhook signature ----
+
+#[test]
+fn webhook_signature_only_on_webhook_connectors_not_named_webhook() {
+    let sig = json!({"header": "X-Hub-Signature-256", "secret": "gh", "prefix": "sha256="});
+    let doc = set(example(), "/settings", json!({"webhook_signature": sig}));
+    assert_only_problem(&doc, "settings.webhook_signature", "a spreadsheet connector takes no webhook calls");
+    let webhook = set(set(doc, "/type", json!("webhook")), "/api_name", json!("webhook"));
+    assert_only_problem(&webhook, "settings.webhook_signature", "named `webhook` cannot have a signed endpoint");
+    assert!(problems(&set(webhook, "/api_name", json!("github_pushes"))).is_empty());
+}
+
+#[test]
+fn webhook_signature_fields() {
+    let base = set(example(), "/type", json!("webhook"));
+    let with = |sig: Value| set(base.clone(), "/settings", json!({"webhook_signature": sig}));
+    assert_only_problem(
+        &with(json!({"header": "X Sig", "secret": "gh"})),
+        "settings.webhook_signature.header",
+        "not an HTTP header name",
+    );
+    assert_only_problem(
+        &with(json!({"header": "X-Sig", "secret": "g-h"})),
+        "settings.webhook_signature.secret",
+        "not a secret name",
+    );
+    assert_only_problem(
+        &with(json!({"header": "X-Sig", "secret": "gh", "scheme": "stripe", "tolerance_s": 0})),
+        "settings.webhook_signature.tolerance_s",
+        "between 1 and 86400",
+    );
+    let p = problems(&with(json!({"header": "X-Sig", "secret": "gh", "algorithm": "md5"})));
+    assert!(p.iter().any(|p| p.path.contains("algorithm") && p.message.contains("md5")), "{p:?}");
+}
