@@ -301,32 +301,134 @@ fn a_signature_naming_a_missing_secret_is_a_document_problem() {
     assert!(!endpoint_exists(&mut c, "itest_signed_nokey"), "a refused save creates no endpoint");
 }
 
-#[test]
-fn pending_calls_become_one_batch_that_a_webhook_execution_loads() {
-    let mut c = connect_ready();
-    roles(&mut c);
-    c.batch_execute(
-        "DROP TABLE IF EXISTS public.itest_hook_orders;
-         CREATE TABLE public.itest_hook_orders (id serial PRIMARY KEY, order_no text UNIQUE, sku text);",
-    )
+/// A live webhook connector (cadence 30 s) loading each call's `order` and
+/// `sku` into a new table `table`, matched on the order number, with no calls
+/// left from an earlier run; returns the newest execution id before it.
+fn orders_connector(c: &mut postgres::Client, api_name: &str, table: &str) -> i64 {
+    c.batch_execute(&format!(
+        "DROP TABLE IF EXISTS public.{table};
+         CREATE TABLE public.{table} (id serial PRIMARY KEY, order_no text UNIQUE, sku text);
+         DELETE FROM sc.webhook_events WHERE connector_id IN (SELECT id FROM sc.connectors WHERE api_name = '{api_name}');"
+    ))
     .unwrap();
     save(
-        &mut c,
+        c,
         &json!({
-            "api_name": "itest_hooks", "name": "hooks", "type": "webhook", "status": "operational",
+            "api_name": api_name, "name": api_name, "type": "webhook", "status": "operational",
             "settings": {"cadence": "30 seconds", "max_batch_calls": 1000},
             "sql": "CREATE TABLE output.orders ENGINE = Memory AS
                       SELECT toString(body.order) AS order_no, toString(body.sku) AS sku, sender FROM input.webhooks",
             "variables": [{"name": "order_no", "type": "string", "required": true},
                           {"name": "sku", "type": "string"}, {"name": "sender", "type": "string"}],
-            "load_steps": [{"name": "orders", "table": "itest_hook_orders",
+            "load_steps": [{"name": "orders", "table": table,
                             "match": [{"columns": {"order_no": "order_no"}}],
                             "map": [{"column": "order_no", "variable": "order_no"},
                                     {"column": "sku", "variable": "sku", "conflict": "overwrite"}]}]
         }),
     );
+    c.query_one("SELECT coalesce(max(id), 0) FROM sc.executions", &[]).unwrap().get(0)
+}
+
+/// The newest execution of `api_name` after execution `after`, once queued.
+fn next_execution(c: &mut postgres::Client, api_name: &str, after: i64) -> i64 {
+    poll(std::time::Duration::from_secs(90), || {
+        c.query_opt(
+            "SELECT id FROM sc.executions WHERE connector_api_name = $1 AND id > $2 ORDER BY id DESC LIMIT 1",
+            &[&api_name, &after],
+        )
+        .unwrap()
+        .map(|r| r.get(0))
+    })
+    .unwrap_or_else(|| panic!("no execution of {api_name} after {after} was queued"))
+}
+
+/// Execution id of every call of `api_name`, in the order the calls arrived.
+fn owners(c: &mut postgres::Client, api_name: &str) -> Vec<Option<i64>> {
+    c.query(
+        "SELECT e.execution_id FROM sc.webhook_events e JOIN sc.connectors k ON k.id = e.connector_id
+          WHERE k.api_name = $1 ORDER BY e.id",
+        &[&api_name],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+#[test]
+fn calls_pending_across_a_server_restart_are_processed_once_after_it() {
+    let mut c = connect_ready();
+    roles(&mut c);
+    let before = orders_connector(&mut c, "itest_hook_restart", "itest_restart_orders");
+    let claims = json!({"sc_connector": "itest_hook_restart"});
+    let order = |n: u32| format!("{{\"order\": {n}, \"sku\": \"S-{n}\"}}");
+    // The first call is a batch at once; the next three wait for the 30 s cadence…
+    assert_eq!(post(&mut c, "itest_sender", claims.clone(), "json", &order(1)).status, 202);
+    let first = next_execution(&mut c, "itest_hook_restart", before);
+    assert_eq!(wait(&mut c, first), "succeeded", "{:?}", field(&mut c, first, "error"));
+    for n in 2..=4 {
+        assert_eq!(post(&mut c, "itest_sender", claims.clone(), "json", &order(n)).status, 202);
+    }
+    assert_eq!(owners(&mut c, "itest_hook_restart"), [Some(first), None, None, None]);
+    // …and the server restarts while they are pending.
+    drop(c);
+    restart_server(&std::env::var("SC_TEST_PGDATA").expect("SC_TEST_PGDATA"));
+    let mut c = reconnect(std::time::Duration::from_secs(60));
+    let second = next_execution(&mut c, "itest_hook_restart", first);
+    assert_eq!(wait(&mut c, second), "succeeded", "{:?}", field(&mut c, second, "error"));
+    assert_eq!(owners(&mut c, "itest_hook_restart"), [Some(first), Some(second), Some(second), Some(second)]);
+    let loaded: Vec<String> = c
+        .query("SELECT order_no FROM public.itest_restart_orders ORDER BY order_no", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(loaded, ["1", "2", "3", "4"], "every call loaded once");
+    c.batch_execute("SELECT sc_set_status('itest_hook_restart', 'inactive')").unwrap();
+}
+
+#[test]
+fn a_call_committed_while_a_batch_is_cut_waits_for_the_next_batch() {
+    let mut c = connect_ready();
+    roles(&mut c);
+    let before = orders_connector(&mut c, "itest_hook_race", "itest_race_orders");
+    let claims = json!({"sc_connector": "itest_hook_race"});
+    // A sender's call whose transaction is still open while the launcher cuts a batch.
+    let mut slow = connect();
+    slow.batch_execute(
+        "BEGIN;
+         SELECT set_config('role', 'itest_sender', true),
+                set_config('request.jwt.claims', '{\"role\": \"itest_sender\", \"sc_connector\": \"itest_hook_race\"}', true);
+         SELECT sc_api.webhook('{\"order\": 2, \"sku\": \"late\"}'::json);",
+    )
+    .unwrap();
+    assert_eq!(post(&mut c, "itest_sender", claims, "json", "{\"order\": 1, \"sku\": \"first\"}").status, 202);
+    let first = next_execution(&mut c, "itest_hook_race", before);
+    slow.batch_execute("COMMIT").unwrap();
+    assert_eq!(wait(&mut c, first), "succeeded", "{:?}", field(&mut c, first, "error"));
+    // The open call was not visible to the cut: it is not in the batch, and not lost.
+    // (It took its id first, in the open transaction: calls are listed by id.)
+    assert_eq!(owners(&mut c, "itest_hook_race"), [None, Some(first)]);
+    // It becomes the next batch once the cadence has passed, and only that one.
+    let second = next_execution(&mut c, "itest_hook_race", first);
+    assert_eq!(wait(&mut c, second), "succeeded", "{:?}", field(&mut c, second, "error"));
+    assert_eq!(owners(&mut c, "itest_hook_race"), [Some(second), Some(first)]);
+    let loaded: Vec<(String, String)> = c
+        .query("SELECT order_no, sku FROM public.itest_race_orders ORDER BY order_no", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(loaded, [("1".into(), "first".into()), ("2".into(), "late".into())]);
+    c.batch_execute("SELECT sc_set_status('itest_hook_race', 'inactive')").unwrap();
+}
+
+#[test]
+fn pending_calls_become_one_batch_that_a_webhook_execution_loads() {
+    let mut c = connect_ready();
+    roles(&mut c);
+    let before = orders_connector(&mut c, "itest_hooks", "itest_hook_orders");
     let claims = json!({"sub": "shop", "sc_connector": "itest_hooks"});
-    let before: i64 = c.query_one("SELECT coalesce(max(id), 0) FROM sc.executions", &[]).unwrap().get(0);
     for i in 1..=3 {
         let body = format!("{{\"order\": {i}, \"sku\": \"S-{i}\"}}");
         assert_eq!(post(&mut c, "itest_sender", claims.clone(), "json", &body).status, 202);
