@@ -8,7 +8,7 @@
 #     body, one load step into a table), its time from queued to ended.
 # Starts a scratch cluster on port 5496 in /tmp/sc-bench-webhooks.
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../scripts/lib.sh"
 DATA=/tmp/sc-bench-webhooks
 PORT=5496
 CLIENTS=${CLIENTS:-8}
