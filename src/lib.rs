@@ -10,12 +10,14 @@ mod load;
 mod postgres;
 mod rules;
 mod runner;
+mod schedules;
 mod webhooks;
 
 ::pgrx::pg_module_magic!(name, version);
 
 pgrx::extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
 pgrx::extension_sql_file!("../sql/webhooks.sql", name = "webhooks", requires = ["catalog"]);
+pgrx::extension_sql_file!("../sql/schedules.sql", name = "schedules", requires = ["catalog"]);
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]

@@ -20,14 +20,16 @@ pub struct NewExecution<'a> {
     pub params: Option<&'a Value>,
     pub file_name: Option<&'a str>,
     pub file_size: Option<i64>,
+    /// A scheduled run: when its schedule fired (timestamptz text).
+    pub fired_at: Option<&'a str>,
 }
 
 /// Inserts a `queued` execution; returns its id.
 pub fn insert(e: &NewExecution<'_>) -> ScResult<i64> {
     Spi::get_one_with_args::<i64>(
         "INSERT INTO sc.executions (connector_id, connector_api_name, definition, trigger, started_by,
-                                    run_as, dry_run, diff_check, params, file_name, file_size)
-         VALUES ($1, $2, $3, $4, $5::name, $6::name, $7, $8, $9, $10, $11) RETURNING id",
+                                    run_as, dry_run, diff_check, params, file_name, file_size, fired_at)
+         VALUES ($1, $2, $3, $4, $5::name, $6::name, $7, $8, $9, $10, $11, $12::timestamptz) RETURNING id",
         &[
             e.connector_id.into(),
             e.api_name.into(),
@@ -40,6 +42,7 @@ pub fn insert(e: &NewExecution<'_>) -> ScResult<i64> {
             e.params.map(|p| JsonB(p.clone())).into(),
             e.file_name.into(),
             e.file_size.into(),
+            e.fired_at.into(),
         ],
     )?
     .ok_or_else(|| ScError::Internal("INSERT … RETURNING id gave no row".into()))
@@ -292,6 +295,9 @@ pub struct Claimed {
     pub file_size: Option<i64>,
     /// ISO 8601 in UTC.
     pub queued_at: Option<String>,
+    /// What `input.schedule` holds: when the schedule fired, else when the
+    /// run was queued (ISO 8601 in UTC).
+    pub trigger_time: Option<String>,
 }
 
 /// Loads an execution for its worker.
@@ -301,7 +307,8 @@ pub fn claimed(id: i64) -> ScResult<Claimed> {
             "SELECT status, connector_api_name, definition, trigger, run_as::text, dry_run, params,
                     file_name, file_size,
                     to_char(queued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
-                    connector_id, diff_check
+                    connector_id, diff_check,
+                    to_char(COALESCE(fired_at, queued_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
              FROM sc.executions WHERE id = $1",
             Some(1),
             &[id.into()],
@@ -325,6 +332,7 @@ pub fn claimed(id: i64) -> ScResult<Claimed> {
                 queued_at: row.get::<String>(10)?,
                 connector_id: row.get::<i64>(11)?,
                 diff_check: row.get::<bool>(12)?,
+                trigger_time: row.get::<String>(13)?,
             });
         }
         Err(ScError::Internal(format!("execution {id} does not exist")))
@@ -438,6 +446,52 @@ fn insert_group(id: i64, scope: &str, step: &str, rows: &[RowRecord]) -> ScResul
             column(rows.iter().map(|r| joined(&r.errors)).collect()).into(),
             column(rows.iter().map(|r| joined(&r.warnings)).collect()).into(),
         ],
+    )?;
+    Ok(())
+}
+
+/// The execution that keeps a schedule tick of connector `connector_id` from
+/// starting another, and why: with `skip`, any queued or running one; with
+/// `queue`, one already waiting to start (a run never piles up behind another).
+pub fn blocking_tick(connector_id: i64, overlap: sc_core::document::Overlap) -> ScResult<Option<(i64, String)>> {
+    let statuses: &[&str] = match overlap {
+        sc_core::document::Overlap::Skip => &["queued", "running"],
+        sc_core::document::Overlap::Queue => &["queued"],
+    };
+    let statuses: Vec<String> = statuses.iter().map(|s| s.to_string()).collect();
+    Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT id, status FROM sc.executions WHERE connector_id = $1 AND status = ANY($2) ORDER BY id LIMIT 1",
+            Some(1),
+            &[connector_id.into(), statuses.into()],
+        )?;
+        match rows.into_iter().next() {
+            None => Ok(None),
+            Some(row) => {
+                let id = row.get::<i64>(1)?.unwrap_or_default();
+                let status = row.get::<String>(2)?.unwrap_or_default();
+                let reason = if status == "queued" {
+                    format!("execution {id} is still queued")
+                } else {
+                    format!("execution {id} is still running")
+                };
+                Ok(Some((id, reason)))
+            }
+        }
+    })
+}
+
+/// Records a schedule tick that started nothing; keeps the newest
+/// `sc.skipped_tick_cap()` of the connector.
+pub fn skip_tick(connector_id: i64, fired_at: &str, reason: &str, blocker: i64) -> ScResult<()> {
+    Spi::run_with_args(
+        "INSERT INTO sc.skipped_ticks (connector_id, fired_at, reason, execution_id) VALUES ($1, $2::timestamptz, $3, $4)",
+        &[connector_id.into(), fired_at.into(), reason.into(), blocker.into()],
+    )?;
+    Spi::run_with_args(
+        "DELETE FROM sc.skipped_ticks WHERE connector_id = $1 AND id < (SELECT id FROM sc.skipped_ticks
+           WHERE connector_id = $1 ORDER BY id DESC OFFSET sc.skipped_tick_cap() - 1 LIMIT 1)",
+        &[connector_id.into()],
     )?;
     Ok(())
 }

@@ -66,6 +66,7 @@ pub fn cut_batch(p: &Pending, max_calls: i64) -> ScResult<Option<i64>> {
         params: None,
         file_name: None,
         file_size: None,
+        fired_at: None,
     })?;
     let attached = Spi::get_one_with_args::<i64>(
         "WITH batch AS (

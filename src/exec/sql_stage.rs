@@ -107,7 +107,7 @@ fn build_job(ex: &Execution, input: Option<(PathBuf, String)>, reference: Vec<Re
             dry_run: c.dry_run,
             file_name: c.file_name.clone(),
             file_size: c.file_size.map(|n| n as u64),
-            trigger_time: c.queued_at.clone(),
+            trigger_time: c.trigger_time.clone(),
         },
         limits,
         allowed_hosts: gucs::allowed_hosts(),

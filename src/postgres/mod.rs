@@ -8,5 +8,7 @@ pub mod stop;
 pub mod tables;
 pub mod xact;
 
-pub use roles::{as_role, as_role_pinned, as_superuser, current_role, owner_names, pin_search_path};
+pub use roles::{
+    as_role, as_role_pinned, as_superuser, current_role, is_superuser, owner_names, pin_search_path, role_facts,
+};
 pub use xact::{subtransaction, transaction, Changes};

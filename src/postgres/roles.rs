@@ -118,3 +118,32 @@ pub fn superuser() -> pg_sys::Oid {
 pub fn current_role() -> ScResult<String> {
     Spi::get_one::<String>("SELECT current_user::text")?.ok_or_else(|| ScError::Internal("current_user is NULL".into()))
 }
+
+/// What a role may do, as far as starting jobs goes.
+pub struct RoleFacts {
+    pub superuser: bool,
+    pub login: bool,
+}
+
+/// The attributes of role `name`; None when there is no such role.
+pub fn role_facts(name: &str) -> ScResult<Option<RoleFacts>> {
+    Ok(Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT rolsuper, rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = $1",
+            Some(1),
+            &[name.into()],
+        )?;
+        match rows.into_iter().next() {
+            None => Ok::<_, pgrx::spi::Error>(None),
+            Some(r) => Ok(Some(RoleFacts {
+                superuser: r.get::<bool>(1)?.unwrap_or(false),
+                login: r.get::<bool>(2)?.unwrap_or(false),
+            })),
+        }
+    })?)
+}
+
+/// Whether role `name` is a superuser.
+pub fn is_superuser(name: &str) -> ScResult<bool> {
+    Ok(role_facts(name)?.is_some_and(|f| f.superuser))
+}

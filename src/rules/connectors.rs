@@ -7,6 +7,7 @@ use super::{checks, require_owner, require_role};
 use crate::catalog::connectors::{self, Lock};
 use crate::error::{ScError, ScResult};
 use crate::postgres::current_role;
+use crate::schedules;
 use crate::webhooks::endpoints;
 use sc_core::document::{parse_document, to_value, ConnectorDocument, Problem, Status};
 use serde_json::{json, Value};
@@ -44,6 +45,7 @@ pub fn create(value: &Value) -> ScResult<String> {
     fail_on(checks::problems(&doc, &owner)?)?;
     connectors::insert(&with_status(&doc, doc.status()), &owner)?;
     endpoints::sync(&doc.api_name, Some(&doc))?;
+    schedules::sync(&doc.api_name)?;
     Ok(doc.api_name)
 }
 
@@ -66,7 +68,8 @@ pub fn update(api_name: &str, value: &Value) -> ScResult<()> {
     };
     fail_on(checks::problems(&doc, &stored.owner)?)?;
     connectors::replace(stored.id, &with_status(&doc, status), None)?;
-    endpoints::sync(api_name, Some(&doc))
+    endpoints::sync(api_name, Some(&doc))?;
+    schedules::sync(api_name)
 }
 
 /// `sc_export_connector`: the document as stored, its status the current one.
@@ -123,6 +126,7 @@ pub fn import(value: &Value, on_conflict: &str) -> ScResult<Value> {
         }
     };
     endpoints::sync(&doc.api_name, Some(&doc))?;
+    schedules::sync(&doc.api_name)?;
     Ok(json!({
         "api_name": doc.api_name,
         "action": action,
@@ -147,6 +151,7 @@ pub fn duplicate(api_name: &str, new_api_name: &str) -> ScResult<String> {
     fail_on(checks::problems(&doc, &owner)?)?;
     connectors::insert(&to_value(&doc), &owner)?;
     endpoints::sync(&doc.api_name, Some(&doc))?;
+    schedules::sync(&doc.api_name)?;
     Ok(doc.api_name)
 }
 
@@ -163,7 +168,8 @@ pub fn drop_connector(api_name: &str) -> ScResult<()> {
         });
     }
     connectors::delete(stored.id)?;
-    endpoints::sync(api_name, None)
+    endpoints::sync(api_name, None)?;
+    schedules::sync(api_name)
 }
 
 /// `sc_set_status`: moves a connector to another status. Moving to a status
@@ -177,7 +183,8 @@ pub fn set_status(api_name: &str, status: &str) -> ScResult<()> {
     if matches!(new, Status::Operational | Status::NeedsAttention) {
         fail_on(checks::problems(&doc, &stored.owner)?)?;
     }
-    connectors::replace(stored.id, &with_status(&doc, new), None)
+    connectors::replace(stored.id, &with_status(&doc, new), None)?;
+    schedules::sync(api_name)
 }
 
 fn status_of(text: &str) -> ScResult<Status> {

@@ -1,6 +1,7 @@
 //! smartconnector's pure-Rust core: everything that needs no PostgreSQL and no engine.
 
 pub mod artifacts;
+pub mod cron;
 pub mod document;
 pub mod execution;
 pub mod input;

@@ -66,6 +66,24 @@ fn sc_run_without_preload_names_the_postgresql_conf_line() {
         db.hint(),
         Some("Add this line to postgresql.conf and restart the server: shared_preload_libraries = 'smartconnector'")
     );
+    // Without pg_cron, a scheduled connector cannot be saved, and the hint gives the lines to add.
+    let mut scheduled =
+        sc_integration::scheduler_doc("np_sched", "CREATE TABLE output.t ENGINE = Memory AS SELECT '1' AS x", 1);
+    scheduled["settings"]["schedule"] = serde_json::json!("0 3 * * *");
+    let err = c.query_one("SELECT sc_create_connector($1)", &[&scheduled]).expect_err("needs pg_cron");
+    let db = err.as_db_error().expect("a database error");
+    assert_eq!(db.code().code(), "55000");
+    assert!(db.message().contains("needs pg_cron"), "{}", db.message());
+    let hint = db.hint().unwrap_or_default();
+    for line in [
+        "shared_preload_libraries = 'smartconnector,pg_cron'",
+        "cron.database_name = 'postgres'",
+        "CREATE EXTENSION pg_cron;",
+    ] {
+        assert!(hint.contains(line), "{hint}");
+    }
+    let saved: i64 = c.query_one("SELECT count(*) FROM sc.connectors WHERE api_name = 'np_sched'", &[]).unwrap().get(0);
+    assert_eq!(saved, 0);
     drop(c);
     drop(cluster);
 }

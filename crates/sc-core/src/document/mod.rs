@@ -29,8 +29,8 @@ pub use compat::{value_fits, PgColumn};
 pub use identifiers::{is_api_name, is_identifier, QualifiedName, MAX_PG_IDENTIFIER};
 pub use model::{
     ArchivedAction, Conflict, ConnectorDocument, ConnectorType, HmacAlgorithm, LoadStep, Lookup, ManyMatchesAction,
-    MapRule, MapSource, MatchKey, MatchRule, NoMatchAction, OneMatchAction, Reference, Settings, SignatureEncoding,
-    SignatureScheme, Status, Variable, VariableType, WebhookSignature, DEFAULT_SEPARATOR,
+    MapRule, MapSource, MatchKey, MatchRule, NoMatchAction, OneMatchAction, Overlap, Reference, Settings,
+    SignatureEncoding, SignatureScheme, Status, Variable, VariableType, WebhookSignature, DEFAULT_SEPARATOR,
 };
 pub use parse::{parse_document, to_value};
 pub use problem::{Problem, ROOT};

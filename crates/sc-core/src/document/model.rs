@@ -367,6 +367,10 @@ pub struct Settings {
     /// Cron expression or pg_cron interval (`30 seconds`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// Scheduler connectors: what a tick does while the previous run is
+    /// still queued or running (`skip`, the default, or `queue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap: Option<Overlap>,
     /// Webhook connectors: how often pending calls become a batch
     /// (`30 seconds` to `3 hours`; default 5 minutes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -423,6 +427,16 @@ impl WebhookSignature {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Overlap {
+    /// A tick that finds the previous run queued or running starts nothing.
+    #[default]
+    Skip,
+    /// A tick queues a run behind a running one (never more than one waiting).
+    Queue,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HmacAlgorithm {
@@ -475,6 +489,7 @@ macro_rules! spelled {
     };
 }
 
+spelled!(Overlap { Skip => "skip", Queue => "queue" });
 spelled!(ConnectorType { Spreadsheet => "spreadsheet", Webhook => "webhook", Scheduler => "scheduler" });
 spelled!(Status {
     Setup => "setup",

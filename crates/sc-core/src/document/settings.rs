@@ -195,94 +195,11 @@ fn check_port(port: Option<&str>, absent: bool) -> Result<(), String> {
     }
 }
 
-/// Accepts five cron fields (minute hour day-of-month month day-of-week, as
-/// pg_cron reads them) or a pg_cron interval `N seconds` (1–59).
+/// Accepts what pg_cron reads: five cron fields (minute hour day-of-month
+/// month day-of-week), an `@hourly`-style macro, or an interval `N seconds`
+/// (1–59). Whether this server's pg_cron accepts it is checked when saving.
 pub fn check_schedule(schedule: &str) -> Result<(), String> {
-    let words: Vec<&str> = schedule.split_whitespace().collect();
-    if words.len() == 2 && words[0].bytes().all(|b| b.is_ascii_digit()) {
-        return match (words[0].parse::<u32>(), words[1]) {
-            (Ok(1..=59), "second" | "seconds") => Ok(()),
-            (Ok(_), "second" | "seconds") => Err("an interval is 1 to 59 seconds".to_string()),
-            _ => Err("an interval is written like `30 seconds`".to_string()),
-        };
-    }
-    if words.len() != 5 {
-        return Err(format!("a cron expression has 5 fields, this has {}", words.len()));
-    }
-    for (word, spec) in words.iter().zip(CRON_FIELDS.iter()) {
-        check_cron_field(word, spec).map_err(|why| format!("{} field `{word}`: {why}", spec.name))?;
-    }
-    Ok(())
-}
-
-struct CronField {
-    name: &'static str,
-    min: u32,
-    max: u32,
-    /// Names accepted for values, from `min` on (months, weekdays).
-    names: &'static [&'static str],
-    /// `$` (last day of the month) is allowed.
-    dollar: bool,
-}
-
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-const WEEKDAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-
-const CRON_FIELDS: [CronField; 5] = [
-    CronField { name: "minute", min: 0, max: 59, names: &[], dollar: false },
-    CronField { name: "hour", min: 0, max: 23, names: &[], dollar: false },
-    CronField { name: "day-of-month", min: 1, max: 31, names: &[], dollar: true },
-    CronField { name: "month", min: 1, max: 12, names: &MONTHS, dollar: false },
-    CronField { name: "day-of-week", min: 0, max: 7, names: &WEEKDAYS, dollar: false },
-];
-
-/// One field: a comma list of `*`, `n`, `a-b`, each range (or `*`) with an
-/// optional `/step`.
-fn check_cron_field(word: &str, spec: &CronField) -> Result<(), String> {
-    for item in word.split(',') {
-        let (base, step) = match item.split_once('/') {
-            Some((b, s)) => (b, Some(s)),
-            None => (item, None),
-        };
-        let is_range = match base {
-            "*" => true,
-            "$" if spec.dollar => false,
-            _ => match base.split_once('-') {
-                Some((a, b)) => {
-                    let (a, b) = (cron_value(a, spec)?, cron_value(b, spec)?);
-                    if a > b {
-                        return Err(format!("range {base} runs backwards"));
-                    }
-                    true
-                }
-                None => {
-                    cron_value(base, spec)?;
-                    false
-                }
-            },
-        };
-        if let Some(step) = step {
-            if !is_range {
-                return Err(format!("a step needs * or a range before it, as in */{step}"));
-            }
-            match step.parse::<u32>() {
-                Ok(n) if n >= 1 && n <= spec.max => {}
-                _ => return Err(format!("step `{step}` must be a number from 1 to {}", spec.max)),
-            }
-        }
-    }
-    Ok(())
-}
-
-fn cron_value(text: &str, spec: &CronField) -> Result<u32, String> {
-    if let Some(pos) = spec.names.iter().position(|n| n.eq_ignore_ascii_case(text)) {
-        return Ok(spec.min + pos as u32);
-    }
-    match text.parse::<u32>() {
-        Ok(n) if text.bytes().all(|b| b.is_ascii_digit()) && (spec.min..=spec.max).contains(&n) => Ok(n),
-        _ if text.is_empty() => Err("empty value".to_string()),
-        _ => Err(format!("`{text}` is not a value from {} to {}", spec.min, spec.max)),
-    }
+    crate::cron::Schedule::parse(schedule).map(|_| ())
 }
 
 #[cfg(test)]
@@ -302,6 +219,8 @@ mod tests {
             "30 seconds",
             "1 second",
             "  59   seconds ",
+            "@hourly",
+            "@daily",
         ] {
             assert_eq!(check_schedule(ok), Ok(()), "{ok}");
         }
@@ -322,6 +241,8 @@ mod tests {
             ("60 seconds", "1 to 59"),
             ("30 minutes", "like `30 seconds`"),
             ("-1 * * * *", "minute field"),
+            ("@reboot", "fires only at server start"),
+            ("@often", "not a pg_cron macro"),
         ];
         for (text, fragment) in bad {
             let err = check_schedule(text).unwrap_err();

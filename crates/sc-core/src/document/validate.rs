@@ -42,6 +42,22 @@ fn check_header(doc: &ConnectorDocument, out: &mut Vec<Problem>) {
     if doc.name.trim().is_empty() {
         out.push(Problem::new("name", "name must not be empty").with_hint("give the connector a display name"));
     }
+    if doc.settings.schedule.is_some() {
+        let at = field("settings", "schedule");
+        match doc.connector_type {
+            ConnectorType::Scheduler => {}
+            ConnectorType::Spreadsheet => out.push(
+                Problem::new(&at, "a spreadsheet connector cannot be scheduled: each run needs a file to read")
+                    .with_hint(
+                    "run it with sc_run and a file, or make it a scheduler connector (its SQL reads reference tables)",
+                ),
+            ),
+            ConnectorType::Webhook => out.push(
+                Problem::new(&at, "a webhook connector runs on its cadence, not on a schedule")
+                    .with_hint("remove schedule; settings.cadence says how often its calls become a batch"),
+            ),
+        }
+    }
     if doc.settings.webhook_signature.is_some() {
         let at = field("settings", "webhook_signature");
         if doc.connector_type != ConnectorType::Webhook {

@@ -262,12 +262,25 @@ fn ended_webhook_http_url() {
 
 #[test]
 fn schedule_syntax() {
-    let doc = set(example(), "/settings/schedule", json!("61 * * * *"));
+    let scheduler = || set(example(), "/type", json!("scheduler"));
+    let doc = set(scheduler(), "/settings/schedule", json!("61 * * * *"));
     assert_only_problem(&doc, "settings.schedule", "minute field `61`");
-    let doc = set(example(), "/settings/schedule", json!("every day"));
+    let doc = set(scheduler(), "/settings/schedule", json!("every day"));
     assert_only_problem(&doc, "settings.schedule", "5 fields");
-    let doc = set(example(), "/settings/schedule", json!("90 seconds"));
+    let doc = set(scheduler(), "/settings/schedule", json!("90 seconds"));
     assert_only_problem(&doc, "settings.schedule", "1 to 59 seconds");
+    assert!(problems(&set(scheduler(), "/settings/schedule", json!("@daily"))).is_empty());
+    let doc = set(set(scheduler(), "/settings/schedule", json!("@daily")), "/settings/overlap", json!("sometimes"));
+    let p = problems(&doc);
+    assert!(p.iter().any(|p| p.path.contains("overlap") && p.message.contains("sometimes")), "{p:?}");
+}
+
+#[test]
+fn only_scheduler_connectors_have_a_schedule() {
+    let doc = set(example(), "/settings/schedule", json!("0 3 * * *"));
+    assert_only_problem(&doc, "settings.schedule", "a spreadsheet connector cannot be scheduled");
+    let doc = set(set(example(), "/type", json!("webhook")), "/settings/schedule", json!("0 3 * * *"));
+    assert_only_problem(&doc, "settings.schedule", "runs on its cadence");
 }
 
 // ---- type rules applied on save ----

@@ -101,7 +101,7 @@ fn valid_documents() -> Vec<(&'static str, Value)> {
                                 "match": [{"columns": {"external_id": "order_id"}, "many_matches": "next_rule"},
                                           {"columns": {"legacy_id": "order_id"}, "no_match": "skip"}],
                                 "map": [{"column": "total", "variable": "total", "conflict": "overwrite_except_null"}]}],
-                "settings": {"schedule": "30 seconds", "ended_webhook": "https://hooks.example.com/sc"}
+                "settings": {"cadence": "30 seconds", "ended_webhook": "https://hooks.example.com/sc"}
             }),
         ),
         (
@@ -113,7 +113,7 @@ fn valid_documents() -> Vec<(&'static str, Value)> {
                 "load_steps": [{"name": "ticks", "table": "\"Audit\".\"Ticks\"",
                                 "map": [{"column": "at", "variable": "schedule_trigger_time"},
                                         {"column": "kind", "variable": "kind"}]}],
-                "settings": {"schedule": "0 3 * * 1-5", "timezone": "Europe/Berlin", "max_concurrency": 64,
+                "settings": {"schedule": "0 3 * * 1-5", "overlap": "queue", "timezone": "Europe/Berlin", "max_concurrency": 64,
                              "chunk_size": 100000, "sql_memory_limit_mb": 16, "notify_channel": "sc_events"}
             }),
         ),

@@ -1,0 +1,140 @@
+//! Schedules (SPEC §10): one pg_cron job per scheduled connector, named
+//! `sc:<api_name>`, kept in step with the connector by every save in the
+//! saving transaction (a rolled-back save leaves the job as it was). The job
+//! runs `SELECT sc.run_scheduled('<api_name>')` in smartconnector's database
+//! as the connector's owner, and is active only while the connector is live
+//! (`operational`, `needs_attention`).
+use crate::catalog::connectors::{self, Lock};
+use crate::error::{ScError, ScResult};
+use crate::postgres::{as_superuser, role_facts, subtransaction, Changes};
+use pgrx::prelude::*;
+use sc_core::document::{parse_document, ConnectorType, Problem};
+
+const PATH: &str = "settings.schedule";
+
+/// Creates, changes, pauses or removes the pg_cron job of connector
+/// `api_name` to match its stored row (none once it is dropped).
+pub fn sync(api_name: &str) -> ScResult<()> {
+    let stored = connectors::find(api_name, Lock::None)?;
+    let wanted = stored.as_ref().and_then(|s| {
+        let doc = parse_document(&s.document).ok()?;
+        let schedule = doc.settings.schedule.filter(|_| doc.connector_type == ConnectorType::Scheduler)?;
+        let live = matches!(s.status.as_str(), "operational" | "needs_attention");
+        Some((schedule, s.owner.clone(), live))
+    });
+    let job_name = format!("sc:{api_name}");
+    as_superuser(|| {
+        if !pg_cron_here()? {
+            return match wanted {
+                None => Ok(()),
+                Some(_) => Err(no_pg_cron()),
+            };
+        }
+        let existing = Spi::get_one_with_args::<i64>(
+            "SELECT (SELECT jobid FROM cron.job WHERE jobname = $1 LIMIT 1)",
+            &[job_name.as_str().into()],
+        )?;
+        let Some((schedule, owner, live)) = wanted else {
+            if let Some(id) = existing {
+                Spi::run_with_args("SELECT cron.unschedule($1::bigint)", &[id.into()])?;
+            }
+            return Ok(());
+        };
+        check_owner(&owner)?;
+        let command = format!("SELECT sc.run_scheduled('{api_name}')");
+        let database = crate::runner::database();
+        let written = subtransaction(Changes::Keep, || {
+            let r = match existing {
+                Some(id) => Spi::run_with_args(
+                    "SELECT cron.alter_job($1::bigint, $2, $3, $4, $5, $6)",
+                    &[
+                        id.into(),
+                        schedule.as_str().into(),
+                        command.as_str().into(),
+                        database.as_str().into(),
+                        owner.as_str().into(),
+                        live.into(),
+                    ],
+                ),
+                None => Spi::run_with_args(
+                    "SELECT cron.schedule_in_database($1, $2, $3, $4, $5, $6)",
+                    &[
+                        job_name.as_str().into(),
+                        schedule.as_str().into(),
+                        command.as_str().into(),
+                        database.as_str().into(),
+                        owner.as_str().into(),
+                        live.into(),
+                    ],
+                ),
+            };
+            r.map_err(|e| e.to_string())
+        });
+        match written {
+            Ok(()) => Ok(()),
+            // pg_cron's own grammar differs between versions (`N seconds`, `$` came in 1.5).
+            Err(why) if why.contains("invalid schedule") => Err(ScError::InvalidDocument(vec![Problem::new(
+                PATH,
+                format!("`{schedule}` is not a schedule the pg_cron of this server accepts ({why})"),
+            )
+            .with_hint(format!(
+                "pg_cron {} reads five cron fields and @hourly, @daily, @weekly, @monthly, @yearly; `N seconds` and `$` need pg_cron 1.5 or later",
+                pg_cron_version()?.unwrap_or_default()
+            ))])),
+            Err(why) => Err(ScError::Internal(format!("pg_cron refused the job {job_name}: {why}"))),
+        }
+    })
+}
+
+/// pg_cron runs a job as its user: a scheduled connector's owner must be a
+/// role that can log in and is not a superuser.
+fn check_owner(owner: &str) -> ScResult<()> {
+    let facts = role_facts(owner)?;
+    let problem = match facts {
+        None => Some(
+            Problem::new(PATH, format!("the connector's owner \"{owner}\" no longer exists, so nothing can run as it"))
+                .with_hint("Import the connector again as an existing role (it becomes the owner)."),
+        ),
+        Some(f) if f.superuser => Some(
+            Problem::new(
+                PATH,
+                format!("the connector's owner \"{owner}\" is a superuser; a schedule runs as the owner, never as a superuser"),
+            )
+            .with_hint("Save the connector as a role that is not a superuser (SET ROLE that_role; then sc_import_connector(…, 'replace')): it becomes the owner."),
+        ),
+        Some(f) if !f.login => Some(
+            Problem::new(PATH, format!("pg_cron runs jobs as the connector's owner \"{owner}\", which cannot log in"))
+                .with_hint(format!("ALTER ROLE \"{owner}\" LOGIN; (pg_cron connects as the job's role)")),
+        ),
+        Some(_) => None,
+    };
+    match problem {
+        None => Ok(()),
+        Some(p) => Err(ScError::InvalidDocument(vec![p])),
+    }
+}
+
+/// True when pg_cron is loaded at server start and created in this database.
+fn pg_cron_here() -> ScResult<bool> {
+    Ok(Spi::get_one::<bool>(
+        "SELECT pg_catalog.to_regclass('cron.job') IS NOT NULL
+            AND 'pg_cron' = ANY (pg_catalog.string_to_array(pg_catalog.replace(pg_catalog.current_setting('shared_preload_libraries'), ' ', ''), ','))",
+    )?
+    .unwrap_or(false))
+}
+
+fn pg_cron_version() -> ScResult<Option<String>> {
+    Ok(Spi::get_one::<String>(
+        "SELECT (SELECT extversion::text FROM pg_catalog.pg_extension WHERE extname = 'pg_cron')",
+    )?)
+}
+
+fn no_pg_cron() -> ScError {
+    let database = crate::runner::database();
+    ScError::NotReady {
+        message: format!("a scheduled connector needs pg_cron, which is not set up in database \"{database}\""),
+        hint: format!(
+            "Add to postgresql.conf: shared_preload_libraries = 'smartconnector,pg_cron' and cron.database_name = '{database}'; restart the server; then in database \"{database}\": CREATE EXTENSION pg_cron;"
+        ),
+    }
+}
