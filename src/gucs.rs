@@ -143,3 +143,8 @@ pub fn allowed_hosts() -> Vec<String> {
         .map(|s| s.split(',').map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect())
         .unwrap_or_default()
 }
+
+/// The database the launcher and workers connect to (`smartconnector.database`).
+pub fn database() -> String {
+    DATABASE.get().and_then(|c| c.to_str().ok().map(str::to_owned)).unwrap_or_else(|| "postgres".into())
+}

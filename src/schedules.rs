@@ -4,11 +4,13 @@
 //! runs `SELECT sc.run_scheduled('<api_name>')` in smartconnector's database
 //! as the connector's owner, and is active only while the connector is live
 //! (`operational`, `needs_attention`).
-use crate::catalog::connectors::{self, Lock};
+use crate::catalog::connectors::{self, Lock, Stored};
+use crate::catalog::executions::{self, NewExecution};
 use crate::error::{ScError, ScResult};
 use crate::postgres::{as_superuser, role_facts, subtransaction, Changes};
 use pgrx::prelude::*;
-use sc_core::document::{parse_document, ConnectorType, Problem};
+use sc_core::cron::Schedule;
+use sc_core::document::{parse_document, ConnectorDocument, ConnectorType, Problem};
 
 const PATH: &str = "settings.schedule";
 
@@ -42,7 +44,7 @@ pub fn sync(api_name: &str) -> ScResult<()> {
         };
         check_owner(&owner)?;
         let command = format!("SELECT sc.run_scheduled('{api_name}')");
-        let database = crate::runner::database();
+        let database = crate::gucs::database();
         let written = subtransaction(Changes::Keep, || {
             let r = match existing {
                 Some(id) => Spi::run_with_args(
@@ -84,6 +86,99 @@ pub fn sync(api_name: &str) -> ScResult<()> {
             Err(why) => Err(ScError::Internal(format!("pg_cron refused the job {job_name}: {why}"))),
         }
     })
+}
+
+/// The time a tick running now fired: pg_cron starts a job at the minute its
+/// schedule fires (at the second, for `N seconds`), and the job's
+/// transaction a moment later. None when the connector has no schedule.
+pub fn fired_now(doc: &ConnectorDocument) -> ScResult<Option<String>> {
+    let Some(schedule) = doc.settings.schedule.as_deref().filter(|_| doc.connector_type == ConnectorType::Scheduler)
+    else {
+        return Ok(None);
+    };
+    let unit = match Schedule::parse(schedule) {
+        Ok(Schedule::Every(_)) => "second",
+        _ => "minute",
+    };
+    Ok(Spi::get_one_with_args::<String>("SELECT pg_catalog.date_trunc($1, pg_catalog.now())::text", &[unit.into()])?)
+}
+
+/// One tick, fired at `fired_at`, of a live scheduled connector whose row
+/// the caller holds locked: queues an execution with trigger `schedule`, or
+/// records in `sc.skipped_ticks` why not (the connector's `overlap`, or a
+/// run for the same fire time already queued). The execution id, or None.
+pub fn tick(stored: &Stored, doc: &ConnectorDocument, started_by: &str, fired_at: &str) -> ScResult<Option<i64>> {
+    let overlap = doc.settings.overlap.unwrap_or_default();
+    let blocker = match executions::fired(stored.id, fired_at)? {
+        // pg_cron and the launcher's catch-up may both see one fire time: it runs once.
+        Some(id) => Some((id, format!("execution {id} already ran for this time"))),
+        None => executions::blocking_tick(stored.id, overlap)?,
+    };
+    if let Some((id, reason)) = blocker {
+        executions::skip_tick(stored.id, fired_at, &reason, id)?;
+        pgrx::notice!("connector \"{}\": tick of {fired_at} skipped ({reason})", doc.api_name);
+        return Ok(None);
+    }
+    let id = executions::insert(&NewExecution {
+        connector_id: stored.id,
+        api_name: &doc.api_name,
+        definition: &stored.document,
+        trigger: "schedule",
+        started_by,
+        run_as: &stored.owner,
+        dry_run: false,
+        diff_check: None,
+        params: None,
+        file_name: None,
+        file_size: None,
+        fired_at: Some(fired_at),
+    })?;
+    Ok(Some(id))
+}
+
+/// At server start (the launcher, before anything else): a live scheduled
+/// connector whose schedule fired while the server was down runs once, for
+/// the latest time it missed, not once per missed tick. A connector that has
+/// never run on its schedule has missed nothing. Returns the runs queued.
+pub fn catch_up() -> ScResult<usize> {
+    if !pg_cron_here()? {
+        return Ok(0);
+    }
+    let due: Vec<(String, i64)> = Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT c.api_name, (extract(epoch FROM greatest(
+                        (SELECT max(x.fired_at) FROM sc.executions x WHERE x.connector_id = c.id),
+                        (SELECT max(t.fired_at) FROM sc.skipped_ticks t WHERE t.connector_id = c.id))) * 1000000)::bigint
+               FROM sc.connectors c JOIN sc.cron_jobs() j ON j.api_name = c.api_name
+              WHERE j.active AND c.type = 'scheduler' AND c.status IN ('operational', 'needs_attention')",
+            None,
+            &[],
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let (Some(name), Some(last)) = (row.get::<String>(1)?, row.get::<i64>(2)?) {
+                out.push((name, last));
+            }
+        }
+        Ok::<_, pgrx::spi::Error>(out)
+    })?;
+    let now_us = Spi::get_one::<i64>("SELECT (extract(epoch FROM pg_catalog.now()) * 1000000)::bigint")?.unwrap_or(0);
+    let mut queued = 0;
+    for (api_name, last_us) in due {
+        let Some(stored) = connectors::find(&api_name, Lock::ForUpdate)? else { continue };
+        let Ok(doc) = parse_document(&stored.document) else { continue };
+        let Some(schedule) = doc.settings.schedule.as_deref().and_then(|s| Schedule::parse(s).ok()) else { continue };
+        let Some(missed_us) = schedule.latest_missed_micros(last_us, now_us) else { continue };
+        let fired_at = Spi::get_one_with_args::<String>(
+            "SELECT pg_catalog.to_timestamp($1::float8 / 1000000)::text",
+            &[missed_us.into()],
+        )?
+        .unwrap_or_default();
+        if tick(&stored, &doc, &stored.owner, &fired_at)?.is_some() {
+            queued += 1;
+        }
+    }
+    Ok(queued)
 }
 
 /// pg_cron runs a job as its user: a scheduled connector's owner must be a
@@ -130,7 +225,7 @@ fn pg_cron_version() -> ScResult<Option<String>> {
 }
 
 fn no_pg_cron() -> ScError {
-    let database = crate::runner::database();
+    let database = crate::gucs::database();
     ScError::NotReady {
         message: format!("a scheduled connector needs pg_cron, which is not set up in database \"{database}\""),
         hint: format!(

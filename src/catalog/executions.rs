@@ -450,6 +450,15 @@ fn insert_group(id: i64, scope: &str, step: &str, rows: &[RowRecord]) -> ScResul
     Ok(())
 }
 
+/// The execution of connector `connector_id` that a schedule tick at
+/// `fired_at` already started, if any.
+pub fn fired(connector_id: i64, fired_at: &str) -> ScResult<Option<i64>> {
+    Ok(Spi::get_one_with_args::<i64>(
+        "SELECT (SELECT id FROM sc.executions WHERE connector_id = $1 AND fired_at = $2::timestamptz LIMIT 1)",
+        &[connector_id.into(), fired_at.into()],
+    )?)
+}
+
 /// The execution that keeps a schedule tick of connector `connector_id` from
 /// starting another, and why: with `skip`, any queued or running one; with
 /// `queue`, one already waiting to start (a run never piles up behind another).

@@ -7,9 +7,9 @@ use super::require_role;
 use crate::catalog::connectors::{self, Lock};
 use crate::catalog::executions::{self, NewExecution};
 use crate::error::{ScError, ScResult};
-use crate::postgres::as_superuser;
-use crate::postgres::current_role;
+use crate::postgres::{as_superuser, current_role, is_superuser};
 use crate::runner::{self, LAUNCHER_TYPE};
+use crate::schedules;
 use pgrx::prelude::*;
 use sc_core::document::{parse_document, ConnectorType};
 use serde_json::Value;
@@ -50,23 +50,22 @@ pub fn start(req: &RunRequest<'_>) -> ScResult<i64> {
     }
     let started_by = current_role()?;
     let trigger = trigger()?;
-    let (id, launcher) = as_superuser(|| queue(req, &started_by, &trigger, None))?;
+    let (id, launcher) = as_superuser(|| queue(req, &started_by, &trigger))?;
     runner::wake_launcher_on_commit(launcher.unwrap_or(0));
     Ok(id)
 }
 
 /// `sc.run_scheduled`: what a connector's pg_cron job calls on each tick
 /// (as the connector's owner). Queues an execution with trigger `schedule`
-/// whose `input.schedule` holds the time the schedule fired, unless the
-/// connector's `overlap` says to skip this tick, which is then recorded in
-/// `sc.skipped_ticks`. Returns the execution id, or NULL for a skipped tick.
+/// whose `input.schedule` holds the time the schedule fired, unless the tick
+/// is skipped (`schedules::tick`). Returns the execution id, or NULL.
 pub fn scheduled(api_name: &str) -> ScResult<Option<i64>> {
     require_role(OPERATOR, "running a connector on its schedule")?;
     let caller = current_role()?;
     let queued = as_superuser(|| -> ScResult<Option<(i64, Option<i32>)>> {
         // Locked: two ticks of one connector (a slow commit, a manual call) decide one after the other.
         let stored = connectors::get(api_name, Lock::ForUpdate)?;
-        if caller != stored.owner && !crate::postgres::is_superuser(&caller)? {
+        if caller != stored.owner && !is_superuser(&caller)? {
             return Err(ScError::NotOwner {
                 action: "running on its schedule",
                 api_name: api_name.into(),
@@ -74,38 +73,18 @@ pub fn scheduled(api_name: &str) -> ScResult<Option<i64>> {
             });
         }
         let doc = parse_document(&stored.document).map_err(ScError::InvalidDocument)?;
-        let Some(schedule) =
-            doc.settings.schedule.as_deref().filter(|_| doc.connector_type == ConnectorType::Scheduler)
-        else {
+        let Some(fired_at) = schedules::fired_now(&doc)? else {
             pgrx::notice!("connector \"{api_name}\" has no schedule; this tick starts nothing");
             return Ok(None);
         };
-        // The tick's own time: pg_cron starts the job at the minute it fires
-        // (at the second, for `N seconds`), and this transaction a moment later.
-        let unit = match sc_core::cron::Schedule::parse(schedule) {
-            Ok(sc_core::cron::Schedule::Every(_)) => "second",
-            _ => "minute",
-        };
-        let fired_at = Spi::get_one_with_args::<String>(
-            "SELECT pg_catalog.date_trunc($1, pg_catalog.now())::text",
-            &[unit.into()],
-        )?
-        .unwrap_or_default();
-        let overlap = doc.settings.overlap.unwrap_or_default();
-        if let Some((blocker, reason)) = executions::blocking_tick(stored.id, overlap)? {
-            executions::skip_tick(stored.id, &fired_at, &reason, blocker)?;
-            pgrx::notice!("connector \"{api_name}\": tick of {fired_at} skipped ({reason})");
+        if !matches!(stored.status.as_str(), "operational" | "needs_attention") {
+            pgrx::notice!("connector \"{api_name}\" is {}; this tick starts nothing", stored.status);
             return Ok(None);
         }
-        let req = RunRequest {
-            connector: api_name,
-            input: None,
-            filename: None,
-            params: None,
-            dry_run: false,
-            diff_check: None,
-        };
-        queue(&req, &caller, "schedule", Some(&fired_at)).map(Some)
+        match schedules::tick(&stored, &doc, &caller, &fired_at)? {
+            None => Ok(None),
+            Some(id) => Ok(Some((id, launcher_pid()?))),
+        }
     })?;
     Ok(queued.map(|(id, launcher)| {
         runner::wake_launcher_on_commit(launcher.unwrap_or(0));
@@ -121,12 +100,7 @@ fn trigger() -> ScResult<String> {
     Ok("manual".into())
 }
 
-fn queue(
-    req: &RunRequest<'_>,
-    started_by: &str,
-    trigger: &str,
-    fired_at: Option<&str>,
-) -> ScResult<(i64, Option<i32>)> {
+fn queue(req: &RunRequest<'_>, started_by: &str, trigger: &str) -> ScResult<(i64, Option<i32>)> {
     let stored = connectors::get(req.connector, Lock::None)?;
     let doc = parse_document(&stored.document).map_err(ScError::InvalidDocument)?;
     if !req.dry_run && !matches!(stored.status.as_str(), "operational" | "needs_attention") {
@@ -172,17 +146,21 @@ fn queue(
         params: req.params,
         file_name: file_name.as_deref(),
         file_size: req.input.map(|b| b.len() as i64),
-        fired_at,
+        fired_at: None,
     };
     let id = executions::insert(&new)?;
     if let (Some(bytes), Some(name)) = (req.input, &file_name) {
         executions::store_file(id, "input", name, bytes)?;
     }
-    let launcher = Spi::get_one_with_args::<i32>(
+    Ok((id, launcher_pid()?))
+}
+
+/// The launcher's process id, to wake it when the caller commits.
+fn launcher_pid() -> ScResult<Option<i32>> {
+    Ok(Spi::get_one_with_args::<i32>(
         "SELECT (SELECT pid FROM pg_catalog.pg_stat_activity WHERE backend_type = $1 LIMIT 1)",
         &[LAUNCHER_TYPE.into()],
-    )?;
-    Ok((id, launcher))
+    )?)
 }
 
 /// Run parameters must be an object of declared names.

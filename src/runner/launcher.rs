@@ -1,4 +1,5 @@
-//! The launcher: recovers executions a crash left behind, then starts one
+//! The launcher: recovers executions a crash left behind, runs once what a
+//! schedule missed while the server was down, then starts one
 //! dynamic worker per queued execution within the concurrency limits.
 use super::{database, WORKER_TYPE};
 use crate::catalog::executions;
@@ -74,6 +75,12 @@ fn recover() {
     match transaction(executions::running_ids) {
         Ok(Ok(keep)) => workdir::sweep(&keep),
         _ => warning!("smartconnector launcher: cannot list running executions; leaving work directories"),
+    }
+    match transaction(crate::schedules::catch_up) {
+        Ok(Ok(n)) if n > 0 => log!("smartconnector: queued {n} scheduled run(s) missed while the server was down"),
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => warning!("smartconnector launcher: catching up missed schedules failed: {e}"),
+        Err(e) => warning!("smartconnector launcher: catching up missed schedules failed: {e}"),
     }
 }
 

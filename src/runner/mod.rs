@@ -64,7 +64,4 @@ extern "C" {
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
-/// The database the launcher and workers connect to.
-pub fn database() -> String {
-    crate::gucs::DATABASE.get().and_then(|c| c.to_str().ok().map(str::to_owned)).unwrap_or_else(|| "postgres".into())
-}
+pub use crate::gucs::database;

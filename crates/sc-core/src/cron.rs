@@ -109,6 +109,28 @@ impl Schedule {
 }
 
 impl Schedule {
+    /// The latest time in (`after`, `until`] at which this schedule fires,
+    /// in microseconds since 1970-01-01 UTC: the one tick to run after a
+    /// downtime that missed some (None when none was missed).
+    pub fn latest_missed_micros(&self, after_us: i64, until_us: i64) -> Option<i64> {
+        let until = DateTime::<Utc>::from_timestamp_micros(until_us)?;
+        let mut next = self.next_after(DateTime::<Utc>::from_timestamp_micros(after_us)?)?;
+        if next > until {
+            return None;
+        }
+        if let Schedule::Every(_) = self {
+            return Some(until.timestamp_micros());
+        }
+        // Walk the fire times up to `until` (a year of minutes at most), keeping the last.
+        for _ in 0..600_000 {
+            match self.next_after(next) {
+                Some(t) if t <= until => next = t,
+                _ => break,
+            }
+        }
+        Some(next.timestamp_micros())
+    }
+
     /// [`Schedule::next_after`] in microseconds since 1970-01-01 UTC.
     pub fn next_after_micros(&self, after_us: i64) -> Option<i64> {
         self.next_after(DateTime::<Utc>::from_timestamp_micros(after_us)?).map(|t| t.timestamp_micros())
@@ -256,6 +278,22 @@ mod tests {
     fn next(schedule: &str, after: &str) -> String {
         let s = Schedule::parse(schedule).unwrap();
         s.next_after(at(after)).map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())
+    }
+
+    #[test]
+    fn the_latest_missed_tick() {
+        let us = |t: &str| at(t).timestamp_micros();
+        let missed = |schedule: &str, after: &str, until: &str| {
+            Schedule::parse(schedule)
+                .unwrap()
+                .latest_missed_micros(us(after), us(until))
+                .map(|t| DateTime::<Utc>::from_timestamp_micros(t).unwrap().to_rfc3339())
+        };
+        let down = ("2026-11-27T03:00:00Z", "2026-11-29T13:32:35Z");
+        assert_eq!(missed("0 3 * * *", down.0, down.1).as_deref(), Some("2026-11-29T03:00:00+00:00"));
+        assert_eq!(missed("* * * * *", down.0, down.1).as_deref(), Some("2026-11-29T13:32:00+00:00"));
+        assert_eq!(missed("0 3 * * *", "2026-11-29T03:00:00Z", down.1), None, "nothing missed since");
+        assert_eq!(missed("30 seconds", "2026-11-29T13:31:00Z", down.1).as_deref(), Some("2026-11-29T13:32:35+00:00"));
     }
 
     #[test]
