@@ -298,6 +298,8 @@ pub struct Claimed {
     /// What `input.schedule` holds: when the schedule fired, else when the
     /// run was queued (ISO 8601 in UTC).
     pub trigger_time: Option<String>,
+    /// The role that started the run.
+    pub started_by: Option<String>,
 }
 
 /// Loads an execution for its worker.
@@ -308,7 +310,8 @@ pub fn claimed(id: i64) -> ScResult<Claimed> {
                     file_name, file_size,
                     to_char(queued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
                     connector_id, diff_check,
-                    to_char(COALESCE(fired_at, queued_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')
+                    to_char(COALESCE(fired_at, queued_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+                    started_by::text
              FROM sc.executions WHERE id = $1",
             Some(1),
             &[id.into()],
@@ -333,6 +336,7 @@ pub fn claimed(id: i64) -> ScResult<Claimed> {
                 connector_id: row.get::<i64>(11)?,
                 diff_check: row.get::<bool>(12)?,
                 trigger_time: row.get::<String>(13)?,
+                started_by: row.get::<String>(14)?,
             });
         }
         Err(ScError::Internal(format!("execution {id} does not exist")))

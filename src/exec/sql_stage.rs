@@ -108,6 +108,7 @@ fn build_job(ex: &Execution, input: Option<(PathBuf, String)>, reference: Vec<Re
             file_name: c.file_name.clone(),
             file_size: c.file_size.map(|n| n as u64),
             trigger_time: c.trigger_time.clone(),
+            started_by: c.started_by.clone(),
         },
         limits,
         allowed_hosts: gucs::allowed_hosts(),

@@ -10,8 +10,10 @@
 //!    Unicode character, not per byte: `Größe` → `gr__e`, `Prix (€)` →
 //!    `prix____`. Non-ASCII letters are not transliterated, so two names that
 //!    differ only in such letters may collide (see rule 6).
-//! 4. A name starting with a digit gets a leading `_`: `2024 total` →
-//!    `_2024_total`. This applies to table names too.
+//! 4. A column name starting with a digit gets a leading `_`: `2024 total` →
+//!    `_2024_total`. Table names from sheet and ZIP entry names do not (Kizen's
+//!    runtime quotes them instead, and its SQL says `input."2024_sales"`);
+//!    table names from file names keep the rule (`2024.csv` → `_2024_csv`).
 //! 5. Blank headers become `_1`, `_2`, … numbered by their position among the
 //!    blank headers of the same row (the first blank is `_1` wherever it is).
 //! 6. A name equal to an earlier name of the same list (after rules 1–5) becomes
@@ -28,6 +30,15 @@ use std::collections::HashSet;
 /// character to `_`, prefix a leading digit with `_`). A blank name gives an
 /// empty string; callers that need a non-empty name use [`clean_headers`].
 pub fn clean_name(raw: &str) -> String {
+    let mut out = clean_chars(raw);
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// Rules 1–3 only: trim, lower-case ASCII, every other character `_`.
+fn clean_chars(raw: &str) -> String {
     let trimmed = raw.trim();
     let mut out = String::with_capacity(trimmed.len() + 1);
     for ch in trimmed.chars() {
@@ -37,9 +48,6 @@ pub fn clean_name(raw: &str) -> String {
         } else {
             out.push('_');
         }
-    }
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
     }
     out
 }
@@ -106,10 +114,11 @@ pub fn table_name_from_file(file_name: &str) -> String {
     }
 }
 
-/// Table name for a sheet (or a ZIP entry's base name), falling back to the
+/// Table name for a sheet (or a ZIP entry's name without its extension),
+/// cleaned by rules 1–3 (a leading digit stays), falling back to the
 /// positional `page_<index>` when the name cleans to nothing.
 pub fn table_name_from_sheet(sheet: &str, index: usize) -> String {
-    let cleaned = clean_name(sheet);
+    let cleaned = clean_chars(sheet);
     if cleaned.is_empty() {
         format!("page_{index}")
     } else {
@@ -202,5 +211,6 @@ mod tests {
     fn table_name_from_sheet_falls_back_to_position() {
         assert_eq!(table_name_from_sheet("Sheet 1", 0), "sheet_1");
         assert_eq!(table_name_from_sheet("   ", 3), "page_3");
+        assert_eq!(table_name_from_sheet("2024 Sales", 1), "2024_sales", "a leading digit stays, as in Kizen");
     }
 }

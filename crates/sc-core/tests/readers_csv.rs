@@ -179,9 +179,23 @@ fn duplicate_and_blank_headers_follow_the_naming_rules() {
 }
 
 #[test]
-fn whitespace_values_are_kept_and_empty_cells_are_null() {
-    let (s, p) = prepare_ok(b"a,b,c\n  x ,,\" \"\n", "x.csv");
-    assert_eq!(rows(&s, only(&p)), vec![row(&["  x ", NULL, " "])]);
+fn values_are_trimmed_and_blank_cells_are_null_as_in_kizen() {
+    let (s, p) = prepare_ok(b"a,b,c,d\n  x y\t,,\" \",\"\t\"\n", "x.csv");
+    assert_eq!(rows(&s, only(&p)), vec![row(&["x y", NULL, NULL, NULL])]);
+}
+
+#[test]
+fn a_delimiter_found_only_in_values_does_not_split_the_file() {
+    // No `;` in the header: comma-separated, however many `;` the values hold.
+    let (s, p) = prepare_ok(b"name,tags\nann,a;b;c\nbob,d;e\ncid,f;g;h;i\n", "x.csv");
+    let t = only(&p);
+    assert_eq!(t.columns, vec!["name", "tags"]);
+    assert_eq!(rows(&s, t)[0], row(&["ann", "a;b;c"]));
+    // One column whose values hold `;`: still one column.
+    let (s, p) = prepare_ok(b"note\na;b\nc;d\n", "x.csv");
+    let t = only(&p);
+    assert_eq!(t.columns, vec!["note"]);
+    assert_eq!(rows(&s, t), vec![row(&["a;b"]), row(&["c;d"])]);
 }
 
 #[test]

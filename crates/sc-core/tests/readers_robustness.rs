@@ -70,8 +70,8 @@ fn valid_zip() -> &'static [u8] {
     ZIP.get_or_init(|| {
         zip_of(&[
             ("a.csv", b"id,name\n1,\"x, y\"\n2,z\n"),
-            ("b.tsv", b"k\tv\n1\t2\n"),
-            ("c.txt", b"\xEF\xBB\xBFp;q\n3;4\n"),
+            ("b.csv", b"k\tv\n1\t2\n"),
+            ("c.csv", b"\xEF\xBB\xBFp;q\n3;4\n"),
         ])
     })
 }

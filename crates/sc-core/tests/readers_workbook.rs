@@ -55,15 +55,17 @@ fn every_sheet_in_order_with_positional_index() {
         names,
         vec![
             (0, "products", "Vendor Book.xlsx!Products"),
+            (1, "empty", "Vendor Book.xlsx!Empty"),
             (2, "order_lines", "Vendor Book.xlsx!Order Lines"),
             (3, "order_lines__duplicate_1__", "Vendor Book.xlsx!Order-Lines"),
         ]
     );
-    assert_eq!(p.tables[1].file, "input_2.rowbinary");
-    assert!(p.warnings.iter().any(|w| w.contains("sheet \"Empty\"") && w.contains("no data")), "{:?}", p.warnings);
+    // An empty sheet is still a table, as in Kizen's runtime: one column `_1`, no rows.
+    assert_eq!((p.tables[1].columns.clone(), p.tables[1].rows), (vec!["_1".to_owned()], 0));
+    assert_eq!(p.tables[2].file, "input_2.rowbinary");
     // A header-only sheet is a table with zero rows.
-    assert_eq!(p.tables[2].rows, 0);
-    assert!(rows(&s, &p.tables[2]).is_empty());
+    assert_eq!(p.tables[3].rows, 0);
+    assert!(rows(&s, &p.tables[3]).is_empty());
 }
 
 #[test]
@@ -74,8 +76,8 @@ fn cells_render_as_iso_text() {
     assert_eq!(
         rows(&s, t),
         vec![
-            row(&["A-1", "16.99", "41", "true", "2024-05-04", "2024-05-04 13:45:00", "36:00:00"]),
-            row(&["B-2", NULL, NULL, "false", NULL, NULL, NULL]),
+            row(&["A-1", "16.99", "41", "True", "2024-05-04", "2024-05-04 13:45:00", "36:00:00"]),
+            row(&["B-2", NULL, NULL, "False", NULL, NULL, NULL]),
         ]
     );
 }
@@ -83,7 +85,7 @@ fn cells_render_as_iso_text() {
 #[test]
 fn formula_error_becomes_null_with_a_warning() {
     let (s, p) = prepare_ok(&multi_sheet(), "book.xlsx");
-    let t = &p.tables[1];
+    let t = &p.tables[2];
     assert_eq!(rows(&s, t), vec![row(&["1", "0", NULL]), row(&["2", "4", NULL])]);
     let w = p.warnings.iter().find(|w| w.contains("#DIV/0!")).expect("warning for the error cell");
     assert_eq!(w, "file \"book.xlsx\", sheet \"Order Lines\", cell C3: formula error #DIV/0! was read as NULL");
@@ -168,7 +170,7 @@ fn workbook_with_only_empty_sheets_is_empty() {
 #[test]
 fn xlsx_named_csv_is_read_as_xlsx_with_a_warning() {
     let (_s, p) = prepare_ok(&multi_sheet(), "export.csv");
-    assert_eq!(p.tables.len(), 3);
+    assert_eq!(p.tables.len(), 4);
     assert!(
         p.warnings
             .iter()
@@ -236,7 +238,8 @@ fn ods_sheets_dates_and_numbers() {
     let bytes = ods(&[("Sheet One", &format!("{r1}{r2}{r3}")), ("2nd", &other)]);
     let (sc, p) = prepare_ok(&bytes, "book.ods");
     let names: Vec<_> = p.tables.iter().map(|t| (t.index, t.name.as_str())).collect();
-    assert_eq!(names, vec![(0, "sheet_one"), (1, "_2nd")]);
+    // A sheet name's leading digit stays (Kizen quotes such names: input."2nd").
+    assert_eq!(names, vec![(0, "sheet_one"), (1, "2nd")]);
     assert_eq!(p.tables[0].columns, vec!["id", "when", "took"]);
     assert_eq!(
         rows(&sc, &p.tables[0]),
@@ -351,4 +354,20 @@ fn xlsx_declaring_absurd_shared_strings_is_rejected_before_reading() {
     let (s, p) = prepare_ok(&xlsx_with_parts(data, &[("xl/sharedStrings.xml", honest.as_bytes())]), "ok.xlsx");
     assert_eq!(only(&p).columns, vec!["a"]);
     assert!(rows(&s, only(&p)).is_empty());
+}
+
+#[test]
+fn workbook_cells_are_trimmed_and_keep_fractional_seconds_as_in_kizen() {
+    let mut wb = Workbook::new();
+    let dt_fmt = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss.000");
+    let ws = wb.add_worksheet();
+    for (c, h) in ["name", "note", "at"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).expect("header");
+    }
+    ws.write_string(1, 0, "  Ann Lee\t").expect("cell");
+    ws.write_string(1, 1, " \t ").expect("cell");
+    let at = date(2024, 5, 4).and_hms_milli(13, 45, 0, 250).expect("time");
+    ws.write_datetime_with_format(1, 2, at, &dt_fmt).expect("cell");
+    let (s, p) = prepare_ok(&wb.save_to_buffer().expect("xlsx"), "people.xlsx");
+    assert_eq!(rows(&s, only(&p)), vec![row(&["Ann Lee", NULL, "2024-05-04 13:45:00.250000"])]);
 }

@@ -1,6 +1,6 @@
-//! ZIP archives of CSV files through `prepare_inputs`: root entries only, in
-//! archive order, naming, skipping, encodings inside entries, and the
-//! uncompressed-size guard.
+//! ZIP archives of CSV files through `prepare_inputs`: which entries are
+//! tables (as Kizen's runtime reads them), in archive order, naming,
+//! skipping, encodings inside entries, and the uncompressed-size guard.
 
 mod common;
 
@@ -8,45 +8,57 @@ use common::*;
 use sc_core::readers::ReadOptions;
 
 #[test]
-fn root_text_files_in_archive_order() {
+fn csv_entries_at_the_root_in_archive_order_as_kizen_reads_them() {
     let bytes = zip_of(&[
         ("Orders.csv", b"id,total\n1,9.50\n"),
         ("docs/", b""),
         ("docs/nested.csv", b"x\n1\n"),
         ("__MACOSX/._Orders.csv", b"\x00\x05junk"),
         (".DS_Store", b"\x00\x00"),
+        ("._Orders.csv", b"\x00\x05junk"),
         ("readme.md", b"# hi"),
         ("lines.TSV", b"a\tb\n1,5\t2\n"),
-        ("notes.txt", b"n;m\nx;y\n"),
+        ("2024 Totals.CSV", b"n;m\nx;y\n"),
     ]);
     let (s, p) = prepare_ok(&bytes, "batch.zip");
     let got: Vec<_> = p.tables.iter().map(|t| (t.index, t.name.as_str(), t.source.as_str())).collect();
-    assert_eq!(
-        got,
-        vec![
-            (0, "orders_csv", "batch.zip!Orders.csv"),
-            (1, "lines_tsv", "batch.zip!lines.TSV"),
-            (2, "notes_txt", "batch.zip!notes.txt"),
-        ]
-    );
+    // Named without the extension, a leading digit kept; only the .csv files are numbered.
+    assert_eq!(got, vec![(0, "orders", "batch.zip!Orders.csv"), (1, "2024_totals", "batch.zip!2024 Totals.CSV")]);
     assert_eq!(rows(&s, &p.tables[0]), vec![row(&["1", "9.50"])]);
-    assert_eq!(rows(&s, &p.tables[1]), vec![row(&["1,5", "2"])]);
-    assert_eq!(rows(&s, &p.tables[2]), vec![row(&["x", "y"])]);
-    assert!(p.warnings.iter().any(|w| w.contains("\"readme.md\" ignored")), "{:?}", p.warnings);
-    assert!(p.warnings.iter().any(|w| w.contains("1 text file(s) inside folders ignored")), "{:?}", p.warnings);
+    assert_eq!(rows(&s, &p.tables[1]), vec![row(&["x", "y"])]);
+    for skipped in ["\"readme.md\" skipped", "\"lines.TSV\" skipped", "\"docs/nested.csv\" skipped"] {
+        assert!(p.warnings.iter().any(|w| w.contains(skipped)), "{skipped}: {:?}", p.warnings);
+    }
+    assert!(!p.warnings.iter().any(|w| w.contains("MACOSX") || w.contains("._Orders") || w.contains("DS_Store")));
     // Temporary inflated entries are cleaned up; only the tables remain.
     let mut left: Vec<_> = std::fs::read_dir(s.out())
         .expect("out dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     left.sort();
-    assert_eq!(left, vec!["input_0.rowbinary", "input_1.rowbinary", "input_2.rowbinary"]);
+    assert_eq!(left, vec!["input_0.rowbinary", "input_1.rowbinary"]);
+}
+
+#[test]
+fn a_compressed_folder_is_read_as_if_at_the_root() {
+    // What "compress folder" makes of a folder `exports` holding two CSVs.
+    let bytes = zip_of(&[
+        ("exports/", b""),
+        ("exports/contacts.csv", b"email\na@x.io\n"),
+        ("__MACOSX/exports/._contacts.csv", b"junk"),
+        ("exports/deals.csv", b"id\n7\n"),
+        ("exports/old/deals.csv", b"id\n1\n"),
+    ]);
+    let (_s, p) = prepare_ok(&bytes, "exports.zip");
+    let got: Vec<_> = p.tables.iter().map(|t| (t.index, t.name.as_str())).collect();
+    assert_eq!(got, vec![(0, "contacts"), (1, "deals")]);
+    assert!(p.warnings.iter().any(|w| w.contains("\"exports/old/deals.csv\" skipped")), "{:?}", p.warnings);
 }
 
 #[test]
 fn a_single_entry_is_still_named_from_the_entry() {
     let (_s, p) = prepare_ok(&zip_of(&[("Carrier Weekly.csv", b"a\n1\n")]), "upload.zip");
-    assert_eq!(only(&p).name, "carrier_weekly_csv");
+    assert_eq!(only(&p).name, "carrier_weekly");
 }
 
 #[test]
@@ -62,7 +74,7 @@ fn names_colliding_after_cleaning_get_the_duplicate_suffix() {
     let bytes = zip_of(&[("a b.csv", b"x\n1\n"), ("a-b.csv", b"y\n2\n")]);
     let (_s, p) = prepare_ok(&bytes, "z.zip");
     let names: Vec<_> = p.tables.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, vec!["a_b_csv", "a_b_csv__duplicate_1__"]);
+    assert_eq!(names, vec!["a_b", "a_b__duplicate_1__"]);
 }
 
 #[test]
@@ -80,14 +92,14 @@ fn latin1_entry_is_transcoded() {
 }
 
 #[test]
-fn archive_without_root_text_files_is_an_error() {
+fn archive_without_csv_tables_is_an_error() {
     let msg = prepare_err(&zip_of(&[("data/x.csv", b"a\n1\n")]), "z.zip");
+    assert_eq!(msg, "file \"z.zip\": the ZIP archive has no .csv file at its root or in a folder \"z/\"");
+    let msg = prepare_err(&zip_of(&[("x.tsv", b"a\n1\n")]), "dir/Upload 1.zip");
     assert_eq!(
         msg,
-        "file \"z.zip\": the ZIP archive has no .csv, .tsv or .txt file at its root (files inside folders are not read)"
+        "file \"dir/Upload 1.zip\": the ZIP archive has no .csv file at its root or in a folder \"Upload 1/\""
     );
-    let msg = prepare_err(&zip_of(&[("x.json", b"{}")]), "z.zip");
-    assert_eq!(msg, "file \"z.zip\": the ZIP archive has no .csv, .tsv or .txt file at its root");
 }
 
 #[test]

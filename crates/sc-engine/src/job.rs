@@ -123,6 +123,9 @@ pub struct JobMeta {
     /// Trigger time, ISO 8601 (UTC if no offset).
     #[serde(default)]
     pub trigger_time: Option<String>,
+    /// The role that started the run.
+    #[serde(default)]
+    pub started_by: Option<String>,
 }
 
 /// Resource limits of one run.

@@ -312,8 +312,26 @@ impl<'a> Run<'a> {
 
     fn load_meta(&self, session: &Session<'_>, inputs: &[TableMeta]) -> Result<(), Error> {
         let m = &self.job.meta;
+        // Kizen's runtime's columns first (what migrated SQL reads), then ours.
         let sql = "CREATE TABLE meta.current_execution ENGINE = Memory AS SELECT \
-            {execution_id:String} AS execution_id, {connector:String} AS connector, \
+            CAST(NULL AS Nullable(String)) AS business_id, \
+            toNullable({connector:String}) AS connector_id, \
+            toNullable({execution_id:String}) AS execution_id, \
+            toNullable({trigger:String}) AS trigger_type, \
+            {started_by:Nullable(String)} AS triggered_by_id, \
+            {started_by:Nullable(String)} AS triggered_by_desc, \
+            CAST(NULL AS Nullable(String)) AS trigger_auth, \
+            CAST({file_size:Nullable(UInt64)} AS Nullable(Int64)) AS fileupload_file_size_bytes, \
+            {file_name:Nullable(String)} AS fileupload_file_name, \
+            CAST(NULL AS Nullable(String)) AS fileupload_file_id, \
+            toNullable({dry_run:UInt8}) AS is_dry_run, \
+            CAST(NULL AS Nullable(String)) AS cadence, \
+            CAST(toUnixTimestamp(parseDateTime64BestEffortOrNull({trigger_time:Nullable(String)}, 3, 'UTC')) \
+                 AS Nullable(Int64)) AS timeframe_start, \
+            CAST(NULL AS Nullable(String)) AS bulkaction_fields, \
+            CAST(NULL AS Nullable(String)) AS entity_records_set_key, \
+            CAST(NULL AS Nullable(String)) AS activity_object_id, \
+            {connector:String} AS connector, \
             {connector_type:String} AS connector_type, {trigger:String} AS trigger, \
             toBool({dry_run:UInt8}) AS dry_run, {file_name:Nullable(String)} AS file_name, \
             {file_size:Nullable(UInt64)} AS file_size, \
@@ -328,14 +346,19 @@ impl<'a> Run<'a> {
             ("file_name".to_string(), opt(&m.file_name)),
             ("file_size".to_string(), m.file_size.map_or_else(|| "\\N".to_string(), |s| s.to_string())),
             ("trigger_time".to_string(), opt(&m.trigger_time)),
+            ("started_by".to_string(), opt(&m.started_by)),
         ];
         session
             .query_raw_with_params(sql, "Null", &params)
             .map_err(|e| Error::Internal(format!("engine set-up failed: {}", self.masker.mask(&e))))?;
 
-        let rows: Vec<Vec<Option<&str>>> =
-            inputs.iter().map(|t| vec![Some("input"), Some(t.name.as_str()), Some(t.source.as_str())]).collect();
-        self.insert_rows(session, "inputs", &["database", "table", "source"], &rows)?;
+        // Kizen's columns (database, table, file_path), then ours (source). There is no
+        // converted file to point at here: file_path names where the table came from.
+        let rows: Vec<Vec<Option<&str>>> = inputs
+            .iter()
+            .map(|t| vec![Some("input"), Some(t.name.as_str()), Some(t.source.as_str()), Some(t.source.as_str())])
+            .collect();
+        self.insert_rows(session, "inputs", &["database", "table", "file_path", "source"], &rows)?;
         let rows: Vec<Vec<Option<&str>>> =
             self.job.parameters.iter().map(|(k, v)| vec![Some(k.as_str()), Some(v.as_str())]).collect();
         self.insert_rows(session, "parameters", &["name", "value"], &rows)

@@ -77,6 +77,7 @@ fn parameters_meta_tables_and_page_alias() {
         file_name: Some("sales.csv".into()),
         file_size: Some(42),
         trigger_time: Some("2024-05-01T10:00:00Z".into()),
+        started_by: Some("etl".into()),
     };
     let m = ok(run(dir.path(), &j));
     assert_eq!(rows(dir.path(), &m, "eu"), strs(&[&[Some("a")], &[Some("c")]]));
@@ -84,11 +85,27 @@ fn parameters_meta_tables_and_page_alias() {
         rows(dir.path(), &m, "params"),
         strs(&[&[Some("note"), Some("tab\there, back\\slash")], &[Some("region"), Some("EU")]])
     );
+    // Kizen's runtime's columns first (business_id … activity_object_id), then ours.
     let exec = rows(dir.path(), &m, "exec");
     assert_eq!(
         exec[0],
         strs(&[&[
+            None,
+            Some("sales_import"),
             Some("e-1"),
+            Some("manual"),
+            Some("etl"),
+            Some("etl"),
+            None,
+            Some("42"),
+            Some("sales.csv"),
+            None,
+            Some("1"),
+            None,
+            Some("1714557600"),
+            None,
+            None,
+            None,
             Some("sales_import"),
             Some("spreadsheet"),
             Some("manual"),
@@ -98,7 +115,10 @@ fn parameters_meta_tables_and_page_alias() {
             Some("2024-05-01 10:00:00.000")
         ]])[0]
     );
-    assert_eq!(rows(dir.path(), &m, "inputs"), strs(&[&[Some("input"), Some("sales"), Some("sales.csv")]]));
+    assert_eq!(
+        rows(dir.path(), &m, "inputs"),
+        strs(&[&[Some("input"), Some("sales"), Some("sales.csv"), Some("sales.csv")]])
+    );
 }
 
 #[test]

@@ -1,17 +1,19 @@
 //! ZIP archives of delimited files, and the uncompressed-size guard shared
 //! with ZIP-based workbooks.
 //!
-//! Decisions:
-//! * Only files at the archive's root whose name ends in `.csv`, `.tsv` or
-//!   `.txt` (any case) are tables, in archive (central directory) order.
-//!   Directories, anything inside a folder (including `__MACOSX/`), and
-//!   hidden root files (`.DS_Store`, `._x.csv`) are ignored; other root files
-//!   are ignored with a warning, and so, with one warning, are text files in
-//!   folders.
-//! * `index` is the entry's position among those eligible root files; an
-//!   eligible entry with no data is skipped with a warning and its index is
-//!   then unused. A table is named from its cleaned entry name
-//!   (`orders.csv` → `orders_csv`), made unique by the duplicate rule.
+//! Decisions (Kizen's runtime reads archives this way, so its SQL finds the
+//! same tables):
+//! * The tables are the entries whose name ends in `.csv` (any case), at the
+//!   archive's root or in one folder named exactly like the archive (what
+//!   "compress folder" produces: `orders.zip` holding `orders/a.csv`), in
+//!   archive (central directory) order. `__MACOSX/` and files whose name
+//!   starts with `.` (`._a.csv`, `.DS_Store`) are ignored silently; every
+//!   other file is skipped with a warning, and takes no `page_idx`.
+//! * `index` (`page_idx_<n>`) is the entry's position among those tables; an
+//!   entry with no data is skipped with a warning and its index is then
+//!   unused. A table is named from its entry's file name without the
+//!   extension (`Orders 2024.csv` → `orders_2024`, `2024.csv` → `2024`),
+//!   made unique by the duplicate rule.
 //! * Zip bomb guard: the declared uncompressed sizes of the eligible entries
 //!   must add up to at most `ReadOptions::max_uncompressed_bytes`, and the
 //!   bytes actually inflated are counted against the same limit.
@@ -51,25 +53,34 @@ pub(crate) fn check_total_size(path: &Path, file: &str, limit: u64) -> Result<()
     Ok(())
 }
 
-/// One eligible entry: its position in the archive and its name.
+/// One table entry: its position in the archive and its name.
 struct Entry {
     position: usize,
     name: String,
-    prefer_tab: bool,
 }
 
-fn is_table_name(name: &str) -> Option<bool> {
-    let lower = name.to_ascii_lowercase();
-    if lower.ends_with(".tsv") {
-        Some(true)
-    } else if lower.ends_with(".csv") || lower.ends_with(".txt") {
-        Some(false)
-    } else {
-        None
+/// Whether entry `name` of archive `archive_base` (its file name without
+/// extension) is a table: a `.csv` at the root or in the folder named like
+/// the archive. `Err` carries why another entry is skipped (None: silently).
+fn is_table_entry(name: &str, archive_base: &str) -> Result<(), Option<&'static str>> {
+    let (folder, base) = match name.rsplit_once(['/', '\\']) {
+        Some((folder, base)) => (Some(folder), base),
+        None => (None, name),
+    };
+    if name.starts_with("__MACOSX/") || base.starts_with('.') || base.is_empty() {
+        return Err(None);
+    }
+    if !base.to_ascii_lowercase().ends_with(".csv") {
+        return Err(Some("only .csv entries are read"));
+    }
+    match folder {
+        None => Ok(()),
+        Some(f) if f == archive_base => Ok(()),
+        Some(_) => Err(Some("only .csv entries at the root, or in a folder named like the archive, are read")),
     }
 }
 
-/// Reads every eligible entry of the ZIP at `path` into `out_dir`.
+/// Reads every table entry of the ZIP at `path` into `out_dir`.
 pub(crate) fn read_zip(
     path: &Path,
     file: &str,
@@ -79,37 +90,32 @@ pub(crate) fn read_zip(
 ) -> Result<Vec<TableMeta>, ReadError> {
     let mut zip = open_zip(path, file)?;
     let zip_err = |detail: String| ReadError::Zip { file: file.to_owned(), detail };
+    let last = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    let archive_base = last.rsplit_once('.').map_or(last, |(stem, _)| stem);
     let mut entries = Vec::new();
-    let mut nested = 0usize;
     let mut declared: u64 = 0;
     for position in 0..zip.len() {
         let raw = zip.by_index_raw(position).map_err(|e| zip_err(e.to_string()))?;
         let name = raw.name().map_err(|e| zip_err(e.to_string()))?.into_owned();
-        if raw.is_dir() || name.starts_with("__MACOSX/") {
+        if raw.is_dir() {
             continue;
         }
-        if name.contains(['/', '\\']) {
-            nested += usize::from(is_table_name(&name).is_some());
-            continue;
+        match is_table_entry(&name, archive_base) {
+            Ok(()) => {}
+            Err(None) => continue,
+            Err(Some(why)) => {
+                warnings.push(format!("file \"{file}\": entry \"{name}\" skipped ({why})"));
+                continue;
+            }
         }
-        if name.starts_with('.') {
-            continue;
-        }
-        let Some(prefer_tab) = is_table_name(&name) else {
-            warnings.push(format!("file \"{file}\": entry \"{name}\" ignored (not a .csv, .tsv or .txt file)"));
-            continue;
-        };
         declared = declared.saturating_add(raw.size());
-        entries.push(Entry { position, name, prefer_tab });
-    }
-    if nested > 0 {
-        warnings.push(format!(
-            "file \"{file}\": {nested} text file(s) inside folders ignored (only the archive root is read)"
-        ));
+        entries.push(Entry { position, name });
     }
     if entries.is_empty() {
-        let detail = if nested > 0 { " (files inside folders are not read)".to_owned() } else { String::new() };
-        return Err(ReadError::NoTables { file: file.to_owned(), detail });
+        return Err(ReadError::NoTables {
+            file: file.to_owned(),
+            detail: format!(" at its root or in a folder \"{archive_base}/\""),
+        });
     }
     if declared > opts.max_uncompressed_bytes {
         return Err(ReadError::TooLarge { file: file.to_owned(), limit: opts.max_uncompressed_bytes });
@@ -123,7 +129,7 @@ pub(crate) fn read_zip(
             return Err(ReadError::TooLarge { file: file.to_owned(), limit: opts.max_uncompressed_bytes });
         };
         budget -= used.min(budget);
-        let out = match read_text_table(&temp.0, &shown, entry.prefer_tab, out_dir, index, warnings) {
+        let out = match read_text_table(&temp.0, &shown, false, out_dir, index, warnings) {
             Ok(out) => out,
             Err(ReadError::Empty { .. }) => {
                 warnings.push(format!("file \"{shown}\": skipped, it has no data (no table page_idx_{index})"));
@@ -131,7 +137,9 @@ pub(crate) fn read_zip(
             }
             Err(e) => return Err(e),
         };
-        tables.push(out.finish(table_name_from_sheet(&entry.name, index), shown)?);
+        let base = entry.name.rsplit(['/', '\\']).next().unwrap_or(&entry.name);
+        let stem = base.rsplit_once('.').map_or(base, |(stem, _)| stem);
+        tables.push(out.finish(table_name_from_sheet(stem, index), shown)?);
     }
     if tables.is_empty() {
         return Err(ReadError::Empty { file: file.to_owned() });

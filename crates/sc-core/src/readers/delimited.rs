@@ -3,10 +3,12 @@
 //!
 //! Decisions:
 //! * The delimiter is one of `,` `;` tab `|`, chosen on the first 64 KiB of
-//!   decoded text (at most 50 records, parsed with quotes respected): the
-//!   candidate whose records most consistently have the same field count
-//!   (more than one) wins; on a tie, the larger field count, then the order
-//!   above. `.tsv` files use tab whenever tab splits the sample, and another
+//!   decoded text (at most 50 records, parsed with quotes respected). The
+//!   header row decides: a candidate that does not split the header (first
+//!   non-blank record) into more than one field is out, however often the
+//!   values contain it; among the rest, the one whose records most often
+//!   have the header's field count wins; on a tie, the larger field count,
+//!   then the order above. `.tsv` files use tab whenever tab splits the sample, and another
 //!   delimiter only if it splits every sampled record alike; a file no
 //!   candidate splits is one column.
 //! * Double-quoted fields may hold delimiters, doubled quotes and newlines.
@@ -111,8 +113,9 @@ pub(crate) fn sniff(sample: &[u8], complete: bool, prefer_tab: bool) -> u8 {
     }
 }
 
-/// (consistency in twentieths, modal field count) when the modal count is
-/// above one; `None` when the delimiter does not split the sample.
+/// (consistency in twentieths, header field count): how many records have
+/// the header's field count; `None` when the delimiter does not split the
+/// header.
 fn score(sample: &[u8], complete: bool, delimiter: u8) -> Option<(usize, usize)> {
     let mut rdr = reader(Box::new(std::io::Cursor::new(sample.to_vec())), delimiter);
     let mut counts = Vec::new();
@@ -128,15 +131,9 @@ fn score(sample: &[u8], complete: bool, delimiter: u8) -> Option<(usize, usize)>
         counts.pop();
     }
     counts.truncate(SNIFF_RECORDS);
-    let mut tally: Vec<(usize, usize)> = Vec::new();
-    for c in &counts {
-        match tally.iter_mut().find(|(n, _)| n == c) {
-            Some((_, k)) => *k += 1,
-            None => tally.push((*c, 1)),
-        }
-    }
-    let (mode, freq) = tally.into_iter().max_by_key(|(n, k)| (*k, *n))?;
-    (mode > 1).then(|| (freq * 20 / counts.len(), mode))
+    let header = *counts.first()?;
+    let alike = counts.iter().filter(|&&c| c == header).count();
+    (header > 1).then(|| (alike * 20 / counts.len(), header))
 }
 
 /// [`is_blank`] on raw field bytes (ASCII fast path first).
@@ -299,6 +296,19 @@ mod tests {
     fn tsv_prefers_tab_when_it_splits() {
         assert_eq!(sniff(b"a,b\tc\n1,2\t3\n", true, true), b'\t');
         assert_eq!(sniff(b"a,b\tc\n1,2\t3\n", true, false), b',');
+    }
+
+    #[test]
+    fn the_header_decides_not_the_values() {
+        // `;` in every value, none in the header: comma-separated.
+        let sample = b"name,note\nann,a;b;c\nbob,d;e;f\ncid,g;h;i\n";
+        assert_eq!(sniff(sample, true, false), b',');
+        assert_eq!(score(sample, true, b';'), None);
+        // A one-column file whose values hold `;` and `|` stays one column.
+        assert_eq!(sniff(b"note\na;b\nc;d\ne|f|g\n", true, false), b',');
+        assert_eq!(score(b"note\na;b\nc;d\n", true, b';'), None);
+        // Tabs inside values of a semicolon file.
+        assert_eq!(sniff(b"a;b\nx\ty\tz;1\nu\tv\tw;2\n", true, false), b';');
     }
 
     #[test]

@@ -162,8 +162,8 @@ pub enum ReadError {
     #[error("file \"{file}\": not a valid ZIP archive ({detail})")]
     Zip { file: String, detail: String },
 
-    /// A ZIP holds no `.csv`, `.tsv` or `.txt` file at its root.
-    #[error("file \"{file}\": the ZIP archive has no .csv, .tsv or .txt file at its root{detail}")]
+    /// A ZIP holds no `.csv` file where tables are read (`detail` says where).
+    #[error("file \"{file}\": the ZIP archive has no .csv file{detail}")]
     NoTables { file: String, detail: String },
 
     /// Uncompressed content above the configured cap (zip bomb guard).

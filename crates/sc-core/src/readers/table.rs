@@ -11,8 +11,10 @@
 //!   numbered after the header's own blank cells (SPEC §2). Trailing columns
 //!   that are blank in the header and in every row are dropped (the trailing
 //!   `,,,` that spreadsheet exports add).
-//! * Rows shorter than the width are padded with NULL. An empty cell is NULL;
-//!   any other value, whitespace included, is kept as written.
+//! * Rows shorter than the width are padded with NULL. Values lose leading
+//!   and trailing spaces and tabs, and a cell that is empty or only spaces
+//!   and tabs is NULL, as Kizen's runtime reads them (ClickHouse's CSV
+//!   defaults); inner whitespace and line breaks inside a value are kept.
 //! * A table has at most [`MAX_COLUMNS`] (16,384) columns; a wider row is an
 //!   error naming the row.
 
@@ -115,10 +117,11 @@ impl TableOut {
         self.columns.len()
     }
 
-    /// Writes one row of exactly `width()` values.
+    /// Writes one row of exactly `width()` values, each trimmed (see the module docs).
     pub(crate) fn write(&mut self, row: &[Option<&str>]) -> Result<(), ReadError> {
+        let trimmed: Vec<Option<&str>> = row.iter().map(|v| v.and_then(trim_value)).collect();
         let (file, path) = (&self.file, &self.path);
-        self.writer.write_row(row).map_err(|source| ReadError::Output {
+        self.writer.write_row(&trimmed).map_err(|source| ReadError::Output {
             file: file.clone(),
             path: path.display().to_string(),
             source,
@@ -132,6 +135,11 @@ impl TableOut {
             writer.finish().map_err(|source| ReadError::Output { file, path: path.display().to_string(), source })?;
         Ok(TableMeta { name, source, index, columns, rows, file: data_file_name(index) })
     }
+}
+
+/// A value without leading and trailing spaces and tabs; None when nothing is left.
+pub(crate) fn trim_value(value: &str) -> Option<&str> {
+    Some(value.trim_matches([' ', '\t'])).filter(|v| !v.is_empty())
 }
 
 /// Spreadsheet-style column letters for a 0-based column index: A, Z, AA, …
@@ -163,6 +171,15 @@ mod tests {
     fn header_is_padded_with_blank_names() {
         let header = vec![Some("a".to_owned()), None, Some("b".to_owned())];
         assert_eq!(header_columns(header, 5), vec!["a", "_1", "b", "_2", "_3"]);
+    }
+
+    #[test]
+    fn values_lose_surrounding_spaces_and_tabs_only() {
+        assert_eq!(trim_value("  a b\t"), Some("a b"));
+        assert_eq!(trim_value(" \t "), None);
+        assert_eq!(trim_value(""), None);
+        assert_eq!(trim_value("\nx\n"), Some("\nx\n"), "line breaks are not trimmed");
+        assert_eq!(trim_value("\u{a0}x"), Some("\u{a0}x"), "nor non-breaking spaces");
     }
 
     #[test]

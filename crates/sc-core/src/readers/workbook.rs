@@ -4,8 +4,10 @@
 //! Decisions:
 //! * `index` is the sheet's position in the workbook (0-based), so
 //!   `input.page_idx_<n>` always means the n-th sheet. Sheets that are not
-//!   worksheets (chart, dialog, macro sheets) and sheets with no data are
-//!   skipped with a warning; their index is then unused (no table has it).
+//!   worksheets (chart, dialog, macro sheets) are skipped with a warning;
+//!   their index is then unused (no table has it). A sheet with no data is
+//!   still a table, one column `_1` and no rows (as in Kizen's runtime); a
+//!   workbook with no data on any sheet is an error.
 //! * A workbook with exactly one sheet names its table from the file name
 //!   (SPEC §2, like a CSV); with more sheets each table is named from its
 //!   sheet name. Hidden sheets are read like visible ones.
@@ -75,6 +77,7 @@ pub(crate) fn read_workbook(
     };
     let single = sheets.len() == 1;
     let mut tables = Vec::new();
+    let mut empty_sheets = 0usize;
     for (index, sheet) in sheets.iter().enumerate() {
         let at = SheetRef { file, sheet: &sheet.name };
         if sheet.typ != SheetType::WorkSheet {
@@ -84,8 +87,9 @@ pub(crate) fn read_workbook(
         let out = match read_in_one_pass(&mut book, &at, out_dir, index, warnings)? {
             OnePass::Done(out) => out,
             OnePass::Empty => {
-                warnings.push(format!("{at}: skipped, it has no data (no table page_idx_{index})"));
-                continue;
+                // Still a table, as in Kizen's runtime: one column `_1`, no rows.
+                empty_sheets += 1;
+                TableOut::create(out_dir, index, file, vec!["_1".to_owned()])?
             }
             OnePass::Wider => {
                 // Data outside the header's columns: measure the sheet, then write it.
@@ -99,7 +103,8 @@ pub(crate) fn read_workbook(
         let name = if single { table_name_from_file(file) } else { table_name_from_sheet(&sheet.name, index) };
         tables.push(out.finish(name, format!("{file}!{}", sheet.name))?);
     }
-    if tables.is_empty() {
+    // A workbook with no data at all is a mistaken upload, not a set of empty tables.
+    if tables.len() == empty_sheets {
         return Err(ReadError::Empty { file: file.to_owned() });
     }
     Ok(tables)
