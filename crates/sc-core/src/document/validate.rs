@@ -286,14 +286,18 @@ fn check_formats_and_value(doc: &ConnectorDocument, v: &crate::document::Variabl
     if let Some(f) = v.input_format.as_deref().filter(|f| !f.trim().is_empty()) {
         if let Err(why) = types::check_input_format(v.var_type, f) {
             format_ok = false;
-            out.push(Problem::new(field(path, "input_format"), why).with_hint("see docs/decisions.md, Variable types"));
+            out.push(
+                Problem::new(field(path, "input_format"), why)
+                    .with_hint("see docs/connector.md, Variables: the formats of each type"),
+            );
         }
     }
     if let Some(f) = v.output_format.as_deref().filter(|f| !f.trim().is_empty() && *f != "raw") {
         if let Err(why) = types::check_output_format(v.var_type, f) {
             format_ok = false;
             out.push(
-                Problem::new(field(path, "output_format"), why).with_hint("see docs/decisions.md, Variable types"),
+                Problem::new(field(path, "output_format"), why)
+                    .with_hint("see docs/connector.md, Variables: the formats of each type"),
             );
         }
     }

@@ -21,7 +21,8 @@
 //! | string | — | `raw` (keep white space), `upper`, `lower` |
 //! | number | `decimal_point` (default), `decimal_comma` | `0`, `0.0`, `0.00`, … (fixed decimals, half away from zero; rendering only) |
 //! | date, datetime | `DD/MM/YYYY`, `MM/DD/YYYY`, `YYYY-MM-DD` (order shorthands) or a strftime pattern | a strftime pattern or the same shorthands (rendering only) |
-//! | boolean, email, phone, uuid | — | — |
+//! | email | — | `lower` (the whole address lower-cased; the domain always is) |
+//! | boolean, phone, uuid | — | — |
 
 mod context;
 mod dates;
@@ -112,6 +113,12 @@ pub fn check_output_format(t: VariableType, f: &str) -> Result<(), String> {
             };
             rendered.map(|_| ()).ok_or_else(bad_pattern)
         }
+        VariableType::Email => match f {
+            "lower" => Ok(()),
+            _ => {
+                Err(format!("output_format \"{f}\" is not an email format (use lower: the whole address lower-cased)"))
+            }
+        },
         _ => Err(format!("output_format is not used by {t} variables")),
     }
 }

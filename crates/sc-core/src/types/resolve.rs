@@ -13,6 +13,8 @@
 //!   escaped like a Rust string literal, cut after 100 characters with `…`.
 //! * Strings: trimmed; `output_format` `raw` keeps the cell exactly;
 //!   `upper` / `lower` change the case of the (trimmed) value.
+//! * E-mail: the domain is always lower-cased; `output_format` `lower`
+//!   lower-cases the whole address, the way to match e-mails case-insensitively.
 //! * Arrays: the text is split by `delimiter` (default `,`; `,` `;` `|` or a
 //!   tab — `\t` and `tab` also mean a tab), items trimmed (not for `raw`
 //!   strings) and empty items dropped; no items at all is blank. Items are
@@ -135,7 +137,12 @@ fn parse_one(var: &Variable, text: &str, ctx: &Context) -> Result<TypedValue, St
             _ => s.to_owned(),
         }));
     }
-    parse_value(var.var_type, text, var.input_format.as_deref(), ctx)
+    let value = parse_value(var.var_type, text, var.input_format.as_deref(), ctx)?;
+    Ok(match (value, format) {
+        // The whole address: the local part is case-sensitive by the standard, not in practice.
+        (TypedValue::Email(address), Some("lower")) => TypedValue::Email(address.to_lowercase()),
+        (value, _) => value,
+    })
 }
 
 /// The text of a static JSON scalar; `None` for `null`.

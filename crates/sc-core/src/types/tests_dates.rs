@@ -208,7 +208,8 @@ fn format_checks() {
         (Datetime, "%+", true),
         (Boolean, "yes/no", false),
         (Uuid, "raw", false),
-        (Email, "lower", false),
+        (Email, "lower", true),
+        (Email, "upper", false),
     ];
     for (t, f, ok) in input {
         assert_eq!(

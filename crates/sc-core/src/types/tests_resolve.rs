@@ -73,6 +73,9 @@ fn resolve_rules() {
         (with_output(var("s", String), "upper"), Some(" abc "), ok("ABC")),
         (with_output(var("s", String), "lower"), Some("ÄBC"), ok("äbc")),
         (with_output(var("d", Date), "%d.%m.%Y"), Some("2024-05-04"), ok("2024-05-04")),
+        // e-mail: the domain is always lower-cased, the whole address with `lower`
+        (var("mail", Email), Some(" Ann.Lee@Example.COM "), ok("Ann.Lee@example.com")),
+        (with_output(var("mail", Email), "lower"), Some("Ann.Lee@Example.COM"), ok("ann.lee@example.com")),
         // blanks: NULL, or an error when required
         (var("n", Number), None, NULL),
         (var("n", Number), Some(""), NULL),

@@ -287,6 +287,29 @@ fn unknown_enum_value() {
 }
 
 #[test]
+fn every_misspelling_is_reported_in_one_save() {
+    // An unknown type, conflict and action, an unknown key, and a validation problem elsewhere.
+    let doc = set(example(), "/variables/4/type", json!("decimal"));
+    let doc = set(doc, "/load_steps/1/map/1/conflict", json!("replace"));
+    let doc = set(doc, "/load_steps/0/match/0/no_match", json!("make"));
+    let doc = set(doc, "/load_steps/0/tabel", json!("x"));
+    let doc = set(doc, "/settings/chunk_size", json!(0));
+    let got = problems(&doc);
+    let paths: Vec<&str> = got.iter().map(|p| p.path.as_str()).collect();
+    for path in [
+        "variables[4].type",
+        "load_steps[1].map[1].conflict",
+        "load_steps[0].match[0].no_match",
+        "load_steps[0].tabel",
+        "settings.chunk_size",
+    ] {
+        assert!(paths.contains(&path), "{path} missing from {got:#?}");
+    }
+    // Nothing is said about the stand-in values.
+    assert_eq!(got.len(), 5, "{got:#?}");
+}
+
+#[test]
 fn wrong_json_type() {
     let doc = set(example(), "/settings/chunk_size", json!("1000"));
     assert_only_problem(&doc, "settings.chunk_size", "invalid type");
