@@ -113,43 +113,59 @@ struct ScopePlan<'v> {
     vars: Vec<(&'v Variable, Option<usize>)>,
 }
 
-/// Assigns every variable to a scope and a column, or explains why it cannot.
+/// Assigns every variable to a scope and a column, or explains why it
+/// cannot: every variable that cannot is named, one line each, before any
+/// row is validated.
 fn plan<'v>(vars: &'v [Variable], tables: &[OutputTable]) -> Result<Vec<ScopePlan<'v>>, StageError> {
     let mut plans: Vec<ScopePlan<'v>> = (0..tables.len()).map(|table| ScopePlan { table, vars: Vec::new() }).collect();
     let names = || tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
+    let mut problems: Vec<String> = Vec::new();
     for var in vars {
         let t = match &var.scope {
-            Some(scope) => tables.iter().position(|t| &t.name == scope).ok_or_else(|| {
-                StageError::Definition(format!(
-                    "variable \"{}\": scope \"{scope}\" is not an output table of the SQL (output tables: {})",
-                    var.name,
-                    names()
-                ))
-            })?,
+            Some(scope) => match tables.iter().position(|t| &t.name == scope) {
+                Some(t) => t,
+                None => {
+                    problems.push(format!(
+                        "variable \"{}\": scope \"{scope}\" is not an output table of the SQL (output tables: {})",
+                        var.name,
+                        names()
+                    ));
+                    continue;
+                }
+            },
             None if tables.len() == 1 => 0,
             None => {
-                return Err(StageError::Definition(format!(
+                problems.push(format!(
                     "variable \"{}\" has no scope, but the SQL produced {} output tables ({}); set its \"scope\"",
                     var.name,
                     tables.len(),
                     names()
-                )))
+                ));
+                continue;
             }
         };
         let column = match var.source_column() {
             None => None,
-            Some(col) => Some(tables[t].columns.iter().position(|(c, _)| c == col).ok_or_else(|| {
-                StageError::Definition(format!(
-                    "variable \"{}\": column \"{col}\" is not in output table \"{}\" (columns: {})",
-                    var.name,
-                    tables[t].name,
-                    tables[t].columns.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ")
-                ))
-            })?),
+            Some(col) => match tables[t].columns.iter().position(|(c, _)| c == col) {
+                Some(i) => Some(i),
+                None => {
+                    problems.push(format!(
+                        "variable \"{}\": column \"{col}\" is not in output table \"{}\" (columns: {})",
+                        var.name,
+                        tables[t].name,
+                        tables[t].columns.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
+                    continue;
+                }
+            },
         };
         plans[t].vars.push((var, column));
     }
-    Ok(plans)
+    if problems.is_empty() {
+        Ok(plans)
+    } else {
+        Err(StageError::Definition(problems.join("\n")))
+    }
 }
 
 /// Runs the stage over every table: checks the variables against the

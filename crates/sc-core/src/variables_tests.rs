@@ -154,6 +154,20 @@ fn variables_that_do_not_fit_the_output_are_definition_errors() {
             .expect_err("must fail");
         assert!(matches!(&err, StageError::Definition(m) if m.contains(expected)), "{err}");
     }
+    // Every variable that does not fit is named at once, one line each.
+    let vars = [
+        Variable { scope: Some("a".into()), source: Some("nope".into()), ..var("p", VariableType::String, false) },
+        Variable { scope: Some("a".into()), ..var("x", VariableType::String, false) },
+        Variable { scope: Some("b".into()), source: Some("zip".into()), ..var("q", VariableType::String, false) },
+    ];
+    let mut report = ReportWriter::create(&report_path).expect("report");
+    let err = run(&vars, &[a, b], &Context::default(), &mut report, &mut Collect::default()).expect_err("must fail");
+    let StageError::Definition(message) = err else { panic!("a definition error") };
+    let lines: Vec<&str> = message.lines().collect();
+    assert_eq!(lines.len(), 2, "{message}");
+    assert!(
+        lines[0].contains("variable \"p\": column \"nope\"") && lines[1].contains("variable \"q\": column \"zip\"")
+    );
 }
 
 #[test]

@@ -117,7 +117,7 @@ impl<'a> Run<'a> {
         timings.inputs_ms = ms_since(t);
 
         let t = Instant::now();
-        self.run_statements(&session, &statements)?;
+        self.run_statements(&session, &statements, &inputs)?;
         timings.sql_ms = ms_since(t);
 
         let t = Instant::now();
@@ -389,17 +389,67 @@ impl<'a> Run<'a> {
             .map_err(|e| Error::Internal(format!("engine set-up failed: {}", self.masker.mask(&e))))
     }
 
-    fn run_statements(&self, session: &Session<'_>, statements: &[Statement]) -> Result<(), Error> {
+    fn run_statements(
+        &self,
+        session: &Session<'_>,
+        statements: &[Statement],
+        inputs: &[TableMeta],
+    ) -> Result<(), Error> {
         let params: Vec<(String, String)> =
             self.job.parameters.iter().map(|(k, v)| (k.clone(), escape_param(v))).collect();
         let n = statements.len();
         for s in statements {
             self.progress("sql", 0, Some(s.number), Some(n));
-            session
-                .query_raw_with_params(&s.text, "Null", &params)
-                .map_err(|e| self.masker.mask_error(classify(&e, &self.job.limits)))?;
+            session.query_raw_with_params(&s.text, "Null", &params).map_err(|e| {
+                let err = self.masker.mask_error(classify(&e, &self.job.limits));
+                match err {
+                    Error::User(message) if names_a_missing_input(&e) => {
+                        Error::User(format!("{message}; {}", input_tables_hint(inputs, &self.job.meta.connector_type)))
+                    }
+                    other => other,
+                }
+            })?;
         }
         Ok(())
+    }
+}
+
+/// An unknown table in database `input` (UNKNOWN_TABLE, code 60).
+fn names_a_missing_input(raw: &str) -> bool {
+    crate::error::clickhouse_code(raw) == Some(60) && raw.contains("input.")
+}
+
+/// The input tables the SQL can read, for an error about one it cannot:
+/// `input tables: input.products (also input.page_idx_0), …`.
+fn input_tables_hint(inputs: &[TableMeta], connector_type: &str) -> String {
+    // As the SQL would write it: bare when it can be, else quoted (`2024_sales`).
+    let shown = |name: &str| {
+        let bare = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if bare {
+            name.to_owned()
+        } else {
+            quote_ident(name)
+        }
+    };
+    let mut names: Vec<String> = inputs
+        .iter()
+        .map(|t| {
+            let alias = format!("page_idx_{}", t.index);
+            if alias == t.name {
+                format!("input.{}", shown(&t.name))
+            } else {
+                format!("input.{} (also input.{alias})", shown(&t.name))
+            }
+        })
+        .collect();
+    if connector_type == "webhook" {
+        names.push("input.webhooks".to_owned());
+    }
+    if names.is_empty() {
+        "there are no input tables".to_owned()
+    } else {
+        format!("input tables: {}", names.join(", "))
     }
 }
 

@@ -139,6 +139,8 @@ fn sql_errors_are_reported_and_cut() {
     let msg = user_error(run(dir.path(), &job(Some("SELECT 1; SELECT * FROM input.nope"), vec![t.clone()])));
     assert!(msg.starts_with("SQL error: ") && msg.contains("nope"), "{msg}");
     assert!(!msg.contains("DB::Exception"), "{msg}");
+    // An unknown input table: the error lists the ones there are, with their page_idx names.
+    assert!(msg.ends_with("; input tables: input.sales (also input.page_idx_0)"), "{msg}");
 
     let long = "x".repeat(5000);
     let msg = user_error(run(dir.path(), &job(Some(&format!("SELECT throwIf(1, '{long}')")), vec![t])));
