@@ -22,7 +22,9 @@ pub(super) fn check_settings(s: &Settings, out: &mut Vec<Problem>) {
         }
     }
     if let Some(region) = &s.phone_region {
-        if !(region.len() == 2 && region.chars().all(|c| c.is_ascii_uppercase())) {
+        // Two upper-case letters the phone number data knows (a code it does not would fail every run).
+        let known = crate::types::check_phone_region(region).is_ok();
+        if !(region.len() == 2 && region.chars().all(|c| c.is_ascii_uppercase()) && known) {
             out.push(
                 Problem::new(path("phone_region"), format!("`{region}` is not a region code"))
                     .with_hint("use a two-letter upper-case ISO 3166 code such as US or DE"),

@@ -240,7 +240,7 @@ fn timezone_is_iana() {
 
 #[test]
 fn phone_region_two_upper_case_letters() {
-    for bad in ["us", "USA", "U1", ""] {
+    for bad in ["us", "USA", "U1", "", "XX"] {
         let doc = set(example(), "/settings/phone_region", json!(bad));
         assert_only_problem(&doc, "settings.phone_region", "is not a region code");
     }
