@@ -16,7 +16,10 @@ sc_install_extension
 sc_cluster_stop "$SC_ROOT/.pgdata"
 sc_cluster_start "$SC_ROOT/.pgdata" "$PORT"
 
-say "creating the extension afresh (the demo cluster is scratch space) and the demo tables"
+# The demo starts from scratch each run: the extension (connectors, executions, history) and the
+# demo tables are dropped and made again. To keep them, stop and start the cluster with pg_ctl
+# (README, "The demo cluster") instead of running this script again.
+say "creating the extension afresh (the demo cluster is scratch space: connectors and history start empty) and the demo tables"
 sc_psql "$PORT" -c "SET client_min_messages = warning; DROP EXTENSION IF EXISTS smartconnector CASCADE; DROP TABLE IF EXISTS public.products, public.vendors"
 sc_psql "$PORT" -f "$SC_ROOT/examples/vendor_products/schema.sql"
 
@@ -83,5 +86,14 @@ FROM sc.executions x WHERE id = :id;
 SELECT order_id, email, total FROM public.shop_orders ORDER BY order_id;
 SELECT order_id, sku, qty FROM public.shop_order_lines ORDER BY order_id, sku;
 SQL
-say "the XLSX report: psql … -c \"COPY (SELECT encode(sc_report(<id>), 'base64')) TO STDOUT\" | base64 -d > report.xlsx"
-say "done. Connect with: psql -h 127.0.0.1 -p $PORT -U postgres   (stop: runuser -u postgres -- $PG_BIN/pg_ctl -D $SC_ROOT/.pgdata stop)"
+first=$(sc_psql "$PORT" -Atc "SELECT min(id) FROM sc.executions WHERE connector_api_name = 'vendor_products'")
+# psql -At prints the base64 text as it is (COPY would escape its line breaks); base64 -d ignores them.
+sc_psql "$PORT" -Atc "SELECT encode(sc_report($first), 'base64')" | base64 -d > "$SC_ROOT/report.xlsx"
+python3 -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None" "$SC_ROOT/report.xlsx" \
+  || die "the saved report is not a valid XLSX file"
+say "the report of execution $first is in ./report.xlsx; for any execution:"
+say "  psql -h 127.0.0.1 -p $PORT -U postgres -Atc \"SELECT encode(sc_report(<id>), 'base64')\" | base64 -d > report.xlsx"
+say "done. Connect with: psql -h 127.0.0.1 -p $PORT -U postgres"
+say "stop it:  runuser -u postgres -- $PG_BIN/pg_ctl -D $SC_ROOT/.pgdata stop"
+say "start it: runuser -u postgres -- $PG_BIN/pg_ctl -D $SC_ROOT/.pgdata -l $SC_ROOT/.pgdata/server.log start"
+say "(that keeps connectors and history; running scripts/demo.sh again starts from scratch)"

@@ -140,6 +140,10 @@ pub struct Execution {
     stage_started: Instant,
     /// Milliseconds per stage name.
     pub stage_times: Map<String, Value>,
+    /// The same, in the order the stages ran (the report lists them so).
+    pub stage_log: Vec<(String, u64)>,
+    /// When the worker took the execution up.
+    pub started_wall: std::time::SystemTime,
     pub progress: Progress,
     pub counts: Counts,
     pub warnings: Vec<String>,
@@ -155,6 +159,8 @@ impl Execution {
             stage: None,
             stage_started: Instant::now(),
             stage_times: Map::new(),
+            stage_log: Vec::new(),
+            started_wall: std::time::SystemTime::now(),
             progress: Progress::default(),
             counts: Counts::default(),
             warnings: Vec::new(),
@@ -175,6 +181,7 @@ impl Execution {
         if let Some(stage) = self.stage.take().filter(|s| *s != Stage::Done) {
             let ms = self.stage_started.elapsed().as_millis() as u64;
             self.stage_times.insert(stage.name(), json!(ms));
+            self.stage_log.push((stage.name(), ms));
         }
         self.stage = Some(Stage::Done);
     }

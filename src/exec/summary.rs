@@ -29,9 +29,12 @@ pub fn summary_facts(ex: &Execution, status: ExecutionStatus, error: Option<&str
         ("Dry run".into(), c.dry_run.to_string()),
         ("Input file".into(), c.file_name.clone().unwrap_or_default()),
         ("Queued at".into(), c.queued_at.clone().unwrap_or_default()),
+        ("Started at".into(), sc_core::execution::utc_iso(ex.started_wall)),
+        ("Ended at".into(), sc_core::execution::utc_iso(std::time::SystemTime::now())),
         ("Engine version".into(), ex.engine_version.clone().unwrap_or_default()),
     ];
-    for (stage, ms) in &ex.stage_times {
+    // In the order the stages ran.
+    for (stage, ms) in &ex.stage_log {
         facts.push((format!("Time: {stage} (ms)"), ms.to_string()));
     }
     if let Some(e) = error {

@@ -72,6 +72,11 @@ pub enum Stage {
     Done,
 }
 
+/// A wall-clock time as ISO 8601 UTC with milliseconds: `2026-11-29T13:45:00.250Z`.
+pub fn utc_iso(t: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
 impl Stage {
     /// The stored name of every kind of stage, in pipeline order (`load` for
     /// every `load: <step>`).

@@ -226,7 +226,7 @@ fn an_empty_report_still_has_its_summary() {
     assert_eq!(read_sheets(&path), [SUMMARY_SHEET]);
     let rows = read_rows(&path, SUMMARY_SHEET);
     assert_eq!(rows[0][..2], [text("Field"), text("Value")]);
-    assert_eq!(rows.last().map(|r| r[0].clone()), Some(text("Sheet")));
+    assert_eq!(rows.len(), 1, "no empty sheets table: {rows:?}");
 }
 
 #[test]
@@ -256,4 +256,34 @@ fn characters_xml_forbids_still_give_a_readable_workbook() {
     assert!(xml.chars().all(is_xml_char), "{xml}");
     // ... and calamine (like Excel) reads the characters back.
     assert_eq!(read_rows(&path, "Upload"), [[text("value")], [text(hostile)]]);
+}
+
+#[test]
+fn a_summary_only_report_has_no_empty_tables() {
+    let scratch = Scratch::new();
+    let path = scratch.file("report.xlsx");
+    let mut report = ReportWriter::create(&path).expect("create");
+    report.summary(&facts(), &[]).expect("summary");
+    report.finish().expect("finish");
+    let rows = read_rows(&path, SUMMARY_SHEET);
+    // The facts only: no counts header, no sheets header, no blank rows after them.
+    assert_eq!(rows.len(), facts().len() + 1, "{rows:?}");
+    assert!(rows.iter().all(|r| r.iter().any(|c| *c != Data::Empty)), "{rows:?}");
+}
+
+#[test]
+fn the_summary_carries_full_names_that_sheet_names_cut() {
+    let scratch = Scratch::new();
+    let path = scratch.file("report.xlsx");
+    let mut report = ReportWriter::create(&path).expect("create");
+    let title = "customer_accounts_with_plans Upload (customer_accounts_with_plans)";
+    let sheet = report.begin_sheet(title, &["Row", "Status"]).expect("sheet");
+    report.push_row(&sheet, &[Cell::Int(1), Cell::from("created")]).expect("row");
+    report.summary(&facts(), &[]).expect("summary");
+    report.finish().expect("finish");
+    let names = read_sheets(&path);
+    assert!(names[1].chars().count() <= 31 && names[1] != title, "{names:?}");
+    let rows = read_rows(&path, SUMMARY_SHEET);
+    let listed = rows.iter().find(|r| r[0] == Data::String(names[1].clone())).expect("the sheet is listed");
+    assert_eq!(listed[1], Data::String(title.to_owned()), "the full title beside the cut name");
 }

@@ -9,8 +9,9 @@
 //!        Step   | Outcome | Rows            (bold; only when there are counts)
 //!        one row per count
 //!        (blank row)
-//!        Sheet  | Title   | Part | Rows     (bold)
-//!        one row per data sheet, in workbook order
+//!        Sheet  | Title   | Part | Rows     (bold; only when there are data sheets)
+//!        one row per data sheet, in workbook order: its name (cut to
+//!        Excel's 31 characters) and the full scope or step title
 //! ```
 //!
 //! The Summary is small, so it is an ordinary (in-memory) worksheet built
@@ -67,6 +68,10 @@ fn fill(sheet: &mut SheetXml, data: &SummaryData, sheets: &[SheetInfo]) -> std::
         }
     }
 
+    // A report that is only the Summary (a failed or cancelled run) lists no sheets.
+    if sheets.is_empty() {
+        return Ok(());
+    }
     row += 2;
     sheet.row(row, header(&SHEETS_HEADER), Style::Header)?;
     for info in sheets {
