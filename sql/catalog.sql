@@ -110,7 +110,7 @@ COMMENT ON COLUMN sc.executions.fired_at IS 'trigger schedule: the time the sche
 COMMENT ON COLUMN sc.executions.started_at IS 'When a worker began the run';
 COMMENT ON COLUMN sc.executions.ended_at IS 'When the run reached a final status';
 COMMENT ON COLUMN sc.executions.stage IS 'Current or last stage, in pipeline order: starting, input, reference, sql, variables, diff_check, load (as "load: <step>"), sql_output, diff_store, report; done when it has ended';
-COMMENT ON COLUMN sc.executions.progress IS 'Rows done / total: per scope (scopes), per load step (steps), and the SQL engine''s own report (engine)';
+COMMENT ON COLUMN sc.executions.progress IS 'Rows done / total of the stage running now: per scope while validating (scopes), per load step while it loads (steps), the SQL engine''s own report while the SQL runs (engine); a stage''s entry goes when the stage ends (its totals are in counts)';
 COMMENT ON COLUMN sc.executions.stage_times IS 'Milliseconds each stage took, by stage name';
 COMMENT ON COLUMN sc.executions.counts IS 'Rows per load step and outcome (created, updated, unchanged, skipped, failed), and per scope as "variables (<scope>)" (valid, invalid, with_warnings)';
 COMMENT ON COLUMN sc.executions.error IS 'Why the run failed, in plain words';

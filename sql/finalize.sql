@@ -48,3 +48,28 @@ COMMENT ON VIEW sc.schedules IS 'Scheduled connectors: schedule, pg_cron job (sc
 GRANT SELECT ON sc.schedules TO sc_operator;
 REVOKE ALL ON FUNCTION sc.next_fire_time(text, timestamptz), sc.run_scheduled(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sc.next_fire_time(text, timestamptz), sc.run_scheduled(text) TO sc_operator;
+
+-- What each function is for, as \df+ and pgAdmin show it.
+COMMENT ON FUNCTION sc_create_connector(jsonb) IS 'Saves a new connector from its document (docs/connector.md), owned by the calling role; returns its api_name. Every problem of the document is reported at once.';
+COMMENT ON FUNCTION sc_update_connector(text, jsonb) IS 'Replaces the document of a connector (same api_name); an omitted status keeps the current one.';
+COMMENT ON FUNCTION sc_export_connector(text) IS 'The connector''s document with its current status, as sc_import_connector takes it.';
+COMMENT ON FUNCTION sc_import_connector(jsonb, text) IS 'Saves a document from elsewhere: on_conflict skip (default) or replace; database checks decide operational or needs_attention. Returns {api_name, action, status, problems}.';
+COMMENT ON FUNCTION sc_duplicate_connector(text, text) IS 'Copies a connector under a new api_name, in status setup, owned by the calling role.';
+COMMENT ON FUNCTION sc_drop_connector(text) IS 'Removes a connector (refused while it has queued or running executions); its executions are kept.';
+COMMENT ON FUNCTION sc_set_status(text, text) IS 'Sets a connector''s status: setup, operational, needs_attention or inactive (only the middle two run live, and have an active schedule).';
+COMMENT ON FUNCTION sc_set_secret(text, text, jsonb) IS 'Creates or replaces a secret (credentials for the SQL stage, webhook signing keys); its values can never be read back.';
+COMMENT ON FUNCTION sc_drop_secret(text) IS 'Drops a secret; false when there was none of that name.';
+COMMENT ON FUNCTION sc_run(text, bytea, text, jsonb, boolean, boolean) IS 'Queues a run of a connector (input file for spreadsheet connectors, params, dry_run, diff_check); returns the execution id at once. A worker starts it when the caller commits.';
+COMMENT ON FUNCTION sc_wait(bigint, interval) IS 'Waits until the execution ends and returns its final status; an error (57014) after timeout, the execution going on.';
+COMMENT ON FUNCTION sc_cancel(bigint) IS 'Cancels a queued or running execution; false if it had already ended.';
+COMMENT ON FUNCTION sc_report(bigint) IS 'The XLSX report of an ended execution. Save it from a shell: psql -Atc "SELECT encode(sc_report(<id>), ''base64'')" | base64 -d > report.xlsx';
+COMMENT ON FUNCTION sc.next_fire_time(text, timestamptz) IS 'The first time after the given one at which a pg_cron schedule fires (UTC); NULL for one that never does.';
+COMMENT ON FUNCTION sc.run_scheduled(text) IS 'One tick of a scheduled connector, called by its pg_cron job as the connector''s owner: the queued execution id, or NULL for a skipped tick (see sc.skipped_ticks).';
+COMMENT ON FUNCTION sc.webhook_signature_refusal(jsonb, jsonb, text) IS 'Internal: why a signed webhook call is refused (NULL when its HMAC signature verifies).';
+COMMENT ON FUNCTION sc.ingest_webhook(text, text) IS 'Internal: checks the caller of a webhook call and stores it (called by the sc_api functions).';
+COMMENT ON FUNCTION sc.sync_webhook_endpoint(text, boolean) IS 'Internal: creates or drops the signed endpoint sc_api.<api_name> of a connector.';
+COMMENT ON FUNCTION sc.webhook_sample_cap() IS 'How many calls an inactive webhook connector keeps as samples.';
+COMMENT ON FUNCTION sc.skipped_tick_cap() IS 'How many skipped schedule ticks are kept per connector.';
+COMMENT ON FUNCTION sc.cron_jobs() IS 'The pg_cron jobs of connectors (jobname sc:<api_name>), whoever owns them; nothing without pg_cron.';
+COMMENT ON FUNCTION sc.forget_connector_rows() IS 'Internal trigger: removes a dropped connector''s webhook calls and diff-check store.';
+COMMENT ON FUNCTION sc.refuse_deleting_busy_connector() IS 'Internal trigger: refuses deleting a connector that has queued or running executions.';

@@ -42,6 +42,7 @@ pub fn run(id: i64) {
     if claimed.status != ExecutionStatus::Running {
         return; // cancelled between claim and start
     }
+    name_the_process(id, &claimed.api_name);
     let doc = match parse_document(&claimed.definition) {
         Ok(d) => d,
         Err(problems) => {
@@ -57,6 +58,25 @@ pub fn run(id: i64) {
     let result = pipeline(&mut ex);
     finish(&mut ex, result);
     workdir::remove(id);
+}
+
+/// What a DBA sees in `pg_stat_activity.application_name` for this worker:
+/// `smartconnector vendor_products #42` (cut to 63 bytes by PostgreSQL).
+fn name_the_process(id: i64, api_name: &str) {
+    let name = format!("smartconnector {api_name} #{id}");
+    let (Ok(key), Ok(value)) = (std::ffi::CString::new("application_name"), std::ffi::CString::new(name)) else {
+        return;
+    };
+    // SAFETY: sets a user-level setting of this worker's own session; its
+    // assign hook reports the new name to pg_stat_activity.
+    unsafe {
+        pg_sys::SetConfigOption(
+            key.as_ptr(),
+            value.as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+        );
+    }
 }
 
 /// Marks an execution failed before its pipeline could start.

@@ -169,7 +169,16 @@ impl Execution {
     }
 
     /// Enters `stage`, recording the time of the previous one, and publishes it.
+    /// The progress of a stage that has ended is dropped (its counts stay).
     pub fn enter(&mut self, stage: Stage) -> Result<(), Stop> {
+        match &self.stage {
+            Some(Stage::Sql) => self.progress.engine = None,
+            Some(Stage::Variables) => self.progress.scopes.clear(),
+            Some(Stage::Load(step)) => {
+                self.progress.steps.remove(step);
+            }
+            _ => {}
+        }
         self.close_stage();
         self.stage = Some(stage);
         self.stage_started = Instant::now();

@@ -15,7 +15,7 @@ fn a_workbook_runs_to_validated_variables_with_a_report() {
     let row = c
         .query_one(
             "SELECT trigger, started_by::text, engine_version, stage_times ? 'sql', stage_times ? 'variables',
-                    progress #>> '{scopes,products,done}', counts #>> '{variables (products),valid}',
+                    progress::text, counts #>> '{variables (products),valid}',
                     counts #>> '{variables (vendors),valid}'
              FROM sc.executions WHERE id = $1",
             &[&id],
@@ -25,12 +25,12 @@ fn a_workbook_runs_to_validated_variables_with_a_report() {
     assert_eq!(row.get::<_, String>(1), "postgres");
     assert!(row.get::<_, Option<String>>(2).is_some_and(|v| v.starts_with("26.")), "engine version recorded");
     assert!(row.get::<_, bool>(3) && row.get::<_, bool>(4), "times per stage");
+    assert_eq!(row.get::<_, Option<String>>(5).as_deref(), Some("{}"), "no stage is running: no progress left");
     assert_eq!(
-        row.get::<_, Option<String>>(5).as_deref(),
+        row.get::<_, Option<String>>(6).as_deref(),
         Some("5"),
         "5 products (the row without sku is filtered by the SQL)"
     );
-    assert_eq!(row.get::<_, Option<String>>(6).as_deref(), Some("5"));
     assert_eq!(row.get::<_, Option<String>>(7).as_deref(), Some("3"), "3 distinct vendors");
 
     // The row whose price and date are not valid keeps going, with warnings recorded.
@@ -101,6 +101,15 @@ fn cancel_stops_a_running_and_a_queued_execution() {
     poll(Duration::from_secs(30), || (field(&mut c, running, "stage").as_deref() == Some("sql")).then_some(()))
         .expect("the first run reaches the SQL stage");
     assert_eq!(field(&mut c, queued, "status").as_deref(), Some("queued"), "max_concurrency 1 keeps the second queued");
+    // A DBA sees which connector and execution a worker runs.
+    let named: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid = (SELECT worker_pid FROM sc.executions WHERE id = $2)",
+            &[&format!("smartconnector itest_cancel #{running}"), &running],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(named, 1, "the worker's application_name names the connector and the execution");
 
     let ok: bool = c.query_one("SELECT sc_cancel($1)", &[&queued]).unwrap().get(0);
     assert!(ok);
@@ -247,4 +256,27 @@ fn files_larger_than_a_part_round_trip() {
         sql.get((1, 0)),
         Some(&Data::String(csv.lines().nth(1).unwrap().split(',').next().unwrap().to_string()))
     );
+}
+
+#[test]
+fn every_function_says_what_it_is_for_and_ended_stages_leave_no_progress() {
+    let mut c = connect_ready();
+    let undocumented: Vec<String> = c
+        .query(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e'
+               JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'smartconnector'
+              WHERE obj_description(p.oid, 'pg_proc') IS NULL ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(undocumented.is_empty(), "functions without a COMMENT: {undocumented:?}");
+    save(&mut c, &scheduler_doc("itest_progress", "CREATE TABLE output.t ENGINE = Memory AS SELECT '1' AS x", 1));
+    let id = run(&mut c, "itest_progress");
+    assert_eq!(wait(&mut c, id), "succeeded");
+    let progress: serde_json::Value =
+        c.query_one("SELECT progress FROM sc.executions WHERE id = $1", &[&id]).unwrap().get(0);
+    assert_eq!(progress, serde_json::json!({}), "every stage has ended: no progress is left");
 }
