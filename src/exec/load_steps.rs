@@ -2,13 +2,20 @@
 //! `chunk_size`, each chunk its own transaction as the connector's owner;
 //! then ([`remember`]) the diff-check store. Row outcomes go to `sc.execution_rows` with
 //! the chunk, so a cancel or crash keeps what earlier chunks did.
+//!
+//! A dry run loads exactly as a live run does (a row that repeats a key sees
+//! the record an earlier row wrote, a later step finds the records an
+//! earlier step created), all in one transaction that is rolled back at the
+//! end; each chunk is a subtransaction of it. Its row outcomes are kept in a
+//! file meanwhile and written to `sc.execution_rows` once it has rolled back.
+//! So a dry run holds the row locks of what it would write until it ends.
 use super::{Execution, Stop};
 use crate::catalog::executions::{self, RowRecord};
 use crate::catalog::loads;
-use crate::load::chunk::{self, EntityIds, Outcome};
+use crate::load::chunk::{self, EntityIds, Outcome, SeenKeys};
 use crate::load::plan::{plan, StepPlan};
 use crate::load::values::{Bitmap, HashesReader, ValuesReader};
-use crate::postgres::{as_role_pinned, as_superuser, subtransaction, transaction, Changes};
+use crate::postgres::{as_role_pinned, as_superuser, rolled_back, subtransaction, transaction, Changes};
 use pgrx::prelude::*;
 use sc_core::execution::Stage;
 use sc_core::load::RowOutcome;
@@ -69,12 +76,90 @@ pub fn run(ex: &mut Execution, scopes: &[ScopeValues], report: &mut impl RowSink
             states.insert(p.scope.clone(), st);
         }
     }
-    for p in &plans {
-        let scope = scopes.iter().find(|s| s.name == p.scope).expect("planned scope exists");
-        let state = states.get_mut(&p.scope).expect("state per scope");
-        run_step(ex, p, scope, owner, state, report)?;
+    if !ex.claimed.dry_run {
+        for p in &plans {
+            let scope = scopes.iter().find(|s| s.name == p.scope).expect("planned scope exists");
+            let state = states.get_mut(&p.scope).expect("state per scope");
+            run_step(ex, p, scope, owner, state, report, None)?;
+        }
+        return Ok(Loaded { store: diff, states });
     }
-    Ok(Loaded { store: diff && !ex.claimed.dry_run, states })
+    let mut kept = DryRows::create(&ex.dir)?;
+    let loaded = rolled_back(std::panic::AssertUnwindSafe(|| -> Result<(), Stop> {
+        for p in &plans {
+            let scope = scopes.iter().find(|s| s.name == p.scope).expect("planned scope exists");
+            let state = states.get_mut(&p.scope).expect("state per scope");
+            run_step(ex, p, scope, owner, state, report, Some(&mut kept))?;
+        }
+        Ok(())
+    }));
+    // What the chunks did is written now that it is rolled back (also after a cancel).
+    kept.write_out(ex.claimed.id)?;
+    loaded.map_err(|e| Stop::Failed(format!("load steps (dry run): {e}")))??;
+    ex.publish()?;
+    Ok(Loaded { store: false, states })
+}
+
+/// A dry run's row outcomes, kept in a file while its transaction lasts.
+struct DryRows {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl DryRows {
+    fn create(dir: &std::path::Path) -> Result<Self, Stop> {
+        let path = dir.join("dry_run_rows.jsonl");
+        let file = std::fs::File::create(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(DryRows { path, out: std::io::BufWriter::new(file) })
+    }
+
+    fn keep(&mut self, records: &[RowRecord]) -> Result<(), String> {
+        use std::io::Write;
+        for r in records {
+            let line = serde_json::json!([r.scope, r.step, r.row_number, r.outcome, r.record_id, r.errors, r.warnings]);
+            writeln!(self.out, "{line}").map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the kept outcomes to `sc.execution_rows`, a batch per transaction.
+    fn write_out(mut self, id: i64) -> Result<(), Stop> {
+        use std::io::{BufRead, Write};
+        self.out.flush().map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
+        let file = std::fs::File::open(&self.path).map_err(|e| format!("cannot read {}: {e}", self.path.display()))?;
+        let mut batch: Vec<RowRecord> = Vec::new();
+        let flush = |batch: Vec<RowRecord>| -> Result<(), Stop> {
+            transaction(move || as_superuser(|| executions::insert_rows(id, &batch)))??;
+            Ok(())
+        };
+        for line in std::io::BufReader::new(file).lines() {
+            let line = line.map_err(|e| format!("cannot read {}: {e}", self.path.display()))?;
+            let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| e.to_string())?;
+            let text = |i: usize| v[i].as_str().unwrap_or_default().to_owned();
+            let list = |i: usize| -> Vec<String> {
+                v[i].as_array()
+                    .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_default()
+            };
+            batch.push(RowRecord {
+                scope: text(0),
+                step: text(1),
+                row_number: v[2].as_i64().unwrap_or_default(),
+                outcome: RowOutcome::parse(v[3].as_str().unwrap_or_default()).unwrap_or(RowOutcome::Failed).as_str(),
+                record_id: v[4].as_str().map(str::to_owned),
+                errors: list(5),
+                warnings: list(6),
+            });
+            if batch.len() >= HASH_BATCH {
+                flush(std::mem::take(&mut batch))?;
+            }
+        }
+        if !batch.is_empty() {
+            flush(batch)?;
+        }
+        let _ = std::fs::remove_file(&self.path);
+        Ok(())
+    }
 }
 
 /// The diff-check store: remembers the hashes of the rows the steps loaded.
@@ -187,6 +272,16 @@ fn remember_scope(ex: &mut Execution, scope: &ScopeValues, state: &ScopeState) -
     Ok(())
 }
 
+/// What one chunk's transaction hands back.
+struct ChunkDone {
+    outcomes: Vec<Outcome>,
+    records: Vec<RowRecord>,
+    /// The after-load function's error, if it failed.
+    hook_error: Option<String>,
+    /// The step's match keys so far, for the next chunk.
+    seen: SeenKeys,
+}
+
 /// One step over its whole scope, chunk by chunk.
 fn run_step(
     ex: &mut Execution,
@@ -195,10 +290,14 @@ fn run_step(
     owner: pg_sys::Oid,
     state: &mut ScopeState,
     report: &mut impl RowSink,
+    mut dry: Option<&mut DryRows>,
 ) -> Result<(), Stop> {
-    ex.enter(Stage::Load(p.name.clone()))?;
+    match dry {
+        None => ex.enter(Stage::Load(p.name.clone()))?,
+        Some(_) => ex.enter_in_transaction(Stage::Load(p.name.clone()))?,
+    }
     let chunk_size = ex.doc.settings.chunk_size.unwrap_or(DEFAULT_CHUNK).max(1) as usize;
-    let keep = !ex.claimed.dry_run;
+    let live = dry.is_none();
     let sheet = report
         .begin_sheet(
             &format!("{} Upload ({})", p.table.name, scope.name),
@@ -209,13 +308,15 @@ fn run_step(
     let mut counts: BTreeMap<RowOutcome, u64> = BTreeMap::new();
     let mut done = 0u64;
     let mut hook_failed = false;
+    let mut seen_keys = SeenKeys::new();
     loop {
         let rows = reader.next_chunk(chunk_size)?;
         let (Some(first), Some(last)) = (rows.first().map(|r| r.rn), rows.last().map(|r| r.rn)) else { break };
         let id = ex.claimed.id;
         let plan = p.clone();
         let unchanged = state.unchanged.clone();
-        let result = transaction(move || -> Result<(Vec<Outcome>, Option<String>), String> {
+        let mut seen = std::mem::take(&mut seen_keys);
+        let body = move || -> Result<ChunkDone, String> {
             let mut entity: EntityIds = EntityIds::new();
             for s in &plan.entity_steps {
                 let ids = loads::entity_ids(id, &plan.scope, s, first, last).map_err(|e| e.to_string())?;
@@ -223,8 +324,9 @@ fn run_step(
             }
             // Deferred constraints are checked per statement, so a bad row fails alone, not the chunk's commit.
             Spi::run("SET CONSTRAINTS ALL IMMEDIATE").map_err(|e| e.to_string())?;
+            // Written and kept (a dry run's whole transaction is rolled back at its end).
             let outcomes = as_role_pinned(owner, || {
-                chunk::process(&plan, &rows, &entity, &|rn| unchanged.get(rn), Changes::keep_if(keep))
+                chunk::process(&plan, &rows, &entity, &|rn| unchanged.get(rn), Changes::Keep, &mut seen)
             });
             let records: Vec<RowRecord> = outcomes
                 .iter()
@@ -238,11 +340,21 @@ fn run_step(
                     warnings: o.warnings.clone(),
                 })
                 .collect();
+            // Later steps of a dry run read this step's record ids from here too.
             as_superuser(|| executions::insert_rows(id, &records)).map_err(|e| e.to_string())?;
-            let hook = if keep { after_load(&plan, id, owner, &outcomes) } else { None };
-            Ok((outcomes, hook))
-        })?;
-        let (outcomes, hook_error) = result.map_err(|e| Stop::Failed(format!("load step \"{}\": {e}", p.name)))?;
+            let hook = if live { after_load(&plan, id, owner, &outcomes) } else { None };
+            Ok(ChunkDone { outcomes, records, hook_error: hook, seen })
+        };
+        let result = match dry {
+            None => transaction(body).and_then(|r| r),
+            Some(_) => subtransaction(Changes::Keep, body),
+        };
+        let ChunkDone { outcomes, records, hook_error, seen } =
+            result.map_err(|e| Stop::Failed(format!("load step \"{}\": {e}", p.name)))?;
+        seen_keys = seen;
+        if let Some(kept) = dry.as_deref_mut() {
+            kept.keep(&records)?;
+        }
         if let (Some(e), false) = (hook_error, hook_failed) {
             hook_failed = true;
             ex.warnings
@@ -266,7 +378,10 @@ fn run_step(
         }
         ex.set_step_progress(&p.name, done, scope.rows);
         ex.counts.steps.insert(p.name.clone(), counts.clone());
-        ex.publish()?;
+        match dry {
+            None => ex.publish()?,
+            Some(_) => ex.check_stop_in_transaction()?,
+        }
     }
     ex.counts.steps.insert(p.name.clone(), counts);
     Ok(())

@@ -171,6 +171,18 @@ impl Execution {
     /// Enters `stage`, recording the time of the previous one, and publishes it.
     /// The progress of a stage that has ended is dropped (its counts stay).
     pub fn enter(&mut self, stage: Stage) -> Result<(), Stop> {
+        self.enter_unpublished(stage);
+        self.publish()
+    }
+
+    /// [`Execution::enter`] inside a transaction of the pipeline's own (a dry
+    /// run's load): nothing is written; a cancel is checked.
+    pub fn enter_in_transaction(&mut self, stage: Stage) -> Result<(), Stop> {
+        self.enter_unpublished(stage);
+        self.check_stop_in_transaction()
+    }
+
+    fn enter_unpublished(&mut self, stage: Stage) {
         match &self.stage {
             Some(Stage::Sql) => self.progress.engine = None,
             Some(Stage::Variables) => self.progress.scopes.clear(),
@@ -182,7 +194,18 @@ impl Execution {
         self.close_stage();
         self.stage = Some(stage);
         self.stage_started = Instant::now();
-        self.publish()
+    }
+
+    /// Inside a transaction of the pipeline's own: `Stop::Cancelled` when a
+    /// cancel is pending (progress is published once it has ended).
+    pub fn check_stop_in_transaction(&self) -> Result<(), Stop> {
+        if executions::should_stop(self.claimed.id)? {
+            return Err(Stop::Cancelled);
+        }
+        if crate::postgres::stop::stopping() {
+            return Err(Stop::Failed("the server is shutting down; the execution was stopped".into()));
+        }
+        Ok(())
     }
 
     /// Records the time of the current stage; the execution is then done.

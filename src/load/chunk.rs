@@ -13,14 +13,20 @@ use crate::postgres::Changes;
 use sc_core::load::RowOutcome;
 use std::collections::HashMap;
 
+/// The first row of the run that carried each match key of a step (all its
+/// rules' key values), kept across the step's chunks.
+pub type SeenKeys = HashMap<Vec<Vec<Option<String>>>, i64>;
+
 /// Processes one chunk; returns one outcome per row, in row order. With
-/// `changes` = roll back (a dry run) nothing stays written.
+/// `changes` = roll back nothing stays written. A row whose match key an
+/// earlier row of the run (`seen`) already carried gets a warning naming it.
 pub fn process(
     step: &StepPlan,
     rows: &[Row],
     entity: &EntityIds,
     unchanged: &dyn Fn(i64) -> bool,
     changes: Changes,
+    seen: &mut SeenKeys,
 ) -> Vec<Outcome> {
     let mut out = Vec::with_capacity(rows.len());
     let mut live = Vec::new();
@@ -63,6 +69,7 @@ pub fn process(
             (Err(Unresolved::Fail(why)), _) | (_, Err(Unresolved::Fail(why))) => out.push(Outcome::failed(row.rn, why)),
         }
     }
+    let repeats: HashMap<i64, String> = ready.iter().filter_map(|c| repeated_key(step, c, seen)).collect();
     // Rows are decided and written as if one after the other: a row whose
     // keys repeat an earlier row's waits until that row is written, then is
     // matched again (so two rows with one new key create one record, not two).
@@ -79,6 +86,36 @@ pub fn process(
         }));
         ready = later;
     }
+    for o in &mut out {
+        if let Some(w) = repeats.get(&o.rn) {
+            o.warnings.push(w.clone());
+        }
+    }
     out.sort_by_key(|o| o.rn);
     out
+}
+
+/// A warning when `c`'s match key was carried by an earlier row of the run
+/// (the row then matches what that one wrote); records the key otherwise.
+fn repeated_key(step: &StepPlan, c: &Candidate, seen: &mut SeenKeys) -> Option<(i64, String)> {
+    let complete = step.rules.iter().zip(&c.keys).position(|(_, k)| k.iter().all(Option::is_some))?;
+    match seen.get(&c.keys) {
+        Some(&first) if first != c.rn => {
+            let shown: Vec<String> = step.rules[complete]
+                .keys
+                .iter()
+                .zip(&c.keys[complete])
+                .map(|(k, v)| format!("{} = {:?}", k.column.trim_matches('"'), v.as_deref().unwrap_or_default()))
+                .collect();
+            Some((
+                c.rn,
+                format!("the same match key as row {first} ({}): it matches what that row wrote", shown.join(", ")),
+            ))
+        }
+        Some(_) => None,
+        None => {
+            seen.insert(c.keys.clone(), c.rn);
+            None
+        }
+    }
 }

@@ -11,4 +11,4 @@ pub mod xact;
 pub use roles::{
     as_role, as_role_pinned, as_superuser, current_role, is_superuser, owner_names, pin_search_path, role_facts,
 };
-pub use xact::{subtransaction, transaction, Changes};
+pub use xact::{rolled_back, subtransaction, transaction, Changes};

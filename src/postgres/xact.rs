@@ -12,17 +12,6 @@ pub enum Changes {
     RollBack,
 }
 
-impl Changes {
-    /// [`Changes::Keep`] when `keep`, else [`Changes::RollBack`].
-    pub fn keep_if(keep: bool) -> Self {
-        if keep {
-            Changes::Keep
-        } else {
-            Changes::RollBack
-        }
-    }
-}
-
 /// Runs `f` in its own transaction (a worker has none between steps).
 /// An ERROR inside is caught, the transaction rolled back and its message returned.
 pub fn transaction<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, String> {
@@ -43,6 +32,30 @@ pub fn transaction<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<
     })
     .catch_others(|e| {
         // SAFETY: we are inside the transaction started above; abort cleans up snapshots too.
+        unsafe { pg_sys::AbortCurrentTransaction() };
+        Err(crate::error::caught_message(&e))
+    })
+    .execute()
+}
+
+/// Runs `f` in its own transaction (a worker has none between steps) and
+/// rolls it back whatever happens: what `f` wrote is never seen by anyone
+/// else (a dry run). An ERROR inside is caught and its message returned.
+pub fn rolled_back<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, String> {
+    // SAFETY: called from a background worker outside any transaction.
+    unsafe {
+        pg_sys::SetCurrentStatementStartTimestamp();
+        pg_sys::StartTransactionCommand();
+        pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+    }
+    PgTryBuilder::new(move || {
+        let r = f();
+        // SAFETY: inside the transaction started above; abort pops the snapshot too.
+        unsafe { pg_sys::AbortCurrentTransaction() };
+        Ok(r)
+    })
+    .catch_others(|e| {
+        // SAFETY: as above.
         unsafe { pg_sys::AbortCurrentTransaction() };
         Err(crate::error::caught_message(&e))
     })

@@ -44,11 +44,19 @@ mod tests {
             .collect()
     }
 
+    fn changes(keep: bool) -> crate::postgres::Changes {
+        if keep {
+            crate::postgres::Changes::Keep
+        } else {
+            crate::postgres::Changes::RollBack
+        }
+    }
+
     fn run_step(vars: &[(&str, &str)], step: Value, data: &[&[Option<&str>]], keep: bool) -> Vec<Outcome> {
         let d = doc(vars, step);
         let names: Vec<String> = vars.iter().map(|(n, _)| n.to_string()).collect();
         let p = plan(&d, &d.load_steps[0], "s", &names, &[]).expect("plan");
-        process(&p, &rows(data), &EntityIds::new(), &|_| false, crate::postgres::Changes::keep_if(keep))
+        process(&p, &rows(data), &EntityIds::new(), &|_| false, changes(keep), &mut Default::default())
     }
 
     fn summary(o: &[Outcome]) -> Vec<(&'static str, Option<String>)> {
@@ -343,8 +351,14 @@ mod tests {
             ]
             .into(),
         );
-        let out =
-            process(&p, &rows(&[&[Some("x")], &[Some("y")]]), &entity, &|_| false, crate::postgres::Changes::Keep);
+        let out = process(
+            &p,
+            &rows(&[&[Some("x")], &[Some("y")]]),
+            &entity,
+            &|_| false,
+            crate::postgres::Changes::Keep,
+            &mut Default::default(),
+        );
         assert_eq!(out[0].outcome, "created");
         assert_eq!(out[1].outcome, "skipped");
         assert_eq!(out[1].warnings, vec!["related record not found: step \"vendors\" failed this row".to_string()]);
@@ -413,7 +427,14 @@ mod tests {
         data[0].errors = Some("variable \"code\" is required but blank".into());
         let d = doc(VARS, step_with(json!({"columns": {"code": "code"}})));
         let p = plan(&d, &d.load_steps[0], "s", &["code".into(), "name".into()], &[]).unwrap();
-        let out = process(&p, &data, &EntityIds::new(), &|rn| rn == 2, crate::postgres::Changes::Keep);
+        let out = process(
+            &p,
+            &data,
+            &EntityIds::new(),
+            &|rn| rn == 2,
+            crate::postgres::Changes::Keep,
+            &mut Default::default(),
+        );
         assert_eq!(out.iter().map(|o| o.outcome).collect::<Vec<_>>(), ["failed", "unchanged", "created"]);
         assert_eq!(out[0].errors, vec!["invalid row: variable \"code\" is required but blank".to_string()]);
     }

@@ -236,6 +236,7 @@ mod tests {
                 &crate::load::chunk::EntityIds::new(),
                 &|_| false,
                 crate::postgres::Changes::Keep,
+                &mut Default::default(),
             )
         });
         let got: Vec<_> = out.iter().map(|o| (o.outcome.as_str(), o.errors.clone())).collect();

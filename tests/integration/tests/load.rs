@@ -3,6 +3,7 @@
 //! idempotence after a worker is killed in the middle of a load.
 use calamine::Reader;
 use sc_integration::*;
+use serde_json::json;
 use std::time::Duration;
 
 /// Fresh demo tables (dropped and recreated) and the demo connector with `edit` applied.
@@ -105,15 +106,82 @@ fn a_dry_run_changes_neither_entity_tables_nor_the_diff_store() {
     assert_eq!(count(&mut c, "SELECT count(*) FROM public.products"), 0);
     assert_eq!(count(&mut c, "SELECT count(*) FROM public.hook_calls"), 0);
     assert_eq!(count(&mut c, "SELECT count(*) FROM sc.row_hashes"), before);
-    // Products depend on vendors this run would create: reported as such, not created.
-    let w: Vec<String> = c
-        .query_one(
-            "SELECT warnings FROM sc.execution_rows WHERE execution_id = $1 AND step = 'products' AND row_number = 1",
-            &[&id],
-        )
+    // Products depend on vendors this run would create: they are predicted as created, as live.
+    assert_eq!(counts(&mut c, id, "products")["created"], 5, "{}", counts(&mut c, id, "products"));
+}
+
+/// Every load step's outcome per row: (step, scope, row, outcome).
+fn outcomes(c: &mut postgres::Client, id: i64) -> Vec<(String, String, i64, String)> {
+    c.query(
+        "SELECT step, scope, row_number, outcome FROM sc.execution_rows WHERE execution_id = $1 AND step <> ''
+          ORDER BY step, scope, row_number",
+        &[&id],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+    .collect()
+}
+
+#[test]
+fn a_dry_run_predicts_the_live_run_row_for_row() {
+    let mut c = connect_ready();
+    // Two steps, the second linking to records the first creates; chunks of 2 rows.
+    demo(&mut c, |d| d["settings"]["chunk_size"] = 2.into());
+    let dry: i64 = c
+        .query_one("SELECT sc_run('vendor_products', $1, 'products.xlsx', dry_run => true)", &[&WORKBOOK])
         .unwrap()
         .get(0);
-    assert!(w[0].contains("related record not found"), "{w:?}");
+    assert_eq!(wait(&mut c, dry), "succeeded", "{:?}", field(&mut c, dry, "error"));
+    let live = run_file(&mut c, "vendor_products", WORKBOOK, "products.xlsx");
+    assert_eq!(wait(&mut c, live), "succeeded", "{:?}", field(&mut c, live, "error"));
+    let predicted = outcomes(&mut c, dry);
+    assert!(!predicted.is_empty());
+    assert_eq!(predicted, outcomes(&mut c, live));
+
+    // A file that repeats a key: the later row updates what the earlier one created, in both.
+    c.batch_execute(
+        "DROP TABLE IF EXISTS public.itest_people;
+         CREATE TABLE public.itest_people (id serial PRIMARY KEY, email text UNIQUE, name text);",
+    )
+    .unwrap();
+    save(
+        &mut c,
+        &json!({
+            "api_name": "itest_people", "name": "people", "type": "spreadsheet", "status": "operational",
+            "variables": [{"name": "email", "type": "email", "required": true, "output_format": "lower"},
+                          {"name": "name", "type": "string"}],
+            "load_steps": [{"name": "people", "table": "itest_people", "match": [{"columns": {"email": "email"}}],
+                            "map": [{"column": "email", "variable": "email"},
+                                    {"column": "name", "variable": "name", "conflict": "overwrite"}]}]
+        }),
+    );
+    let csv = b"email,name\nann@x.io,Ann\nbob@x.io,Bob\nANN@x.io,Annie\n";
+    let dry: i64 = c
+        .query_one("SELECT sc_run('itest_people', $1, 'people.csv', dry_run => true)", &[&csv.as_slice()])
+        .unwrap()
+        .get(0);
+    assert_eq!(wait(&mut c, dry), "succeeded", "{:?}", field(&mut c, dry, "error"));
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.itest_people"), 0, "a dry run writes nothing");
+    let live = run_file(&mut c, "itest_people", csv, "people.csv");
+    assert_eq!(wait(&mut c, live), "succeeded", "{:?}", field(&mut c, live, "error"));
+    let got: Vec<(i64, String)> = outcomes(&mut c, live).into_iter().map(|(_, _, rn, o)| (rn, o)).collect();
+    assert_eq!(got, [(1, "created".into()), (2, "created".into()), (3, "updated".into())]);
+    assert_eq!(outcomes(&mut c, dry), outcomes(&mut c, live));
+    // The later row says which earlier row carried its key, in both runs.
+    for id in [dry, live] {
+        let w: Vec<String> = c
+            .query_one(
+                "SELECT warnings FROM sc.execution_rows WHERE execution_id = $1 AND step = 'people' AND row_number = 3",
+                &[&id],
+            )
+            .unwrap()
+            .get(0);
+        assert!(w.iter().any(|w| w.contains("same match key as row 1") && w.contains("ann@x.io")), "{w:?}");
+    }
+    let name: String =
+        c.query_one("SELECT name FROM public.itest_people WHERE email = 'ann@x.io'", &[]).unwrap().get(0);
+    assert_eq!(name, "Annie");
 }
 
 #[test]
