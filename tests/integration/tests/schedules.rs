@@ -376,3 +376,29 @@ fn ticks_missed_while_the_server_was_down_run_once_after_it() {
     assert!(latest, "for the latest missed time");
     c.batch_execute(&format!("SET ROLE {OWNER}; SELECT sc_drop_connector('itest_catch_up'); RESET ROLE")).unwrap();
 }
+
+#[test]
+fn a_manual_run_sees_the_time_of_the_call_and_a_file_is_refused() {
+    let mut c = connect_ready();
+    setup(&mut c);
+    cancel_leftovers(&mut c, "itest_manual_tick");
+    c.batch_execute("DELETE FROM public.itest_ticks WHERE kind = 'itest_manual_tick'").unwrap();
+    save_as_owner(&mut c, &tick_doc("itest_manual_tick", "0 3 * * *", "operational")).unwrap();
+    let id = run(&mut c, "itest_manual_tick");
+    assert_eq!(wait(&mut c, id), "succeeded", "{:?}", field(&mut c, id, "error"));
+    let row = c
+        .query_one(
+            "SELECT trigger, fired_at IS NULL,
+                    (SELECT at FROM public.itest_ticks WHERE kind = 'itest_manual_tick') = date_trunc('second', queued_at)
+               FROM sc.executions WHERE id = $1",
+            &[&id],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "manual");
+    assert!(row.get::<_, bool>(1), "no schedule fired it");
+    assert!(row.get::<_, bool>(2), "schedule_trigger_time is the time of the call");
+    // An input file for a scheduler connector is a mistake, and the error says so.
+    let err = c.query_one("SELECT sc_run('itest_manual_tick', '\\x00'::bytea, 'x.csv')", &[]).unwrap_err();
+    assert!(error_text(&err).contains("is a scheduler connector and takes no input file"), "{}", error_text(&err));
+    c.batch_execute(&format!("SET ROLE {OWNER}; SELECT sc_drop_connector('itest_manual_tick'); RESET ROLE")).unwrap();
+}
