@@ -131,6 +131,7 @@ CREATE TABLE sc.execution_row_batches (
     record_ids   text[],
     errors       text[],
     warnings     text[],
+    match_keys   text[],
     PRIMARY KEY (execution_id, scope, step, first_row)
 );
 -- lz4 where the server has it: these arrays are compressed on every chunk's
@@ -156,11 +157,13 @@ COMMENT ON COLUMN sc.execution_row_batches.warnings IS 'Per row: its warnings jo
 CREATE VIEW sc.execution_rows AS
 SELECT b.execution_id, b.scope, r.row_number, b.step, r.outcome, r.record_id,
        pg_catalog.string_to_array(r.errors, E'\x1e') AS errors,
-       pg_catalog.string_to_array(r.warnings, E'\x1e') AS warnings
+       pg_catalog.string_to_array(r.warnings, E'\x1e') AS warnings,
+       r.match_key
 FROM sc.execution_row_batches b
 CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(b.row_numbers), pg_catalog.unnest(b.outcomes),
                               pg_catalog.unnest(b.record_ids), pg_catalog.unnest(b.errors),
-                              pg_catalog.unnest(b.warnings)) AS r(row_number, outcome, record_id, errors, warnings);
+                              pg_catalog.unnest(b.warnings), pg_catalog.unnest(b.match_keys))
+     AS r(row_number, outcome, record_id, errors, warnings, match_key);
 COMMENT ON VIEW sc.execution_rows IS 'Per-row outcome of one execution: validation (step = '''') and each load step';
 COMMENT ON COLUMN sc.execution_rows.execution_id IS 'The execution';
 COMMENT ON COLUMN sc.execution_rows.scope IS 'Output table (scope) the row belongs to';
@@ -170,6 +173,7 @@ COMMENT ON COLUMN sc.execution_rows.outcome IS 'valid/invalid (validation) or cr
 COMMENT ON COLUMN sc.execution_rows.record_id IS 'Primary key of the entity row matched or created, as text';
 COMMENT ON COLUMN sc.execution_rows.errors IS 'Errors, each naming the variable or the database message';
 COMMENT ON COLUMN sc.execution_rows.warnings IS 'Warnings, e.g. an optional variable whose value failed its type';
+COMMENT ON COLUMN sc.execution_rows.match_key IS 'Load steps: the row''s values of the step''s match columns, e.g. email = "ann@x.io" (the first rule the row has in full), to find it in the file';
 
 ------------------------------------------------------------------------------
 CREATE TABLE sc.execution_files (

@@ -410,6 +410,7 @@ pub struct RowRecord {
     pub record_id: Option<String>,
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
+    pub match_key: Option<String>,
 }
 
 /// Writes a batch of row outcomes, one statement per run of rows with the
@@ -436,8 +437,9 @@ fn insert_group(id: i64, scope: &str, step: &str, rows: &[RowRecord]) -> ScResul
     let last = rows.iter().map(|r| r.row_number).max().unwrap_or(0);
     Spi::run_with_args(
         "INSERT INTO sc.execution_row_batches
-           (execution_id, scope, step, first_row, last_row, row_numbers, outcomes, record_ids, errors, warnings)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+           (execution_id, scope, step, first_row, last_row, row_numbers, outcomes, record_ids, errors, warnings,
+            match_keys)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &[
             id.into(),
             scope.into(),
@@ -449,6 +451,7 @@ fn insert_group(id: i64, scope: &str, step: &str, rows: &[RowRecord]) -> ScResul
             column(rows.iter().map(|r| r.record_id.clone()).collect()).into(),
             column(rows.iter().map(|r| joined(&r.errors)).collect()).into(),
             column(rows.iter().map(|r| joined(&r.warnings)).collect()).into(),
+            column(rows.iter().map(|r| r.match_key.clone()).collect()).into(),
         ],
     )?;
     Ok(())

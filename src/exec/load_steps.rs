@@ -116,7 +116,16 @@ impl DryRows {
     fn keep(&mut self, records: &[RowRecord]) -> Result<(), String> {
         use std::io::Write;
         for r in records {
-            let line = serde_json::json!([r.scope, r.step, r.row_number, r.outcome, r.record_id, r.errors, r.warnings]);
+            let line = serde_json::json!([
+                r.scope,
+                r.step,
+                r.row_number,
+                r.outcome,
+                r.record_id,
+                r.errors,
+                r.warnings,
+                r.match_key
+            ]);
             writeln!(self.out, "{line}").map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
         }
         Ok(())
@@ -149,6 +158,7 @@ impl DryRows {
                 record_id: v[4].as_str().map(str::to_owned),
                 errors: list(5),
                 warnings: list(6),
+                match_key: v[7].as_str().map(str::to_owned),
             });
             if batch.len() >= HASH_BATCH {
                 flush(std::mem::take(&mut batch))?;
@@ -301,7 +311,7 @@ fn run_step(
     let sheet = report
         .begin_sheet(
             &format!("{} Upload ({})", p.table.name, scope.name),
-            &["Row", "Outcome", "Record Id", "Errors", "Warnings"],
+            &["Row", "Outcome", "Record Id", "Match key", "Errors", "Warnings"],
         )
         .map_err(|e| e.to_string())?;
     let mut reader = ValuesReader::open(&scope.path, scope.variables.len())?;
@@ -338,6 +348,7 @@ fn run_step(
                     record_id: o.record_id.clone(),
                     errors: o.errors.clone(),
                     warnings: o.warnings.clone(),
+                    match_key: o.match_key.clone(),
                 })
                 .collect();
             // Later steps of a dry run read this step's record ids from here too.
@@ -371,6 +382,7 @@ fn run_step(
                 CellRef::Int(o.rn),
                 CellRef::Text(o.outcome.as_str()),
                 o.record_id.as_deref().map_or(CellRef::Null, CellRef::Text),
+                o.match_key.as_deref().map_or(CellRef::Null, CellRef::Text),
                 CellRef::Text(&errors),
                 CellRef::Text(&warnings),
             ];

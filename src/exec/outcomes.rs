@@ -62,6 +62,7 @@ impl Observer for RowsObserver<'_> {
             record_id: None,
             errors: o.errors.to_vec(),
             warnings: o.warnings.to_vec(),
+            match_key: None,
         });
         if self.batch.len() >= BATCH {
             self.flush()?;

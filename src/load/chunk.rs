@@ -5,7 +5,7 @@
 //! subtransactions (`fallback`), so only the rows at fault fail, each with
 //! the database's message. This file conducts; the SQL text is in `sql`.
 use super::matching::{decide_rows, first_of_each_key, Candidate};
-use super::plan::StepPlan;
+use super::plan::{RulePlan, StepPlan};
 use super::relations::{resolve_lookup, value_of, LookupAnswers, Unresolved};
 pub use super::rows::{EntityIds, Outcome, Row};
 use super::write::write;
@@ -51,6 +51,9 @@ pub fn process(
         keys.dedup();
         lookups.push(if keys.is_empty() { HashMap::new() } else { resolve_lookup(step, l, keys) });
     }
+    // What each row's match key is, for people tracing it back to the file.
+    let shown: HashMap<i64, String> =
+        rows.iter().filter_map(|r| shown_key(step, r, entity, &lookups).map(|k| (r.rn, k))).collect();
     // Values and keys per row; a missing relation skips the row, a failed lookup fails it.
     let mut ready = Vec::new();
     for row in live {
@@ -90,9 +93,32 @@ pub fn process(
         if let Some(w) = repeats.get(&o.rn) {
             o.warnings.push(w.clone());
         }
+        o.match_key = shown.get(&o.rn).cloned();
     }
     out.sort_by_key(|o| o.rn);
     out
+}
+
+/// `email = "ann@x.io", region = "EU"`: a rule's columns and a row's values.
+fn describe_key(rule: &RulePlan, values: &[Option<String>]) -> String {
+    rule.keys
+        .iter()
+        .zip(values)
+        .map(|(k, v)| format!("{} = {:?}", k.column.trim_matches('"'), v.as_deref().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The row's key for the first rule it has in full (any row, valid or not).
+fn shown_key(step: &StepPlan, row: &Row, entity: &EntityIds, lookups: &[LookupAnswers]) -> Option<String> {
+    step.rules.iter().find_map(|rule| {
+        let values: Option<Vec<Option<String>>> = rule
+            .keys
+            .iter()
+            .map(|k| value_of(&k.source, row, step, entity, lookups).ok().flatten().map(Some))
+            .collect();
+        values.map(|v| describe_key(rule, &v))
+    })
 }
 
 /// A warning when `c`'s match key was carried by an earlier row of the run

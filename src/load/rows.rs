@@ -20,11 +20,14 @@ pub struct Outcome {
     pub record_id: Option<String>,
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
+    /// The row's values of the step's match columns, `email = "ann@x.io"`
+    /// (the first rule whose key the row has in full).
+    pub match_key: Option<String>,
 }
 
 impl Outcome {
     pub fn new(rn: i64, outcome: RowOutcome, record_id: Option<String>, error: Option<String>) -> Outcome {
-        Outcome { rn, outcome, record_id, errors: error.into_iter().collect(), warnings: Vec::new() }
+        Outcome { rn, outcome, record_id, errors: error.into_iter().collect(), warnings: Vec::new(), match_key: None }
     }
 
     /// A failed row with the reason.

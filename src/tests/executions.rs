@@ -147,6 +147,7 @@ mod tests {
                     record_id: record.map(str::to_owned),
                     errors: errors.iter().map(|e| e.to_string()).collect(),
                     warnings: warnings.iter().map(|e| e.to_string()).collect(),
+                    match_key: (!step.is_empty()).then(|| format!("sku = \"S-{n}\"")),
                 }
             };
         insert_rows(
@@ -164,7 +165,7 @@ mod tests {
         let rows: Vec<String> = Spi::connect(|c| {
             c.select(
                 &format!(
-                    "SELECT concat_ws('|', step, row_number, outcome, record_id, errors::text, warnings::text)
+                    "SELECT concat_ws('|', step, row_number, outcome, record_id, errors::text, warnings::text, match_key)
                      FROM sc.execution_rows WHERE execution_id = {id} ORDER BY step, row_number"
                 ),
                 None,
@@ -178,10 +179,10 @@ mod tests {
             rows,
             [
                 "|2|invalid|{\"sku: required\",\"price: not a number\"}",
-                "products|1|created|10",
-                "products|2|failed|{\"duplicate key\"}|{\"name: blank\"}",
-                "products|3|unchanged|12",
-                "products|4|skipped",
+                "products|1|created|10|sku = \"S-1\"",
+                "products|2|failed|{\"duplicate key\"}|{\"name: blank\"}|sku = \"S-2\"",
+                "products|3|unchanged|12|sku = \"S-3\"",
+                "products|4|skipped|sku = \"S-4\"",
             ]
         );
         assert_eq!(

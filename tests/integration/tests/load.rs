@@ -56,13 +56,21 @@ fn two_steps_create_then_match_and_diff_check_skips_unchanged_rows() {
         ),
         5
     );
-    let sheets = {
-        let bytes: Vec<u8> = c.query_one("SELECT sc_report($1)", &[&first]).unwrap().get(0);
-        use calamine::Reader;
-        calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap().sheet_names()
-    };
+    let bytes: Vec<u8> = c.query_one("SELECT sc_report($1)", &[&first]).unwrap().get(0);
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let sheets = book.sheet_names();
     // Sheet names stop at Excel's 31 characters; the Summary lists the full titles.
-    assert!(sheets.iter().any(|s| s.starts_with("public.products Upload (")), "{sheets:?}");
+    let upload = sheets.iter().find(|s| s.starts_with("public.products Upload (")).expect("the products upload sheet");
+    let range = book.worksheet_range(upload).unwrap();
+    let header: Vec<String> = range.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(header, ["Row", "Outcome", "Record Id", "Match key", "Errors", "Warnings"]);
+    let first_row: Vec<String> = range.rows().nth(1).unwrap().iter().map(|c| c.to_string()).collect();
+    assert!(first_row[3].starts_with("sku = \""), "the row's match key: {first_row:?}");
+    let summary = book.worksheet_range("Summary").unwrap();
+    assert!(
+        summary.rows().any(|r| r[1] == "public.products Upload (products)"),
+        "the Summary gives the full title"
+    );
 
     // Same file, diff check on: every row is unchanged and nothing is written.
     let second = run_file(&mut c, "vendor_products", WORKBOOK, "products.xlsx");
