@@ -280,3 +280,34 @@ fn every_function_says_what_it_is_for_and_ended_stages_leave_no_progress() {
         c.query_one("SELECT progress FROM sc.executions WHERE id = $1", &[&id]).unwrap().get(0);
     assert_eq!(progress, serde_json::json!({}), "every stage has ended: no progress is left");
 }
+
+#[test]
+fn an_ended_run_is_announced_on_its_notify_channel() {
+    let mut listener = connect();
+    listener.batch_execute("LISTEN itest_events").unwrap();
+    let mut c = connect_ready();
+    let mut doc = scheduler_doc("itest_notify", "CREATE TABLE output.t ENGINE = Memory AS SELECT '1' AS x", 1);
+    doc["settings"]["notify_channel"] = "itest_events".into();
+    save(&mut c, &doc);
+    let ok = run(&mut c, "itest_notify");
+    assert_eq!(wait(&mut c, ok), "succeeded");
+    doc["sql"] = "SELECT * FROM input.nope".into();
+    save(&mut c, &doc);
+    let failed = run(&mut c, "itest_notify");
+    assert_eq!(wait(&mut c, failed), "failed");
+    let mut got: Vec<serde_json::Value> = Vec::new();
+    let mut notes = listener.notifications();
+    let mut iter = notes.timeout_iter(Duration::from_secs(10));
+    while got.len() < 2 {
+        let Some(n) = postgres::fallible_iterator::FallibleIterator::next(&mut iter).unwrap() else { break };
+        assert_eq!(n.channel(), "itest_events");
+        got.push(serde_json::from_str(n.payload()).unwrap());
+    }
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(
+        got[0],
+        serde_json::json!({"execution_id": ok, "connector": "itest_notify", "status": "succeeded", "error": null})
+    );
+    assert_eq!((got[1]["execution_id"].as_i64(), got[1]["status"].as_str()), (Some(failed), Some("failed")));
+    assert!(got[1]["error"].as_str().is_some_and(|e| e.contains("nope")), "{}", got[1]);
+}

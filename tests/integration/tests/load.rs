@@ -67,10 +67,7 @@ fn two_steps_create_then_match_and_diff_check_skips_unchanged_rows() {
     let first_row: Vec<String> = range.rows().nth(1).unwrap().iter().map(|c| c.to_string()).collect();
     assert!(first_row[3].starts_with("sku = \""), "the row's match key: {first_row:?}");
     let summary = book.worksheet_range("Summary").unwrap();
-    assert!(
-        summary.rows().any(|r| r[1] == "public.products Upload (products)"),
-        "the Summary gives the full title"
-    );
+    assert!(summary.rows().any(|r| r[1] == "public.products Upload (products)"), "the Summary gives the full title");
 
     // Same file, diff check on: every row is unchanged and nothing is written.
     let second = run_file(&mut c, "vendor_products", WORKBOOK, "products.xlsx");
