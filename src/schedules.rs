@@ -43,6 +43,7 @@ pub fn sync(api_name: &str) -> ScResult<()> {
             return Ok(());
         };
         check_owner(&owner)?;
+        // api_name is `^[a-z][a-z0-9_]{0,62}$` (checked by the document and the catalog): safe in a literal.
         let command = format!("SELECT sc.run_scheduled('{api_name}')");
         let database = crate::gucs::database();
         let written = subtransaction(Changes::Keep, || {
