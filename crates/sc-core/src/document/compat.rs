@@ -40,7 +40,7 @@ enum Family {
 ///   timestamps; datetime fits both timestamps and `date`; uuid fits `uuid`;
 ///   email and phone fit only the text family;
 /// * an array variable fits an array column of a fitting element type, a
-///   text-family column (values joined) or `jsonb`;
+///   text-family column (written as the JSON array text, `["a","b"]`) or `jsonb`;
 /// * a single value fits an array column of a fitting element type (it is
 ///   written as a one-element array).
 pub fn value_fits(var_type: VariableType, var_is_array: bool, col: &PgColumn) -> Result<(), String> {
@@ -210,7 +210,7 @@ mod tests {
             (Uuid, "uuid", true, true),
             (Number, "boolean", true, false),
             (String, "integer", true, false),
-            // joined into a text column, or a JSON array
+            // written into a text column as JSON array text, or a JSON array
             (Number, "text", false, true),
             (Email, "character varying(200)", false, true),
             (Date, "jsonb", false, true),

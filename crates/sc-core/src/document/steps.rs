@@ -181,6 +181,19 @@ fn check_map_source(ctx: &StepContext<'_>, rule: &MapRule, path: &str, out: &mut
             );
         }
         for (k, variable) in variables.iter().enumerate() {
+            if variable.contains('.') {
+                // A run joins the scope's own values; a record id is not one of them.
+                out.push(
+                    Problem::new(
+                        index(&at, k),
+                        format!("`{variable}`: joined variables are variables of the scope, not record ids"),
+                    )
+                    .with_hint(
+                        "map the record id on its own with \"variable\", or join the variables it was made from",
+                    ),
+                );
+                continue;
+            }
             check_ref(ctx, variable, &index(&at, k), out);
         }
     } else if rule.separator.is_some() {

@@ -121,6 +121,13 @@ fn joined_variables_exist_and_are_in_scope() {
 }
 
 #[test]
+fn joined_variables_are_not_record_ids() {
+    let rule = json!({"column": "name", "variables": ["product_name", "vendors.id"]});
+    let doc = set(example(), "/load_steps/1/map/1", rule);
+    assert_only_problem(&doc, "load_steps[1].map[1].variables[1]", "not record ids");
+}
+
+#[test]
 fn joined_variables_not_empty() {
     let doc = set(example(), "/load_steps/1/map/1", json!({"column": "name", "variables": []}));
     assert_only_problem(&doc, "load_steps[1].map[1].variables", "at least one variable");
