@@ -78,6 +78,7 @@ CREATE TABLE sc.executions (
     file_size          bigint,
     queued_at          timestamptz NOT NULL DEFAULT now(),
     fired_at           timestamptz,
+    rerun_of           bigint REFERENCES sc.executions (id) ON DELETE SET NULL,
     started_at         timestamptz,
     ended_at           timestamptz,
     stage              text,
@@ -107,6 +108,7 @@ COMMENT ON COLUMN sc.executions.file_name IS 'Name of the input file, if any';
 COMMENT ON COLUMN sc.executions.file_size IS 'Size of the input file in bytes';
 COMMENT ON COLUMN sc.executions.queued_at IS 'When sc_run was called';
 COMMENT ON COLUMN sc.executions.fired_at IS 'trigger schedule: the time the schedule fired (input.schedule.schedule_trigger_time)';
+COMMENT ON COLUMN sc.executions.rerun_of IS 'sc_rerun: the execution whose stored input this one ran again (its file, webhook batch or schedule time)';
 COMMENT ON COLUMN sc.executions.started_at IS 'When a worker began the run';
 COMMENT ON COLUMN sc.executions.ended_at IS 'When the run reached a final status';
 COMMENT ON COLUMN sc.executions.stage IS 'Current or last stage, in pipeline order: starting, input, reference, sql, variables, diff_check, load (as "load: <step>"), sql_output, diff_store, report; done when it has ended';

@@ -4,12 +4,12 @@ REVOKE ALL ON FUNCTION sc_create_connector(jsonb), sc_update_connector(text, jso
     sc_export_connector(text), sc_import_connector(jsonb, text), sc_duplicate_connector(text, text),
     sc_drop_connector(text), sc_set_status(text, text), sc_set_secret(text, text, jsonb),
     sc_drop_secret(text), sc_run(text, bytea, text, jsonb, boolean, boolean), sc_wait(bigint, interval),
-    sc_cancel(bigint), sc_report(bigint) FROM PUBLIC;
+    sc_cancel(bigint), sc_report(bigint), sc_rerun(bigint, boolean, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sc_create_connector(jsonb), sc_update_connector(text, jsonb),
     sc_import_connector(jsonb, text), sc_duplicate_connector(text, text), sc_drop_connector(text),
     sc_set_status(text, text), sc_set_secret(text, text, jsonb), sc_drop_secret(text) TO sc_admin;
 GRANT EXECUTE ON FUNCTION sc_export_connector(text), sc_run(text, bytea, text, jsonb, boolean, boolean),
-    sc_wait(bigint, interval), sc_cancel(bigint), sc_report(bigint) TO sc_operator;
+    sc_wait(bigint, interval), sc_cancel(bigint), sc_report(bigint), sc_rerun(bigint, boolean, boolean) TO sc_operator;
 
 -- Secrets: admins may list their names, never read a value; they are
 -- written only through sc_set_secret and sc_drop_secret.
@@ -61,6 +61,7 @@ COMMENT ON FUNCTION sc_set_secret(text, text, jsonb) IS 'Creates or replaces a s
 COMMENT ON FUNCTION sc_drop_secret(text) IS 'Drops a secret; false when there was none of that name.';
 COMMENT ON FUNCTION sc_run(text, bytea, text, jsonb, boolean, boolean) IS 'Queues a run of a connector (input file for spreadsheet connectors, params, dry_run, diff_check); returns the execution id at once. A worker starts it when the caller commits.';
 COMMENT ON FUNCTION sc_wait(bigint, interval) IS 'Waits until the execution ends and returns its final status; an error (57014) after timeout, the execution going on.';
+COMMENT ON FUNCTION sc_rerun(bigint, boolean, boolean) IS 'Runs the connector (its current definition) again on the stored input of an ended execution: its file, webhook batch or schedule time; returns the new execution id (rerun_of names the one whose input it ran). only_failed is not built yet.';
 COMMENT ON FUNCTION sc_cancel(bigint) IS 'Cancels a queued or running execution; false if it had already ended.';
 COMMENT ON FUNCTION sc_report(bigint) IS 'The XLSX report of an ended execution. Save it from a shell: psql -Atc "SELECT encode(sc_report(<id>), ''base64'')" | base64 -d > report.xlsx';
 COMMENT ON FUNCTION sc.next_fire_time(text, timestamptz) IS 'The first time after the given one at which a pg_cron schedule fires (UTC); NULL for one that never does.';

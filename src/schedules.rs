@@ -133,6 +133,7 @@ pub fn tick(stored: &Stored, doc: &ConnectorDocument, started_by: &str, fired_at
         file_name: None,
         file_size: None,
         fired_at: Some(fired_at),
+        rerun_of: None,
     })?;
     Ok(Some(id))
 }

@@ -32,6 +32,12 @@ fn sc_wait(id: i64, timeout: default!(Interval, "'10 minutes'")) -> String {
     runs::wait(id, Duration::from_secs_f64(secs)).or_raise()
 }
 
+/// Runs the connector again on the stored input of an ended execution; returns the new id.
+#[pg_extern(volatile)]
+fn sc_rerun(execution_id: i64, only_failed: default!(bool, false), dry_run: default!(bool, false)) -> i64 {
+    runs::rerun(execution_id, only_failed, dry_run).or_raise()
+}
+
 /// Stops a queued or running execution (within seconds); false if it had already ended.
 #[pg_extern(volatile)]
 fn sc_cancel(id: i64) -> bool {

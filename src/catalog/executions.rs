@@ -22,14 +22,16 @@ pub struct NewExecution<'a> {
     pub file_size: Option<i64>,
     /// A scheduled run: when its schedule fired (timestamptz text).
     pub fired_at: Option<&'a str>,
+    /// A re-run: the execution whose stored input it runs.
+    pub rerun_of: Option<i64>,
 }
 
 /// Inserts a `queued` execution; returns its id.
 pub fn insert(e: &NewExecution<'_>) -> ScResult<i64> {
     Spi::get_one_with_args::<i64>(
         "INSERT INTO sc.executions (connector_id, connector_api_name, definition, trigger, started_by,
-                                    run_as, dry_run, diff_check, params, file_name, file_size, fired_at)
-         VALUES ($1, $2, $3, $4, $5::name, $6::name, $7, $8, $9, $10, $11, $12::timestamptz) RETURNING id",
+                                    run_as, dry_run, diff_check, params, file_name, file_size, fired_at, rerun_of)
+         VALUES ($1, $2, $3, $4, $5::name, $6::name, $7, $8, $9, $10, $11, $12::timestamptz, $13) RETURNING id",
         &[
             e.connector_id.into(),
             e.api_name.into(),
@@ -43,6 +45,7 @@ pub fn insert(e: &NewExecution<'_>) -> ScResult<i64> {
             e.file_name.into(),
             e.file_size.into(),
             e.fired_at.into(),
+            e.rerun_of.into(),
         ],
     )?
     .ok_or_else(|| ScError::Internal("INSERT … RETURNING id gave no row".into()))
@@ -300,6 +303,8 @@ pub struct Claimed {
     pub trigger_time: Option<String>,
     /// The role that started the run.
     pub started_by: Option<String>,
+    /// A re-run: the execution whose stored input it runs.
+    pub rerun_of: Option<i64>,
 }
 
 /// Loads an execution for its worker.
@@ -311,7 +316,7 @@ pub fn claimed(id: i64) -> ScResult<Claimed> {
                     to_char(queued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
                     connector_id, diff_check,
                     to_char(COALESCE(fired_at, queued_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
-                    started_by::text
+                    started_by::text, rerun_of
              FROM sc.executions WHERE id = $1",
             Some(1),
             &[id.into()],
@@ -337,6 +342,7 @@ pub fn claimed(id: i64) -> ScResult<Claimed> {
                 diff_check: row.get::<bool>(12)?,
                 trigger_time: row.get::<String>(13)?,
                 started_by: row.get::<String>(14)?,
+                rerun_of: row.get::<i64>(15)?,
             });
         }
         Err(ScError::Internal(format!("execution {id} does not exist")))
@@ -510,4 +516,61 @@ pub fn skip_tick(connector_id: i64, fired_at: &str, reason: &str, blocker: i64) 
         &[connector_id.into()],
     )?;
     Ok(())
+}
+
+/// What a re-run takes from an ended execution.
+pub struct Rerunnable {
+    pub status: String,
+    pub connector_id: Option<i64>,
+    pub api_name: String,
+    pub params: Option<Value>,
+    pub diff_check: Option<bool>,
+    pub file_name: Option<String>,
+    pub file_size: Option<i64>,
+    /// When its schedule fired, else when it was queued (timestamptz text).
+    pub trigger_time: String,
+    /// The execution whose input it ran: itself, or what it re-ran.
+    pub input_of: i64,
+}
+
+/// The facts of execution `id` a re-run needs; None when there is none.
+pub fn rerunnable(id: i64) -> ScResult<Option<Rerunnable>> {
+    Ok(Spi::connect(|client| {
+        let rows = client.select(
+            "SELECT status, connector_id, connector_api_name, params, diff_check, file_name, file_size,
+                    COALESCE(fired_at, queued_at)::text, COALESCE(rerun_of, id)
+               FROM sc.executions WHERE id = $1",
+            Some(1),
+            &[id.into()],
+        )?;
+        let Some(row) = rows.into_iter().next() else { return Ok::<_, pgrx::spi::Error>(None) };
+        Ok(Some(Rerunnable {
+            status: row.get::<String>(1)?.unwrap_or_default(),
+            connector_id: row.get::<i64>(2)?,
+            api_name: row.get::<String>(3)?.unwrap_or_default(),
+            params: row.get::<JsonB>(4)?.map(|j| j.0),
+            diff_check: row.get::<bool>(5)?,
+            file_name: row.get::<String>(6)?,
+            file_size: row.get::<i64>(7)?,
+            trigger_time: row.get::<String>(8)?.unwrap_or_default(),
+            input_of: row.get::<i64>(9)?.unwrap_or(id),
+        }))
+    })?)
+}
+
+/// Gives execution `to` the stored input file of execution `from`; false
+/// when `from` has none (it was purged, or never had one).
+pub fn copy_input(from: i64, to: i64) -> ScResult<bool> {
+    let copied = Spi::connect_mut(|client| {
+        client
+            .update(
+                "INSERT INTO sc.execution_files (execution_id, kind, name, part, content, size)
+                 SELECT $2, kind, name, part, content, size FROM sc.execution_files
+                  WHERE execution_id = $1 AND kind = 'input'",
+                None,
+                &[from.into(), to.into()],
+            )
+            .map(|t| t.len())
+    })?;
+    Ok(copied > 0)
 }

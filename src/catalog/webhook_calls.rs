@@ -67,6 +67,7 @@ pub fn cut_batch(p: &Pending, max_calls: i64) -> ScResult<Option<i64>> {
         file_name: None,
         file_size: None,
         fired_at: None,
+        rerun_of: None,
     })?;
     let attached = Spi::get_one_with_args::<i64>(
         "WITH batch AS (
@@ -120,4 +121,13 @@ pub fn batch(execution_id: i64, after: i64, limit: i64) -> ScResult<Vec<Call>> {
         }
         Ok(out)
     })
+}
+
+/// Whether execution `execution_id` has webhook calls (its batch).
+pub fn has_batch(execution_id: i64) -> ScResult<bool> {
+    Ok(Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM sc.webhook_events WHERE execution_id = $1)",
+        &[execution_id.into()],
+    )?
+    .unwrap_or(false))
 }

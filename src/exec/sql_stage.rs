@@ -86,7 +86,10 @@ fn build_job(ex: &Execution, input: Option<(PathBuf, String)>, reference: Vec<Re
     let input = match (ex.doc.connector_type, input) {
         (ConnectorType::Scheduler, _) => Input::Schedule,
         // The batch of calls this execution processes.
-        (ConnectorType::Webhook, _) => Input::Prepared { tables: vec![crate::webhooks::write_batch(c.id, &ex.dir)?] },
+        // A re-run reads the batch of the execution it re-runs (the calls stay with that one).
+        (ConnectorType::Webhook, _) => {
+            Input::Prepared { tables: vec![crate::webhooks::write_batch(c.rerun_of.unwrap_or(c.id), &ex.dir)?] }
+        }
         (_, Some((path, file_name))) => Input::File { path, file_name },
         (_, None) => Input::None,
     };

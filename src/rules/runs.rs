@@ -92,6 +92,80 @@ pub fn scheduled(api_name: &str) -> ScResult<Option<i64>> {
     }))
 }
 
+/// `sc_rerun`: a new execution of the same connector (its current
+/// definition) on the stored input of an ended execution: its file, its
+/// webhook batch or its schedule time. Started like `sc_run` (trigger
+/// `manual`), with `rerun_of` naming the execution whose input it runs.
+pub fn rerun(id: i64, only_failed: bool, dry_run: bool) -> ScResult<i64> {
+    require_role(OPERATOR, "re-running an execution")?;
+    if only_failed {
+        return Err(ScError::NotReady {
+            message: "re-running only the failed rows of an execution is not built yet".into(),
+            hint: format!("Re-run the whole execution: SELECT sc_rerun({id});"),
+        });
+    }
+    let started_by = current_role()?;
+    let (new, launcher) = as_superuser(|| -> ScResult<(i64, Option<i32>)> {
+        let old = executions::rerunnable(id)?.ok_or(ScError::ExecutionNotFound(id))?;
+        if matches!(old.status.as_str(), "queued" | "running") {
+            return Err(ScError::InUse {
+                message: format!("execution {id} is still {}", old.status),
+                hint: format!("Wait for it to end (SELECT sc_wait({id});) or cancel it, then re-run it."),
+            });
+        }
+        // api_name never changes; a connector of the same name made after a drop is another one.
+        let stored = match old.connector_id {
+            Some(cid) => connectors::find(&old.api_name, Lock::None)?.filter(|s| s.id == cid),
+            None => None,
+        }
+        .ok_or_else(|| ScError::NotReady {
+            message: format!("execution {id} cannot be re-run: its connector \"{}\" was dropped", old.api_name),
+            hint: "Import the connector again and run it on the file with sc_run.".into(),
+        })?;
+        let doc = parse_document(&stored.document).map_err(ScError::InvalidDocument)?;
+        let name = &doc.api_name;
+        if !dry_run && !matches!(stored.status.as_str(), "operational" | "needs_attention") {
+            return Err(ScError::NotReady {
+                message: format!(
+                    "connector \"{name}\" is in status \"{}\"; only live connectors run live",
+                    stored.status
+                ),
+                hint: format!("Re-run it as a dry run (sc_rerun({id}, dry_run => true)), or make the connector live."),
+            });
+        }
+        let purged = || ScError::NotReady {
+            message: format!("execution {id} cannot be re-run: its stored input is gone (purged by retention)"),
+            hint: "Run the connector again on the original input with sc_run.".into(),
+        };
+        // A schedule's time is part of its input; a webhook batch stays with the execution that took it.
+        let fired_at = (doc.connector_type == ConnectorType::Scheduler).then_some(old.trigger_time.as_str());
+        if doc.connector_type == ConnectorType::Webhook && !crate::catalog::webhook_calls::has_batch(old.input_of)? {
+            return Err(purged());
+        }
+        let new = executions::insert(&NewExecution {
+            connector_id: stored.id,
+            api_name: name,
+            definition: &stored.document,
+            trigger: "manual",
+            started_by: &started_by,
+            run_as: &stored.owner,
+            dry_run,
+            diff_check: old.diff_check,
+            params: old.params.as_ref(),
+            file_name: old.file_name.as_deref(),
+            file_size: old.file_size,
+            fired_at,
+            rerun_of: Some(old.input_of),
+        })?;
+        if doc.connector_type == ConnectorType::Spreadsheet && !executions::copy_input(old.input_of, new)? {
+            return Err(purged());
+        }
+        Ok((new, launcher_pid()?))
+    })?;
+    runner::wake_launcher_on_commit(launcher.unwrap_or(0));
+    Ok(new)
+}
+
 /// How `sc_run` was started: always `manual`. What a session says of itself
 /// (`application_name`, PostgREST's `request.*` settings) can be set by any
 /// caller, so it never decides the trigger; schedules and webhooks start
@@ -147,6 +221,7 @@ fn queue(req: &RunRequest<'_>, started_by: &str, trigger: &str) -> ScResult<(i64
         file_name: file_name.as_deref(),
         file_size: req.input.map(|b| b.len() as i64),
         fired_at: None,
+        rerun_of: None,
     };
     let id = executions::insert(&new)?;
     if let (Some(bytes), Some(name)) = (req.input, &file_name) {

@@ -591,3 +591,24 @@ fn the_webhook_example_loads_orders_and_their_lines() {
     );
     c.batch_execute("SELECT sc_set_status('webhook_orders', 'inactive')").unwrap();
 }
+
+#[test]
+fn a_batch_is_re_run_from_its_calls_which_stay_with_it() {
+    let mut c = connect_ready();
+    roles(&mut c);
+    let before = orders_connector(&mut c, "itest_hook_rerun", "itest_rerun_orders");
+    let claims = json!({"sc_connector": "itest_hook_rerun"});
+    for n in 1..=2 {
+        let body = format!("{{\"order\": {n}, \"sku\": \"S-{n}\"}}");
+        assert_eq!(post(&mut c, "itest_sender", claims.clone(), "json", &body).status, 202);
+    }
+    let batch = next_execution(&mut c, "itest_hook_rerun", before);
+    assert_eq!(wait(&mut c, batch), "succeeded", "{:?}", field(&mut c, batch, "error"));
+    c.batch_execute("DELETE FROM public.itest_rerun_orders").unwrap();
+    let again: i64 = c.query_one("SELECT sc_rerun($1)", &[&batch]).unwrap().get(0);
+    assert_eq!(wait(&mut c, again), "succeeded", "{:?}", field(&mut c, again, "error"));
+    let loaded: i64 = c.query_one("SELECT count(*) FROM public.itest_rerun_orders", &[]).unwrap().get(0);
+    assert_eq!(loaded, 2, "the batch's calls loaded again");
+    assert_eq!(owners(&mut c, "itest_hook_rerun"), [Some(batch), Some(batch)], "each call stays with its batch");
+    c.batch_execute("SELECT sc_set_status('itest_hook_rerun', 'inactive')").unwrap();
+}
