@@ -35,6 +35,12 @@ pub fn run(
         )));
     }
     let job = build_job(ex, input, reference)?;
+    if let (ConnectorType::Webhook, Input::Prepared { tables }) = (ex.doc.connector_type, &job.input) {
+        let calls: u64 = tables.iter().map(|t| t.rows).sum();
+        let of = ex.claimed.rerun_of.unwrap_or(ex.claimed.id);
+        ex.input_note =
+            Some(format!("{calls} webhook calls, the batch of execution {of} (sc.webhook_events.execution_id = {of})"));
+    }
     let opts = StartOptions { libchdb: guc_path(&gucs::LIBCHDB_PATH), env: Vec::new() };
     let mut running = Supervisor::start_with(&engine, &ex.dir, &job, &opts)
         .map_err(|e| format!("cannot start the SQL engine {}: {e}", engine.display()))?;

@@ -144,6 +144,8 @@ pub struct Execution {
     pub stage_log: Vec<(String, u64)>,
     /// When the worker took the execution up.
     pub started_wall: std::time::SystemTime,
+    /// What the input was, when no file says it (a webhook batch).
+    pub input_note: Option<String>,
     pub progress: Progress,
     pub counts: Counts,
     pub warnings: Vec<String>,
@@ -161,6 +163,7 @@ impl Execution {
             stage_times: Map::new(),
             stage_log: Vec::new(),
             started_wall: std::time::SystemTime::now(),
+            input_note: None,
             progress: Progress::default(),
             counts: Counts::default(),
             warnings: Vec::new(),

@@ -610,5 +610,16 @@ fn a_batch_is_re_run_from_its_calls_which_stay_with_it() {
     let loaded: i64 = c.query_one("SELECT count(*) FROM public.itest_rerun_orders", &[]).unwrap().get(0);
     assert_eq!(loaded, 2, "the batch's calls loaded again");
     assert_eq!(owners(&mut c, "itest_hook_rerun"), [Some(batch), Some(batch)], "each call stays with its batch");
+    // The report says which batch was the input.
+    let bytes: Vec<u8> = c.query_one("SELECT sc_report($1)", &[&again]).unwrap().get(0);
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let summary = book.worksheet_range("Summary").unwrap();
+    let fact = |name: &str| summary.rows().find(|r| r[0] == name).map(|r| r[1].to_string());
+    assert_eq!(
+        fact("Input"),
+        Some(format!("2 webhook calls, the batch of execution {batch} (sc.webhook_events.execution_id = {batch})"))
+    );
+    assert_eq!(fact("Re-run of"), Some(batch.to_string()));
     c.batch_execute("SELECT sc_set_status('itest_hook_rerun', 'inactive')").unwrap();
 }
