@@ -21,8 +21,7 @@ pub fn sync(api_name: &str) -> ScResult<()> {
     let wanted = stored.as_ref().and_then(|s| {
         let doc = parse_document(&s.document).ok()?;
         let schedule = doc.settings.schedule.filter(|_| doc.connector_type == ConnectorType::Scheduler)?;
-        let live = matches!(s.status.as_str(), "operational" | "needs_attention");
-        Some((schedule, s.owner.clone(), live))
+        Some((schedule, s.owner.clone(), s.is_live()))
     });
     let job_name = format!("sc:{api_name}");
     as_superuser(|| {
@@ -46,33 +45,20 @@ pub fn sync(api_name: &str) -> ScResult<()> {
         // api_name is `^[a-z][a-z0-9_]{0,62}$` (checked by the document and the catalog): safe in a literal.
         let command = format!("SELECT sc.run_scheduled('{api_name}')");
         let database = crate::gucs::database();
-        let written = subtransaction(Changes::Keep, || {
-            let r = match existing {
-                Some(id) => Spi::run_with_args(
-                    "SELECT cron.alter_job($1::bigint, $2, $3, $4, $5, $6)",
-                    &[
-                        id.into(),
-                        schedule.as_str().into(),
-                        command.as_str().into(),
-                        database.as_str().into(),
-                        owner.as_str().into(),
-                        live.into(),
-                    ],
-                ),
-                None => Spi::run_with_args(
-                    "SELECT cron.schedule_in_database($1, $2, $3, $4, $5, $6)",
-                    &[
-                        job_name.as_str().into(),
-                        schedule.as_str().into(),
-                        command.as_str().into(),
-                        database.as_str().into(),
-                        owner.as_str().into(),
-                        live.into(),
-                    ],
-                ),
-            };
-            r.map_err(|e| e.to_string())
-        });
+        // The same job, whether pg_cron has it already (by id) or makes it now (by name).
+        let (sql, job): (&str, pgrx::datum::DatumWithOid) = match existing {
+            Some(id) => ("SELECT cron.alter_job($1::bigint, $2, $3, $4, $5, $6)", id.into()),
+            None => ("SELECT cron.schedule_in_database($1, $2, $3, $4, $5, $6)", job_name.as_str().into()),
+        };
+        let args = [
+            job,
+            schedule.as_str().into(),
+            command.as_str().into(),
+            database.as_str().into(),
+            owner.as_str().into(),
+            live.into(),
+        ];
+        let written = subtransaction(Changes::Keep, || Spi::run_with_args(sql, &args).map_err(|e| e.to_string()));
         match written {
             Ok(()) => Ok(()),
             // pg_cron's own grammar differs between versions (`N seconds`, `$` came in 1.5).

@@ -20,6 +20,13 @@ pub struct Stored {
     pub document: Value,
 }
 
+impl Stored {
+    /// `operational` or `needs_attention`: it runs live, and its schedule is active.
+    pub fn is_live(&self) -> bool {
+        matches!(self.status.as_str(), "operational" | "needs_attention")
+    }
+}
+
 /// The columns derived from a document, kept in step with it.
 pub struct Columns<'a> {
     pub api_name: &'a str,

@@ -18,7 +18,8 @@ use std::collections::HashMap;
 pub type SeenKeys = HashMap<Vec<Vec<Option<String>>>, i64>;
 
 /// Processes one chunk; returns one outcome per row, in row order. With
-/// `changes` = roll back nothing stays written. A row whose match key an
+/// `changes` = roll back nothing stays written (the load stage always keeps:
+/// a dry run rolls its whole transaction back instead). A row whose match key an
 /// earlier row of the run (`seen`) already carried gets a warning naming it.
 pub fn process(
     step: &StepPlan,
@@ -82,7 +83,7 @@ pub fn process(
         out.extend(done);
         out.extend(write(step, pending, changes).into_iter().map(|mut o| {
             if changes == Changes::RollBack && o.outcome == RowOutcome::Created {
-                // A dry run's ids were rolled back with the rows.
+                // Rolled-back rows have no record id.
                 o.record_id = None;
             }
             o

@@ -15,33 +15,19 @@ pub enum Changes {
 /// Runs `f` in its own transaction (a worker has none between steps).
 /// An ERROR inside is caught, the transaction rolled back and its message returned.
 pub fn transaction<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, String> {
-    // SAFETY: called from a background worker outside any transaction.
-    unsafe {
-        pg_sys::SetCurrentStatementStartTimestamp();
-        pg_sys::StartTransactionCommand();
-        pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
-    }
-    PgTryBuilder::new(move || {
-        let r = f();
-        // SAFETY: the snapshot pushed above is still the active one.
-        unsafe {
-            pg_sys::PopActiveSnapshot();
-            pg_sys::CommitTransactionCommand();
-        }
-        Ok(r)
-    })
-    .catch_others(|e| {
-        // SAFETY: we are inside the transaction started above; abort cleans up snapshots too.
-        unsafe { pg_sys::AbortCurrentTransaction() };
-        Err(crate::error::caught_message(&e))
-    })
-    .execute()
+    in_transaction(f, true)
 }
 
 /// Runs `f` in its own transaction (a worker has none between steps) and
 /// rolls it back whatever happens: what `f` wrote is never seen by anyone
 /// else (a dry run). An ERROR inside is caught and its message returned.
 pub fn rolled_back<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, String> {
+    in_transaction(f, false)
+}
+
+/// Starts a transaction, runs `f`, then commits it (`commit`) or rolls it
+/// back; an ERROR rolls it back and comes back as its message.
+fn in_transaction<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe, commit: bool) -> Result<R, String> {
     // SAFETY: called from a background worker outside any transaction.
     unsafe {
         pg_sys::SetCurrentStatementStartTimestamp();
@@ -50,12 +36,19 @@ pub fn rolled_back<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<
     }
     PgTryBuilder::new(move || {
         let r = f();
-        // SAFETY: inside the transaction started above; abort pops the snapshot too.
-        unsafe { pg_sys::AbortCurrentTransaction() };
+        // SAFETY: the snapshot pushed above is still the active one; abort pops it too.
+        unsafe {
+            if commit {
+                pg_sys::PopActiveSnapshot();
+                pg_sys::CommitTransactionCommand();
+            } else {
+                pg_sys::AbortCurrentTransaction();
+            }
+        }
         Ok(r)
     })
     .catch_others(|e| {
-        // SAFETY: as above.
+        // SAFETY: we are inside the transaction started above; abort cleans up snapshots too.
         unsafe { pg_sys::AbortCurrentTransaction() };
         Err(crate::error::caught_message(&e))
     })

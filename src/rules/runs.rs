@@ -77,7 +77,7 @@ pub fn scheduled(api_name: &str) -> ScResult<Option<i64>> {
             pgrx::notice!("connector \"{api_name}\" has no schedule; this tick starts nothing");
             return Ok(None);
         };
-        if !matches!(stored.status.as_str(), "operational" | "needs_attention") {
+        if !stored.is_live() {
             pgrx::notice!("connector \"{api_name}\" is {}; this tick starts nothing", stored.status);
             return Ok(None);
         }
@@ -124,7 +124,7 @@ pub fn rerun(id: i64, only_failed: bool, dry_run: bool) -> ScResult<i64> {
         })?;
         let doc = parse_document(&stored.document).map_err(ScError::InvalidDocument)?;
         let name = &doc.api_name;
-        if !dry_run && !matches!(stored.status.as_str(), "operational" | "needs_attention") {
+        if !dry_run && !stored.is_live() {
             return Err(ScError::NotReady {
                 message: format!(
                     "connector \"{name}\" is in status \"{}\"; only live connectors run live",
@@ -177,7 +177,7 @@ fn trigger() -> ScResult<String> {
 fn queue(req: &RunRequest<'_>, started_by: &str, trigger: &str) -> ScResult<(i64, Option<i32>)> {
     let stored = connectors::get(req.connector, Lock::None)?;
     let doc = parse_document(&stored.document).map_err(ScError::InvalidDocument)?;
-    if !req.dry_run && !matches!(stored.status.as_str(), "operational" | "needs_attention") {
+    if !req.dry_run && !stored.is_live() {
         return Err(ScError::NotReady {
             message: format!(
                 "connector \"{}\" is in status \"{}\"; only operational and needs_attention connectors run live",
