@@ -134,6 +134,8 @@ CREATE TABLE sc.execution_row_batches (
     errors       text[],
     warnings     text[],
     match_keys   text[],
+    sources      text[],
+    lines        bigint[],
     PRIMARY KEY (execution_id, scope, step, first_row)
 );
 -- lz4 where the server has it: these arrays are compressed on every chunk's
@@ -143,7 +145,7 @@ BEGIN
     ALTER TABLE sc.execution_row_batches
         ALTER COLUMN row_numbers SET COMPRESSION lz4, ALTER COLUMN outcomes SET COMPRESSION lz4,
         ALTER COLUMN record_ids SET COMPRESSION lz4, ALTER COLUMN errors SET COMPRESSION lz4,
-        ALTER COLUMN warnings SET COMPRESSION lz4;
+        ALTER COLUMN warnings SET COMPRESSION lz4, ALTER COLUMN sources SET COMPRESSION lz4;
 EXCEPTION WHEN feature_not_supported THEN
     NULL; -- a server built without lz4 keeps its default (pglz)
 END $$;
@@ -153,6 +155,8 @@ COMMENT ON COLUMN sc.execution_row_batches.last_row IS 'Highest row number of th
 COMMENT ON COLUMN sc.execution_row_batches.record_ids IS 'Record id per row; NULL when no row of the batch has one';
 COMMENT ON COLUMN sc.execution_row_batches.errors IS 'Per row: its errors joined by U+001E, NULL when none; NULL when no row of the batch has any';
 COMMENT ON COLUMN sc.execution_row_batches.warnings IS 'Per row: its warnings joined by U+001E, as errors';
+COMMENT ON COLUMN sc.execution_row_batches.sources IS 'Per row: the input it was read from (file.xlsx!Sheet); NULL when no row of the batch has one';
+COMMENT ON COLUMN sc.execution_row_batches.lines IS 'Per row: its line in that input; NULL when no row of the batch has one';
 
 -- One row per row and step, unnested from the batches (writing one table row
 -- per chunk instead of per row is what keeps outcome recording cheap).
@@ -160,12 +164,13 @@ CREATE VIEW sc.execution_rows AS
 SELECT b.execution_id, b.scope, r.row_number, b.step, r.outcome, r.record_id,
        pg_catalog.string_to_array(r.errors, E'\x1e') AS errors,
        pg_catalog.string_to_array(r.warnings, E'\x1e') AS warnings,
-       r.match_key
+       r.match_key, r.source, r.line
 FROM sc.execution_row_batches b
 CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(b.row_numbers), pg_catalog.unnest(b.outcomes),
                               pg_catalog.unnest(b.record_ids), pg_catalog.unnest(b.errors),
-                              pg_catalog.unnest(b.warnings), pg_catalog.unnest(b.match_keys))
-     AS r(row_number, outcome, record_id, errors, warnings, match_key);
+                              pg_catalog.unnest(b.warnings), pg_catalog.unnest(b.match_keys),
+                              pg_catalog.unnest(b.sources), pg_catalog.unnest(b.lines))
+     AS r(row_number, outcome, record_id, errors, warnings, match_key, source, line);
 COMMENT ON VIEW sc.execution_rows IS 'Per-row outcome of one execution: validation (step = '''') and each load step';
 COMMENT ON COLUMN sc.execution_rows.execution_id IS 'The execution';
 COMMENT ON COLUMN sc.execution_rows.scope IS 'Output table (scope) the row belongs to';
@@ -175,6 +180,8 @@ COMMENT ON COLUMN sc.execution_rows.outcome IS 'valid/invalid (validation) or cr
 COMMENT ON COLUMN sc.execution_rows.record_id IS 'Primary key of the entity row matched or created, as text';
 COMMENT ON COLUMN sc.execution_rows.errors IS 'Errors, each naming the variable or the database message';
 COMMENT ON COLUMN sc.execution_rows.warnings IS 'Warnings, e.g. an optional variable whose value failed its type';
+COMMENT ON COLUMN sc.execution_rows.source IS 'The input of the uploaded file the row was read from: the file name, or file.xlsx!Sheet; NULL when the scope''s rows do not carry their lines (SQL that does not select _line)';
+COMMENT ON COLUMN sc.execution_rows.line IS 'The row''s line in that input: the CSV line where its record starts, or the sheet''s row number as Excel shows it';
 COMMENT ON COLUMN sc.execution_rows.match_key IS 'Load steps: the row''s values of the step''s match columns, e.g. email = "ann@x.io" (the first rule the row has in full), to find it in the file';
 
 ------------------------------------------------------------------------------

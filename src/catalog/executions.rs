@@ -417,6 +417,9 @@ pub struct RowRecord {
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
     pub match_key: Option<String>,
+    /// The row's input in the uploaded file (`book.xlsx!Sheet 1`) and line there.
+    pub source: Option<String>,
+    pub line: Option<i64>,
 }
 
 /// Writes a batch of row outcomes, one statement per run of rows with the
@@ -444,8 +447,8 @@ fn insert_group(id: i64, scope: &str, step: &str, rows: &[RowRecord]) -> ScResul
     Spi::run_with_args(
         "INSERT INTO sc.execution_row_batches
            (execution_id, scope, step, first_row, last_row, row_numbers, outcomes, record_ids, errors, warnings,
-            match_keys)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            match_keys, sources, lines)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         &[
             id.into(),
             scope.into(),
@@ -458,6 +461,8 @@ fn insert_group(id: i64, scope: &str, step: &str, rows: &[RowRecord]) -> ScResul
             column(rows.iter().map(|r| joined(&r.errors)).collect()).into(),
             column(rows.iter().map(|r| joined(&r.warnings)).collect()).into(),
             column(rows.iter().map(|r| r.match_key.clone()).collect()).into(),
+            column(rows.iter().map(|r| r.source.clone()).collect()).into(),
+            rows.iter().any(|r| r.line.is_some()).then(|| rows.iter().map(|r| r.line).collect::<Vec<_>>()).into(),
         ],
     )?;
     Ok(())

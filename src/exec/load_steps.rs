@@ -12,6 +12,7 @@
 use super::{Execution, Stop};
 use crate::catalog::executions::{self, RowRecord};
 use crate::catalog::loads;
+use crate::load::chunk::Place;
 use crate::load::chunk::{self, EntityIds, Outcome, SeenKeys};
 use crate::load::plan::{plan, StepPlan};
 use crate::load::values::{Bitmap, HashesReader, ValuesReader};
@@ -124,7 +125,9 @@ impl DryRows {
                 r.record_id,
                 r.errors,
                 r.warnings,
-                r.match_key
+                r.match_key,
+                r.source,
+                r.line
             ]);
             writeln!(self.out, "{line}").map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
         }
@@ -159,6 +162,8 @@ impl DryRows {
                 errors: list(5),
                 warnings: list(6),
                 match_key: v[7].as_str().map(str::to_owned),
+                source: v[8].as_str().map(str::to_owned),
+                line: v[9].as_i64(),
             });
             if batch.len() >= HASH_BATCH {
                 flush(std::mem::take(&mut batch))?;
@@ -311,7 +316,7 @@ fn run_step(
     let sheet = report
         .begin_sheet(
             &format!("{} Upload ({})", p.table.name, scope.name),
-            &["Row", "Outcome", "Record Id", "Match key", "Errors", "Warnings"],
+            &["Row", "Source", "Line", "Outcome", "Record Id", "Match key", "Errors", "Warnings"],
         )
         .map_err(|e| e.to_string())?;
     let mut reader = ValuesReader::open(&scope.path, scope.variables.len())?;
@@ -326,6 +331,9 @@ fn run_step(
         let plan = p.clone();
         let unchanged = state.unchanged.clone();
         let mut seen = std::mem::take(&mut seen_keys);
+        // Each row's place in the file, by its offset in the chunk.
+        let places: Vec<Option<Place>> = rows.iter().map(|r| r.place.clone()).collect();
+        let place = move |rn: i64| usize::try_from(rn - first).ok().and_then(|i| places.get(i)).cloned().flatten();
         let body = move || -> Result<ChunkDone, String> {
             let mut entity: EntityIds = EntityIds::new();
             for s in &plan.entity_steps {
@@ -340,15 +348,20 @@ fn run_step(
             });
             let records: Vec<RowRecord> = outcomes
                 .iter()
-                .map(|o| RowRecord {
-                    scope: plan.scope.clone(),
-                    step: plan.name.clone(),
-                    row_number: o.rn,
-                    outcome: o.outcome.as_str(),
-                    record_id: o.record_id.clone(),
-                    errors: o.errors.clone(),
-                    warnings: o.warnings.clone(),
-                    match_key: o.match_key.clone(),
+                .map(|o| {
+                    let place = place(o.rn);
+                    RowRecord {
+                        scope: plan.scope.clone(),
+                        step: plan.name.clone(),
+                        row_number: o.rn,
+                        outcome: o.outcome.as_str(),
+                        record_id: o.record_id.clone(),
+                        errors: o.errors.clone(),
+                        warnings: o.warnings.clone(),
+                        match_key: o.match_key.clone(),
+                        line: place.as_ref().map(|p| p.line),
+                        source: place.and_then(|p| p.source),
+                    }
                 })
                 .collect();
             // Later steps of a dry run read this step's record ids from here too.
@@ -372,7 +385,8 @@ fn run_step(
                 .push(format!("load step \"{}\": after_load function failed (the rows stay loaded): {e}", p.name));
         }
         done += outcomes.len() as u64;
-        for o in &outcomes {
+        // `records` are the outcomes in the same order, with each row's place.
+        for (o, r) in outcomes.iter().zip(&records) {
             *counts.entry(o.outcome).or_insert(0) += 1;
             if o.outcome.not_loaded() {
                 state.not_loaded.set(o.rn);
@@ -380,6 +394,8 @@ fn run_step(
             let (errors, warnings) = (o.errors.join("\n"), o.warnings.join("\n"));
             let cells = [
                 CellRef::Int(o.rn),
+                r.source.as_deref().map_or(CellRef::Null, CellRef::Text),
+                r.line.map_or(CellRef::Null, CellRef::Int),
                 CellRef::Text(o.outcome.as_str()),
                 o.record_id.as_deref().map_or(CellRef::Null, CellRef::Text),
                 o.match_key.as_deref().map_or(CellRef::Null, CellRef::Text),

@@ -169,6 +169,12 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
 fn sql_output_tables(ex: &mut Execution, manifest: sc_engine::Manifest) -> Vec<OutputTable> {
     ex.engine_version = Some(manifest.engine_version.clone());
     ex.warnings.extend(manifest.warnings.iter().cloned());
+    // A scope's rows are placed in the one input table that has lines (SQL
+    // that reads several selects `_sheet` too).
+    let source = match manifest.inputs.iter().filter(|t| t.lines).collect::<Vec<_>>().as_slice() {
+        [one] => Some(one.source.clone()),
+        _ => None,
+    };
     let tables: Vec<OutputTable> = manifest
         .scopes
         .iter()
@@ -179,6 +185,7 @@ fn sql_output_tables(ex: &mut Execution, manifest: sc_engine::Manifest) -> Vec<O
             rows: s.rows,
             path: ex.dir.join(&s.file),
             values_path: Some(ex.dir.join(format!("values_{i}.rowbinary"))),
+            source: source.clone(),
         })
         .collect();
     for t in &tables {

@@ -63,6 +63,8 @@ impl Observer for RowsObserver<'_> {
             errors: o.errors.to_vec(),
             warnings: o.warnings.to_vec(),
             match_key: None,
+            source: o.source.map(str::to_owned),
+            line: o.line,
         });
         if self.batch.len() >= BATCH {
             self.flush()?;

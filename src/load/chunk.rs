@@ -7,7 +7,7 @@
 use super::matching::{decide_rows, first_of_each_key, Candidate};
 use super::plan::{RulePlan, StepPlan};
 use super::relations::{resolve_lookup, value_of, LookupAnswers, Unresolved};
-pub use super::rows::{EntityIds, Outcome, Row};
+pub use super::rows::{EntityIds, Outcome, Place, Row};
 use super::write::write;
 use crate::postgres::Changes;
 use sc_core::load::RowOutcome;

@@ -10,6 +10,16 @@ pub struct Row {
     pub valid: bool,
     pub errors: Option<String>,
     pub vals: Vec<Option<String>>,
+    /// Where the row is in the uploaded file, when known.
+    pub place: Option<Place>,
+}
+
+/// A row's place in the uploaded file: the input (`book.xlsx!Sheet 1`,
+/// `contacts.csv`) and the line (a sheet's row number), 1-based.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub source: Option<String>,
+    pub line: i64,
 }
 
 /// The outcome of one row in one step.

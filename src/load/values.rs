@@ -1,6 +1,7 @@
 //! Reading a scope's values file (written by the variables stage) chunk by
 //! chunk, and a row bitmap for per-row flags of a whole scope.
 use super::chunk::Row;
+use super::rows::Place;
 use sc_core::rowbinary::RowReader;
 use sc_core::variables::{HASH_RECORD, VALUES_FIXED};
 use std::fs::File;
@@ -34,7 +35,10 @@ impl ValuesReader {
             let mut it = std::mem::take(&mut self.buf).into_iter();
             let status = it.next().flatten().unwrap_or_default();
             let errors = it.next().flatten();
-            rows.push(Row { rn: self.next_rn, valid: status == "valid", errors, vals: it.collect() });
+            let source = it.next().flatten();
+            let line = it.next().flatten().and_then(|l| l.parse::<i64>().ok());
+            let place = line.map(|line| Place { source, line });
+            rows.push(Row { rn: self.next_rn, valid: status == "valid", errors, vals: it.collect(), place });
             self.next_rn += 1;
         }
         Ok(rows)

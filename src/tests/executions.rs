@@ -148,6 +148,8 @@ mod tests {
                     errors: errors.iter().map(|e| e.to_string()).collect(),
                     warnings: warnings.iter().map(|e| e.to_string()).collect(),
                     match_key: (!step.is_empty()).then(|| format!("sku = \"S-{n}\"")),
+                    source: Some("products.xlsx!Products".into()),
+                    line: Some(n + 1),
                 }
             };
         insert_rows(

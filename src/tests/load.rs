@@ -40,6 +40,7 @@ mod tests {
                 valid: true,
                 errors: None,
                 vals: v.iter().map(|x| x.map(str::to_owned)).collect(),
+                place: None,
             })
             .collect()
     }

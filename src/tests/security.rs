@@ -225,8 +225,8 @@ mod tests {
         .unwrap();
         let role = Spi::get_one::<pg_sys::Oid>("SELECT 'sc_t_loader2'::regrole::oid").unwrap().unwrap();
         let rows = vec![
-            crate::load::chunk::Row { rn: 1, valid: true, errors: None, vals: vec![Some("a".into())] },
-            crate::load::chunk::Row { rn: 2, valid: true, errors: None, vals: vec![Some("b".into())] },
+            crate::load::chunk::Row { rn: 1, valid: true, errors: None, vals: vec![Some("a".into())], place: None },
+            crate::load::chunk::Row { rn: 2, valid: true, errors: None, vals: vec![Some("b".into())], place: None },
         ];
         let out = crate::postgres::as_role_pinned(role, || {
             let p = crate::load::plan::plan(&doc, &doc.load_steps[0], "s", &["code".into()], &[]).expect("plan");

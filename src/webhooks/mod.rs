@@ -77,5 +77,6 @@ pub fn write_batch(id: i64, dir: &Path) -> Result<TableMeta, String> {
         columns: COLUMNS.iter().map(|c| c.to_string()).collect(),
         rows,
         file: FILE.into(),
+        lines: false,
     })
 }

@@ -105,6 +105,7 @@ mod tests {
             rows: 1,
             path: rb,
             values_path: None,
+            source: None,
         };
         let zip_path = dir.path().join("out.zip");
         assert!(write_sql_output_zip(&[t], &zip_path).expect("zip") > 0);
@@ -156,6 +157,7 @@ mod tests {
             rows: 1,
             path: rb.clone(),
             values_path: None,
+            source: None,
         };
         let zip_path = dir.path().join("out.zip");
         write_sql_output_zip(&[table("../evil"), table("/evil"), table("_.._evil")], &zip_path).expect("zip");

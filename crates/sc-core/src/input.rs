@@ -23,4 +23,9 @@ pub struct TableMeta {
     pub rows: u64,
     /// File name of the RowBinary data, relative to the execution directory.
     pub file: String,
+    /// The data has one more column after `columns`: each row's line in the
+    /// uploaded file (`_line`, see `readers::table`). Tables the readers did
+    /// not write (a webhook batch) have none.
+    #[serde(default)]
+    pub lines: bool,
 }

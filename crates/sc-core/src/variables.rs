@@ -30,13 +30,28 @@ pub struct OutputTable {
     pub path: PathBuf,
     /// Where to write the scope's resolved values for the load stage (see [`VALUES_FIXED`]).
     pub values_path: Option<PathBuf>,
+    /// Where the scope's rows come from when it carries their lines
+    /// ([`LINE_COLUMN`]) but not their source ([`SOURCE_COLUMN`]): the only
+    /// input table with lines, e.g. `contacts.xlsx!Contacts`.
+    pub source: Option<String>,
 }
+
+/// A scope column holding each row's line in the uploaded file: the
+/// readers' hidden `_line` of an input table, which a pass-through scope
+/// carries and SQL can select (`SELECT _line, …`).
+pub const LINE_COLUMN: &str = crate::readers::LINE_COLUMN;
+
+/// A scope column naming the input each row's line is in (the hidden
+/// `_sheet` of an input table, e.g. `contacts.xlsx!Contacts`), for SQL
+/// that combines several sheets.
+pub const SOURCE_COLUMN: &str = "_sheet";
 
 /// Leading columns of a values file, before one column per variable of the
 /// scope (canonical text, NULL for no value): `status` (`valid` or
-/// `invalid`) and `errors` (newline-separated, NULL when none). Row hashes
-/// are in a file of their own ([`HASH_RECORD`]).
-pub const VALUES_FIXED: [&str; 2] = ["status", "errors"];
+/// `invalid`), `errors` (newline-separated, NULL when none), and the row's
+/// `source` and `line` in the uploaded file (NULL when not known). Row
+/// hashes are in a file of their own ([`HASH_RECORD`]).
+pub const VALUES_FIXED: [&str; 4] = ["status", "errors", "source", "line"];
 
 /// Bytes per row of a scope's hashes file, written next to its values file
 /// ([`hashes_path`]): 1 when the row is valid (0 if not), then its 16-byte
@@ -58,6 +73,10 @@ pub struct RowOutcome<'a> {
     pub valid: bool,
     pub errors: &'a [String],
     pub warnings: &'a [String],
+    /// The input the row was read from (`file.xlsx!Sheet`), when known.
+    pub source: Option<&'a str>,
+    /// The row's line in that input (1-based), when known.
+    pub line: Option<i64>,
 }
 
 /// Whether the stage goes on after a progress report.
@@ -199,6 +218,8 @@ fn run_scope(
     var_headers.extend(["Errors", "Warnings", "Status"]);
     let var_sheet = report.begin_sheet(&format!("Extracted Variables ({})", table.name), &var_headers)?;
     let kinds: Vec<CellKind> = table.columns.iter().map(|(_, t)| CellKind::of(t)).collect();
+    let line_at = table.columns.iter().position(|(c, _)| c == LINE_COLUMN);
+    let source_at = table.columns.iter().position(|(c, _)| c == SOURCE_COLUMN);
 
     let file = File::open(&table.path).map_err(read_err)?;
     let mut reader = RowReader::new(BufReader::with_capacity(256 * 1024, file), table.columns.len());
@@ -244,6 +265,10 @@ fn run_scope(
             warnings.extend(r.warning);
         }
         let valid = errors.is_empty();
+        let cell_at = |at: Option<usize>| at.and_then(|c| row.get(c)).and_then(|v| v.as_deref());
+        let line_text = cell_at(line_at);
+        let line = line_text.and_then(|l| l.trim().parse::<i64>().ok());
+        let source = line.and(cell_at(source_at).or(table.source.as_deref()));
         if let Some((w, hashes)) = values.as_mut() {
             let bytes = crate::load::row_hash(texts.iter().map(|t| t.as_deref()));
             hashes.write_all(&[u8::from(valid)]).and_then(|()| hashes.write_all(&bytes)).map_err(read_err)?;
@@ -251,6 +276,8 @@ fn run_scope(
             let mut out: Vec<Option<&str>> = Vec::with_capacity(VALUES_FIXED.len() + texts.len());
             out.push(Some(if valid { "valid" } else { "invalid" }));
             out.push(joined.as_deref());
+            out.push(source);
+            out.push(line.and(line_text));
             out.extend(texts.iter().map(|t| t.as_deref()));
             w.write_row(&out).map_err(read_err)?;
         }
@@ -274,6 +301,8 @@ fn run_scope(
                 valid,
                 errors: &errors,
                 warnings: &warnings,
+                source,
+                line,
             })
             .map_err(StageError::Observer)?;
         if counts.rows.is_multiple_of(PROGRESS_EVERY)

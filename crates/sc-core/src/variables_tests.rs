@@ -19,6 +19,7 @@ fn table(dir: &tempfile::TempDir, name: &str, columns: &[(&str, &str)], rows: &[
         rows: rows.len() as u64,
         values_path: Some(dir.path().join(format!("{name}.values"))),
         path,
+        source: None,
     }
 }
 
@@ -97,12 +98,13 @@ fn rows_are_validated_counted_and_reported() {
             with_warnings: 1
         }]
     );
-    let values = crate::rowbinary::read_rows(&std::fs::read(dir.path().join("products.values")).unwrap(), 4).unwrap();
+    let values = crate::rowbinary::read_rows(&std::fs::read(dir.path().join("products.values")).unwrap(), 6).unwrap();
     assert_eq!(values[0][0].as_deref(), Some("valid"));
-    assert_eq!(&values[0][2..], &[Some("A1".to_string()), Some("16.99".to_string())]);
+    assert_eq!(&values[0][2..4], &[None, None], "no lines without a _line column");
+    assert_eq!(&values[0][4..], &[Some("A1".to_string()), Some("16.99".to_string())]);
     assert_eq!(values[1][0].as_deref(), Some("invalid"));
     assert!(values[1][1].as_deref().is_some_and(|e| e.contains("\"sku\"")));
-    assert_eq!(values[2][3], None, "an invalid optional value is NULL");
+    assert_eq!(values[2][5], None, "an invalid optional value is NULL");
     let hashes = std::fs::read(dir.path().join("products.hashes")).unwrap();
     assert_eq!(hashes.len(), 3 * HASH_RECORD, "one record per row");
     assert_eq!(hashes[0], 1, "valid");
@@ -224,4 +226,41 @@ fn column_kinds_follow_clickhouse_types() {
         CellKind::Date.cell(Some("2024-05-04")),
         CellRef::Date(chrono::NaiveDate::from_ymd_opt(2024, 5, 4).unwrap())
     );
+}
+
+#[test]
+fn a_scope_with_lines_gives_each_outcome_its_place_in_the_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut t = table(
+        &dir,
+        "contacts",
+        &[("email", "Nullable(String)"), ("_line", "Nullable(String)"), ("_sheet", "Nullable(String)")],
+        &[
+            vec![Some("a@x.io"), Some("2"), None],
+            vec![None, Some("7"), Some("book.xlsx!Other")],
+            vec![Some("c@x.io"), None, None],
+        ],
+    );
+    t.source = Some("book.xlsx!Contacts".into());
+    let vars = vec![var("email", VariableType::Email, true)];
+    let mut report = ReportWriter::create(&dir.path().join("r.xlsx")).expect("report");
+    let mut seen: Vec<(Option<String>, Option<i64>)> = Vec::new();
+    struct Places<'a>(&'a mut Vec<(Option<String>, Option<i64>)>);
+    impl Observer for Places<'_> {
+        fn row(&mut self, o: &RowOutcome<'_>) -> Result<(), String> {
+            self.0.push((o.source.map(str::to_owned), o.line));
+            Ok(())
+        }
+        fn progress(&mut self, _: &str, _: u64, _: u64) -> Flow {
+            Flow::Continue
+        }
+    }
+    run(&vars, &[t], &Context::default(), &mut report, &mut Places(&mut seen)).expect("stage");
+    assert_eq!(
+        seen,
+        vec![(Some("book.xlsx!Contacts".into()), Some(2)), (Some("book.xlsx!Other".into()), Some(7)), (None, None),],
+        "the scope's source unless the row names its own; nothing without a line"
+    );
+    let values = crate::rowbinary::read_rows(&std::fs::read(dir.path().join("contacts.values")).unwrap(), 5).unwrap();
+    assert_eq!(values[1][2..4], [Some("book.xlsx!Other".to_string()), Some("7".to_string())]);
 }

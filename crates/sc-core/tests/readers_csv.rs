@@ -214,3 +214,17 @@ fn too_many_columns_is_an_error_naming_the_row() {
     let msg = prepare_err(&csv, "wide.csv");
     assert_eq!(msg, "file \"wide.csv\", row 2: 16385 columns, more than the limit of 16384");
 }
+
+#[test]
+fn every_row_knows_the_line_it_starts_on() {
+    // Blank lines, a blank record and a quoted value spanning two lines.
+    let (s, p) = prepare_ok(b"\nid,name\n1,a\n,,\n2,\"b\nc\"\n3,d\n", "x.csv");
+    let t = only(&p);
+    assert_eq!(rows(&s, t), vec![row(&["1", "a"]), row(&["2", "b\nc"]), row(&["3", "d"])]);
+    assert_eq!(lines(&s, t), vec![3, 5, 7]);
+    // Blank lines among the data, Windows line ends, no final line end.
+    let (s, p) = prepare_ok(b"id,name\r\n\r\n1,\"x\r\ny\"\r\n\r\n\r\n2,b", "y.csv");
+    let t = only(&p);
+    assert_eq!(rows(&s, t), vec![row(&["1", "x\r\ny"]), row(&["2", "b"])]);
+    assert_eq!(lines(&s, t), vec![3, 7]);
+}

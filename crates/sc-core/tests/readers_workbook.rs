@@ -371,3 +371,20 @@ fn workbook_cells_are_trimmed_and_keep_fractional_seconds_as_in_kizen() {
     let (s, p) = prepare_ok(&wb.save_to_buffer().expect("xlsx"), "people.xlsx");
     assert_eq!(rows(&s, only(&p)), vec![row(&["Ann Lee", NULL, "2024-05-04 13:45:00.250000"])]);
 }
+
+#[test]
+fn every_row_knows_its_row_number_in_the_sheet() {
+    // Header on row 2, a blank row 4, data on rows 3, 5 and 9.
+    let data = format!(
+        r#"<row r="2">{}</row><row r="3">{}</row><row r="5">{}</row><row r="9">{}</row>"#,
+        inline_cell("B2", "name"),
+        inline_cell("B3", "a"),
+        inline_cell("B5", "b"),
+        inline_cell("B9", "c")
+    );
+    let (s, p) = prepare_ok(&xlsx_with_sheet_data(&data), "rows.xlsx");
+    let t = only(&p);
+    assert_eq!(rows(&s, t), vec![row(&["a"]), row(&["b"]), row(&["c"])]);
+    assert_eq!(lines(&s, t), vec![3, 5, 9]);
+    assert_eq!(t.source, "rows.xlsx!Data");
+}

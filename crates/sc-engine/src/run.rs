@@ -16,6 +16,8 @@ use crate::job::{self, Input, Job, Manifest, Progress, TableMeta, Timings};
 use crate::rowbinary;
 use crate::session::{escape_param, quote_ident, quote_str, Session, SessionOptions};
 use crate::sql::{split_statements, Statement};
+use sc_core::readers::LINE_COLUMN;
+use sc_core::variables::SOURCE_COLUMN;
 
 /// The environment variable that makes a debug build of the engine abort
 /// right after start-up (tests of crash handling). Ignored by release builds.
@@ -111,7 +113,7 @@ impl<'a> Run<'a> {
             if !config::is_identifier(&r.name) {
                 return Err(Error::User(format!("invalid reference table name {:?}", r.name)));
             }
-            self.load_table(&session, "pg", &r.name, &r.columns, &PathBuf::from(&r.file))?;
+            self.load_table(&session, "pg", &r.name, &r.columns, &PathBuf::from(&r.file), None)?;
         }
         self.load_meta(&session, &inputs)?;
         timings.inputs_ms = ms_since(t);
@@ -176,12 +178,16 @@ impl<'a> Run<'a> {
         }
         let inputs_ms = ms_since(t);
         self.progress("export", one.rows, None, None);
+        // The readers' last column, each row's line in the file, is the scope's too.
+        let line = one.lines.then_some(sc_core::readers::LINE_COLUMN);
         let scope = crate::job::Scope {
             name: one.name.clone(),
             columns: one
                 .columns
                 .iter()
-                .map(|c| crate::job::Column { name: c.clone(), ch_type: "Nullable(String)".into() })
+                .map(String::as_str)
+                .chain(line)
+                .map(|c| crate::job::Column { name: c.to_owned(), ch_type: "Nullable(String)".into() })
                 .collect(),
             rows: one.rows,
             file: one.file.clone(),
@@ -254,6 +260,7 @@ impl<'a> Run<'a> {
                     columns: vec![],
                     rows: 1,
                     file: String::new(),
+                    lines: false,
                 };
                 self.ddl(session, "CREATE VIEW input.page_idx_0 AS SELECT * FROM input.schedule")?;
                 return Ok(vec![meta]);
@@ -261,12 +268,19 @@ impl<'a> Run<'a> {
         };
         let mut loaded = 0u64;
         for t in &tables {
-            let rows = self.load_table(session, "input", &t.name, &t.columns, &PathBuf::from(&t.file))?;
+            let lines = t.lines.then_some(t.source.as_str());
+            let rows = self.load_table(session, "input", &t.name, &t.columns, &PathBuf::from(&t.file), lines)?;
             let alias = format!("page_idx_{}", t.index);
             if alias != t.name {
+                // A Merge table, not a view: it keeps the hidden `_line` and `_sheet`.
+                let regexp = format!("^{}$", regexp_escape(&t.name));
                 self.ddl(
                     session,
-                    &format!("CREATE VIEW input.{alias} AS SELECT * FROM input.{}", quote_ident(&t.name)),
+                    &format!(
+                        "CREATE TABLE input.{alias} AS input.{} ENGINE = Merge('input', {})",
+                        quote_ident(&t.name),
+                        quote_str(&regexp)
+                    ),
                 )?;
             }
             loaded += rows;
@@ -279,6 +293,13 @@ impl<'a> Run<'a> {
     }
 
     /// Create `db.name` with `Nullable(String)` columns and stream the RowBinary file into it.
+    ///
+    /// With `lines` (the table's source, e.g. `book.xlsx!Sheet 1`), the file
+    /// has the readers' last column, each row's line: it becomes the hidden
+    /// (MATERIALIZED) column `_line`, next to a hidden `_sheet` holding the
+    /// source. `SELECT *` shows neither; SQL that names them carries them into
+    /// a scope, where they place each row outcome in the file. A table whose
+    /// own columns already use one of those names keeps its own.
     fn load_table(
         &self,
         session: &Session<'_>,
@@ -286,11 +307,23 @@ impl<'a> Run<'a> {
         name: &str,
         columns: &[String],
         file: &Path,
+        lines: Option<&str>,
     ) -> Result<u64, Error> {
         if columns.is_empty() {
             return Err(Error::User(format!("table {db}.{name} has no columns")));
         }
-        let cols: Vec<String> = columns.iter().map(|c| format!("{} Nullable(String)", quote_ident(c))).collect();
+        let mut cols: Vec<String> = columns.iter().map(|c| format!("{} Nullable(String)", quote_ident(c))).collect();
+        let free = |c: &str| !columns.iter().any(|own| own == c);
+        // Loaded as an ordinary column (an insert from a file cannot fill a
+        // MATERIALIZED one), then hidden, keeping its values; under another
+        // name, dropped after the load, when the table has its own `_line`.
+        let loaded_line = if free(LINE_COLUMN) { LINE_COLUMN } else { "_sc_loaded_line" };
+        if let Some(source) = lines {
+            cols.push(format!("{loaded_line} Nullable(String)"));
+            if free(SOURCE_COLUMN) {
+                cols.push(format!("{SOURCE_COLUMN} String MATERIALIZED {}", quote_str(source)));
+            }
+        }
         let target = format!("{db}.{}", quote_ident(name));
         self.ddl(session, &format!("CREATE TABLE {target} ({}) ENGINE = Memory", cols.join(", ")))?;
         let path = job::resolve(self.exec_dir, file);
@@ -304,6 +337,14 @@ impl<'a> Run<'a> {
         // not use it (see `sql`); this statement is ours.
         let sql = format!("INSERT INTO {target} FROM INFILE {} FORMAT RowBinary", quote_str(path_text));
         self.ddl(session, &sql)?;
+        if lines.is_some() {
+            let change = if free(LINE_COLUMN) {
+                format!("MODIFY COLUMN {LINE_COLUMN} Nullable(String) MATERIALIZED NULL")
+            } else {
+                format!("DROP COLUMN {loaded_line}")
+            };
+            self.ddl(session, &format!("ALTER TABLE {target} {change}"))?;
+        }
         let out = session
             .query(&format!("SELECT count() FROM {target}"), "TabSeparatedRaw")
             .map_err(|e| Error::Internal(self.masker.mask(&e)))?;
@@ -412,6 +453,18 @@ impl<'a> Run<'a> {
         }
         Ok(())
     }
+}
+
+/// `name` as a literal part of an re2 regular expression.
+fn regexp_escape(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if !c.is_alphanumeric() && c != '_' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// An unknown table in database `input` (UNKNOWN_TABLE, code 60).

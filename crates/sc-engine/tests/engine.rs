@@ -228,7 +228,12 @@ fn a_file_without_sql_passes_through_without_starting_the_engine() {
     assert_eq!(m.engine_version, sc_engine::run::PASS_THROUGH_VERSION);
     assert_eq!(m.scopes.len(), 1);
     assert_eq!(m.scopes[0].name, "carrier_weekly_csv");
-    assert_eq!(rows(dir.path(), &m, "carrier_weekly_csv"), strs(&[&[Some("a"), Some("1.5")], &[Some("b"), None]]));
+    // The readers' line of each row comes along as a last column.
+    assert_eq!(m.scopes[0].columns.last().map(|c| c.name.as_str()), Some("_line"));
+    assert_eq!(
+        rows(dir.path(), &m, "carrier_weekly_csv"),
+        strs(&[&[Some("a"), Some("1.5"), Some("2")], &[Some("b"), None, Some("3")]])
+    );
     assert!(!dir.path().join("engine").exists(), "chDB never started");
     // The output-rows limit still applies.
     let mut j = j.clone();
@@ -237,4 +242,34 @@ fn a_file_without_sql_passes_through_without_starting_the_engine() {
         Outcome::UserError(m) => assert_eq!(m, "SQL output exceeds 1 rows"),
         other => panic!("expected the limit, got {other:?}"),
     }
+}
+
+#[test]
+fn sql_sees_each_input_rows_line_and_sheet_only_when_it_names_them() {
+    let dir = exec_dir();
+    std::fs::write(dir.path().join("upload.bin"), "Name,Qty\n\nwidget,3\ngadget,\n").unwrap();
+    let mut j = job(
+        Some(
+            "CREATE TABLE output.star ENGINE = Memory AS SELECT * FROM input.stock_csv;
+             CREATE TABLE output.placed ENGINE = Memory AS SELECT name, _line, _sheet FROM input.page_idx_0 ORDER BY _line",
+        ),
+        vec![],
+    );
+    j.input = Input::File { path: "upload.bin".into(), file_name: "stock.csv".into() };
+    let m = ok(run(dir.path(), &j));
+    assert_eq!(rows(dir.path(), &m, "star"), strs(&[&[Some("widget"), Some("3")], &[Some("gadget"), None]]));
+    assert_eq!(
+        rows(dir.path(), &m, "placed"),
+        strs(&[&[Some("widget"), Some("3"), Some("stock.csv")], &[Some("gadget"), Some("4"), Some("stock.csv")]])
+    );
+}
+
+#[test]
+fn an_own_column_named_line_wins_over_the_hidden_one() {
+    let dir = exec_dir();
+    std::fs::write(dir.path().join("upload.bin"), "_line,_sheet\nmine,also mine\n").unwrap();
+    let mut j = job(Some("CREATE TABLE output.o ENGINE = Memory AS SELECT _line, _sheet FROM input.own_csv"), vec![]);
+    j.input = Input::File { path: "upload.bin".into(), file_name: "own.csv".into() };
+    let m = ok(run(dir.path(), &j));
+    assert_eq!(rows(dir.path(), &m, "o"), strs(&[&[Some("mine"), Some("also mine")]]));
 }

@@ -63,9 +63,41 @@ fn two_steps_create_then_match_and_diff_check_skips_unchanged_rows() {
     let upload = sheets.iter().find(|s| s.starts_with("public.products Upload (")).expect("the products upload sheet");
     let range = book.worksheet_range(upload).unwrap();
     let header: Vec<String> = range.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
-    assert_eq!(header, ["Row", "Outcome", "Record Id", "Match key", "Errors", "Warnings"]);
+    assert_eq!(header, ["Row", "Source", "Line", "Outcome", "Record Id", "Match key", "Errors", "Warnings"]);
     let first_row: Vec<String> = range.rows().nth(1).unwrap().iter().map(|c| c.to_string()).collect();
-    assert!(first_row[3].starts_with("sku = \""), "the row's match key: {first_row:?}");
+    assert!(first_row[5].starts_with("sku = \""), "the row's match key: {first_row:?}");
+    // The demo's SQL selects `_sheet` and `_line`: each product row names its place in the workbook.
+    assert_eq!(first_row[1], "products.xlsx!Products", "{first_row:?}");
+    let placed: Vec<(String, Option<String>, Option<i64>)> = c
+        .query(
+            "SELECT step, source, line FROM sc.execution_rows WHERE execution_id = $1 AND step = 'products' ORDER BY row_number",
+            &[&first],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let lines: Vec<i64> = placed.iter().map(|p| p.2.expect("every product row has its line")).collect();
+    assert_eq!(first_row[2], lines[0].to_string());
+    // The workbook's data rows with a SKU (column A), as Excel numbers them.
+    let range0 =
+        calamine::Xlsx::new(std::io::Cursor::new(WORKBOOK.to_vec())).unwrap().worksheet_range("Products").unwrap();
+    let first_row_number = i64::from(range0.start().map_or(0, |s| s.0)) + 1;
+    let expected: Vec<i64> = range0
+        .rows()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, r)| !r[0].is_empty())
+        .map(|(i, _)| i as i64 + first_row_number)
+        .collect();
+    assert_eq!(lines, expected, "the sheet's own row numbers of the rows with a SKU");
+    assert!(placed.iter().all(|p| p.1.as_deref() == Some("products.xlsx!Products")), "{placed:?}");
+    // The vendors scope (SELECT DISTINCT) has no single row of the file.
+    let vendor_lines: i64 = count(
+        &mut c,
+        &format!("SELECT count(line) FROM sc.execution_rows WHERE execution_id = {first} AND step = 'vendors'"),
+    );
+    assert_eq!(vendor_lines, 0);
     let summary = book.worksheet_range("Summary").unwrap();
     assert!(summary.rows().any(|r| r[1] == "public.products Upload (products)"), "the Summary gives the full title");
 
@@ -325,4 +357,30 @@ fn every_row_of_a_many_chunk_file_is_counted_recorded_and_reported() {
     assert_eq!(wait(&mut c, again), "partial_success", "{:?}", field(&mut c, again, "error"));
     let step = counts(&mut c, again, "piped");
     assert_eq!((step["unchanged"].as_i64(), step["failed"].as_i64()), (Some(rows - invalid), Some(invalid)), "{step}");
+}
+
+#[test]
+fn a_pass_through_row_outcome_names_its_line_in_the_csv() {
+    let mut c = connect_ready();
+    c.batch_execute(
+        "SET client_min_messages = warning; SELECT sc_drop_connector(api_name) FROM sc.connectors WHERE api_name = 'lines_csv'",
+    )
+    .unwrap();
+    save(
+        &mut c,
+        &json!({
+            "api_name": "lines_csv", "name": "lines_csv", "type": "spreadsheet", "status": "operational",
+            "variables": [{"name": "email", "type": "email", "required": true}, {"name": "name", "type": "string"}]
+        }),
+    );
+    // A blank line, then a record whose quoted name spans two lines.
+    let csv = b"email,name\n\nann@x.io,\"Ann\nSmith\"\nnot an email,Bob\n";
+    let id = run_file(&mut c, "lines_csv", csv, "contacts.csv");
+    let status = wait(&mut c, id);
+    assert!(field(&mut c, id, "error").is_none(), "{status}: {:?}", field(&mut c, id, "error"));
+    let row = c
+        .query_one("SELECT row_number, source, line FROM sc.execution_rows WHERE execution_id = $1 AND step = ''", &[&id])
+        .unwrap();
+    let (rn, source, line): (i64, Option<String>, Option<i64>) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!((rn, source.as_deref(), line), (2, Some("contacts.csv"), Some(5)));
 }

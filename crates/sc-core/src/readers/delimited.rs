@@ -160,8 +160,62 @@ fn header_cells(file: &str, rec: &csv::ByteRecord, used: usize) -> Result<Vec<Op
     rec.iter().take(used).map(|f| Ok(Some(field_str(file, rec, f)?.to_owned()))).collect()
 }
 
+/// A data reader that knows each record's line in the file.
+///
+/// A record's own position counts the blank lines skipped before it, so the
+/// line is counted back from where the record ended: the line breaks read so
+/// far, less its terminator when that was a line feed (a CR or CRLF ends a
+/// record at the CR), less the line breaks inside its quoted values. The
+/// source gets a final line feed (one more blank line when it has one) so
+/// every record has a terminator, and the offsets of its CRs are kept for
+/// the records not yet read (bounded by the parser's read-ahead).
+struct Lines {
+    rdr: csv::Reader<Box<dyn Read>>,
+    crs: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
+}
+
+/// Passes bytes through, noting where each CR is.
+struct NoteCrs {
+    inner: Box<dyn Read>,
+    offset: u64,
+    crs: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
+}
+
+impl Read for NoteCrs {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut crs = self.crs.borrow_mut();
+        for (i, _) in buf[..n].iter().enumerate().filter(|(_, b)| **b == b'\r') {
+            crs.push_back(self.offset + i as u64);
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+impl Lines {
+    fn new(source: Box<dyn Read>, delimiter: u8) -> Lines {
+        let crs = std::rc::Rc::default();
+        let source = NoteCrs { inner: Box::new(source.chain(&b"\n"[..])), offset: 0, crs: std::rc::Rc::clone(&crs) };
+        Lines { rdr: reader(Box::new(source), delimiter), crs }
+    }
+
+    /// The line where the record just read starts (1-based).
+    fn of(&self, rec: &csv::ByteRecord) -> u64 {
+        let end = self.rdr.position();
+        let mut crs = self.crs.borrow_mut();
+        while crs.front().is_some_and(|&o| o + 1 < end.byte()) {
+            crs.pop_front();
+        }
+        let ended_at_cr = crs.front().is_some_and(|&o| o + 1 == end.byte());
+        let breaks_before_end = end.line() - 1 - u64::from(!ended_at_cr);
+        let inside: u64 = rec.iter().map(|f| f.iter().filter(|b| **b == b'\n').count() as u64).sum();
+        (breaks_before_end + 1).saturating_sub(inside).max(1)
+    }
+}
+
 /// Writes one data record at the table's width (missing and empty fields are NULL).
-fn write_record(file: &str, rec: &csv::ByteRecord, out: &mut TableOut) -> Result<(), ReadError> {
+fn write_record(file: &str, rec: &csv::ByteRecord, line: u64, out: &mut TableOut) -> Result<(), ReadError> {
     let width = out.width();
     let mut row: Vec<Option<&str>> = Vec::with_capacity(width);
     for i in 0..width {
@@ -170,7 +224,7 @@ fn write_record(file: &str, rec: &csv::ByteRecord, out: &mut TableOut) -> Result
             _ => row.push(None),
         }
     }
-    out.write(&row)
+    out.write(&row, line)
 }
 
 fn too_wide(file: &str, rec: &csv::ByteRecord, used: usize) -> ReadError {
@@ -193,10 +247,10 @@ fn read_in_one_pass(
     index: usize,
 ) -> Result<Option<TableOut>, ReadError> {
     let source = open_text(path, enc).map_err(|e| ReadError::io(file, e))?;
-    let mut rdr = reader(source, delimiter);
+    let mut lines = Lines::new(source, delimiter);
     let mut rec = csv::ByteRecord::new();
     let mut out: Option<TableOut> = None;
-    while rdr.read_byte_record(&mut rec).map_err(|e| csv_error(file, e))? {
+    while lines.rdr.read_byte_record(&mut rec).map_err(|e| csv_error(file, e))? {
         let used = used_width(rec.iter().map(|f| !is_blank_bytes(f)));
         if used == 0 {
             continue;
@@ -212,7 +266,7 @@ fn read_in_one_pass(
         if used > o.width() {
             return Ok(None);
         }
-        write_record(file, &rec, o)?;
+        write_record(file, &rec, lines.of(&rec), o)?;
     }
     match out {
         Some(o) => Ok(Some(o)),
@@ -247,10 +301,10 @@ fn scan(path: &Path, file: &str, enc: TextEncoding, delimiter: u8) -> Result<Sha
 
 fn write_rows(path: &Path, file: &str, enc: TextEncoding, delimiter: u8, out: &mut TableOut) -> Result<(), ReadError> {
     let source = open_text(path, enc).map_err(|e| ReadError::io(file, e))?;
-    let mut rdr = reader(source, delimiter);
+    let mut lines = Lines::new(source, delimiter);
     let mut rec = csv::ByteRecord::new();
     let mut seen_header = false;
-    while rdr.read_byte_record(&mut rec).map_err(|e| csv_error(file, e))? {
+    while lines.rdr.read_byte_record(&mut rec).map_err(|e| csv_error(file, e))? {
         if rec.iter().all(is_blank_bytes) {
             continue;
         }
@@ -258,7 +312,7 @@ fn write_rows(path: &Path, file: &str, enc: TextEncoding, delimiter: u8, out: &m
             seen_header = true;
             continue;
         }
-        write_record(file, &rec, out)?;
+        write_record(file, &rec, lines.of(&rec), out)?;
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ mod cells;
 mod delimited;
 mod detect;
 mod table;
+pub use table::LINE_COLUMN;
 mod text;
 mod workbook;
 mod xls_guard;

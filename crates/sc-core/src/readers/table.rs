@@ -17,6 +17,10 @@
 //!   defaults); inner whitespace and line breaks inside a value are kept.
 //! * A table has at most [`MAX_COLUMNS`] (16,384) columns; a wider row is an
 //!   error naming the row.
+//! * Every row also carries the line it was read from (the text line where a
+//!   CSV record starts, the sheet's row number in a workbook), written as a
+//!   last column [`LINE_COLUMN`] after the table's own columns, so an outcome
+//!   can name the place in the uploaded file (`TableMeta::lines`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -25,6 +29,9 @@ use super::ReadError;
 use crate::input::TableMeta;
 use crate::input_names::clean_headers;
 use crate::rowbinary::RowBinaryWriter;
+
+/// The column after a table's own ones holding each row's line in the file.
+pub const LINE_COLUMN: &str = "_line";
 
 /// Most columns a table may have (Excel's limit). Cell positions in a
 /// workbook come from the file, so this also bounds what one row allocates.
@@ -105,7 +112,7 @@ impl TableOut {
             source,
         })?;
         Ok(TableOut {
-            writer: RowBinaryWriter::new(handle, columns.len()),
+            writer: RowBinaryWriter::new(handle, columns.len() + 1),
             path,
             file: file.to_owned(),
             index,
@@ -117,9 +124,12 @@ impl TableOut {
         self.columns.len()
     }
 
-    /// Writes one row of exactly `width()` values, each trimmed (see the module docs).
-    pub(crate) fn write(&mut self, row: &[Option<&str>]) -> Result<(), ReadError> {
-        let trimmed: Vec<Option<&str>> = row.iter().map(|v| v.and_then(trim_value)).collect();
+    /// Writes one row of exactly `width()` values, each trimmed (see the
+    /// module docs), read from `line` of the file (1-based).
+    pub(crate) fn write(&mut self, row: &[Option<&str>], line: u64) -> Result<(), ReadError> {
+        let line = line.to_string();
+        let mut trimmed: Vec<Option<&str>> = row.iter().map(|v| v.and_then(trim_value)).collect();
+        trimmed.push(Some(&line));
         let (file, path) = (&self.file, &self.path);
         self.writer.write_row(&trimmed).map_err(|source| ReadError::Output {
             file: file.clone(),
@@ -133,7 +143,7 @@ impl TableOut {
         let TableOut { writer, path, file, index, columns } = self;
         let rows =
             writer.finish().map_err(|source| ReadError::Output { file, path: path.display().to_string(), source })?;
-        Ok(TableMeta { name, source, index, columns, rows, file: data_file_name(index) })
+        Ok(TableMeta { name, source, index, columns, rows, file: data_file_name(index), lines: true })
     }
 }
 

@@ -283,7 +283,8 @@ impl RowSink {
     fn flush(&mut self, out: &mut TableOut) -> Result<(), ReadError> {
         if std::mem::take(&mut self.has_data) {
             let row: Vec<Option<&str>> = self.cells.iter().map(|c| c.as_deref()).collect();
-            out.write(&row)?;
+            // The sheet's own row number, as Excel shows it.
+            out.write(&row, self.current.map_or(0, |r| u64::from(r) + 1))?;
         }
         self.cells.iter_mut().for_each(|c| *c = None);
         Ok(())

@@ -80,8 +80,22 @@ pub fn rows(s: &Scratch, meta: &TableMeta) -> Vec<Vec<Option<String>>> {
 }
 
 pub fn rows_in(out: &Path, meta: &TableMeta) -> Vec<Vec<Option<String>>> {
+    let mut rows = with_lines(out, meta);
+    for r in &mut rows {
+        r.pop();
+    }
+    rows
+}
+
+/// Each row's line in the uploaded file (the readers' last column).
+pub fn lines(s: &Scratch, meta: &TableMeta) -> Vec<u64> {
+    with_lines(&s.out(), meta).iter().map(|r| r.last().cloned().flatten().unwrap().parse().unwrap()).collect()
+}
+
+fn with_lines(out: &Path, meta: &TableMeta) -> Vec<Vec<Option<String>>> {
+    assert!(meta.lines, "the readers write each row's line");
     let data = std::fs::read(out.join(&meta.file)).expect("read prepared table");
-    let rows = read_rows(&data, meta.columns.len()).expect("valid RowBinary");
+    let rows = read_rows(&data, meta.columns.len() + 1).expect("valid RowBinary");
     assert_eq!(rows.len() as u64, meta.rows, "row count in meta matches the data");
     rows
 }

@@ -45,6 +45,7 @@ pub fn table(dir: &Path, index: usize, name: &str, columns: &[&str], rows: &[Vec
         columns: columns.iter().map(|c| c.to_string()).collect(),
         rows: rows.len() as u64,
         file,
+        lines: false,
     }
 }
 
