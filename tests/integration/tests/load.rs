@@ -87,7 +87,7 @@ fn two_steps_create_then_match_and_diff_check_skips_unchanged_rows() {
         .rows()
         .enumerate()
         .skip(1)
-        .filter(|(_, r)| !r[0].is_empty())
+        .filter(|(_, r)| r[0] != calamine::Data::Empty)
         .map(|(i, _)| i as i64 + first_row_number)
         .collect();
     assert_eq!(lines, expected, "the sheet's own row numbers of the rows with a SKU");
