@@ -88,8 +88,11 @@ CREATE TABLE sc.executions (
     error              text,
     engine_version     text,
     worker_pid         integer,
-    cancel_requested   boolean NOT NULL DEFAULT false
+    cancel_requested   boolean NOT NULL DEFAULT false,
+    purged_at          timestamptz
 );
+-- Retention's queue: ended executions that still have their files, oldest first.
+CREATE INDEX executions_unpurged_idx ON sc.executions (ended_at) WHERE purged_at IS NULL AND ended_at IS NOT NULL;
 CREATE INDEX executions_connector_idx ON sc.executions (connector_id, queued_at DESC);
 CREATE INDEX executions_active_idx ON sc.executions (status, id) WHERE status IN ('queued', 'running');
 COMMENT ON TABLE sc.executions IS 'One row per run of a connector, kept after the connector is dropped';
@@ -119,6 +122,7 @@ COMMENT ON COLUMN sc.executions.error IS 'Why the run failed, in plain words';
 COMMENT ON COLUMN sc.executions.engine_version IS 'chDB / ClickHouse version that ran the SQL';
 COMMENT ON COLUMN sc.executions.worker_pid IS 'PID of the background worker running it';
 COMMENT ON COLUMN sc.executions.cancel_requested IS 'Set by sc_cancel; the worker stops at the next chunk boundary';
+COMMENT ON COLUMN sc.executions.purged_at IS 'When retention (smartconnector.retention, sc_purge) removed its files, per-row outcomes and processed webhook calls; this row and its counts stay';
 
 ------------------------------------------------------------------------------
 CREATE TABLE sc.execution_row_batches (
@@ -281,6 +285,8 @@ CREATE TABLE sc.webhook_events (
 );
 CREATE INDEX webhook_events_pending_idx ON sc.webhook_events (connector_id, id)
     WHERE execution_id IS NULL AND NOT sample;
+-- Retention finds an execution's calls; ingest (execution_id NULL) never touches it.
+CREATE INDEX webhook_events_execution_idx ON sc.webhook_events (execution_id) WHERE execution_id IS NOT NULL;
 COMMENT ON TABLE sc.webhook_events IS 'Webhook calls buffered until the connector''s next run';
 COMMENT ON COLUMN sc.webhook_events.id IS 'Arrival order';
 COMMENT ON COLUMN sc.webhook_events.connector_id IS 'The webhook connector it was posted to; deleting the connector deletes its calls (trigger on sc.connectors: no foreign key, whose check would cost every ingest)';

@@ -74,3 +74,9 @@ COMMENT ON FUNCTION sc.skipped_tick_cap() IS 'How many skipped schedule ticks ar
 COMMENT ON FUNCTION sc.cron_jobs() IS 'The pg_cron jobs of connectors (jobname sc:<api_name>), whoever owns them; nothing without pg_cron.';
 COMMENT ON FUNCTION sc.forget_connector_rows() IS 'Internal trigger: removes a dropped connector''s webhook calls and diff-check store.';
 COMMENT ON FUNCTION sc.refuse_deleting_busy_connector() IS 'Internal trigger: refuses deleting a connector that has queued or running executions.';
+
+-- Retention on demand: a DBA's (sc_admin's) operation.
+REVOKE ALL ON FUNCTION sc.purge_batch(timestamptz, integer) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE sc_purge(interval, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sc.purge_batch(timestamptz, integer) TO sc_admin;
+GRANT EXECUTE ON PROCEDURE sc_purge(interval, bigint) TO sc_admin;

@@ -17,6 +17,7 @@ pub static SQL_MAX_OUTPUT_ROWS: GucSetting<i32> = GucSetting::<i32>::new(10_000_
 pub static SQL_DISK_LIMIT_MB: GucSetting<i32> = GucSetting::<i32>::new(10_240);
 pub static ENGINE_SANDBOX: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static WORK_DIR: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static RETENTION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"30 days"));
 
 /// Registers every GUC. Called from `_PG_init`, preloaded or not; the
 /// postmaster-level ones only exist when the library is preloaded.
@@ -83,6 +84,14 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    GucRegistry::define_string_guc(
+        c"smartconnector.retention",
+        c"How long ended executions keep their files, per-row outcomes and processed webhook calls (an interval)",
+        c"The launcher purges older ones once a day, and when this changes; sc_purge does it on demand. Their sc.executions row and counts stay.",
+        &RETENTION,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
     GucRegistry::define_int_guc(
         c"smartconnector.max_workers",
         c"Server-wide cap on concurrently running executions",
@@ -142,6 +151,11 @@ pub fn allowed_hosts() -> Vec<String> {
         .and_then(|c| c.to_str().ok().map(str::to_owned))
         .map(|s| s.split(',').map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect())
         .unwrap_or_default()
+}
+
+/// `smartconnector.retention`, as written (an interval such as `30 days`).
+pub fn retention() -> String {
+    RETENTION.get().and_then(|c| c.to_str().ok().map(str::to_owned)).unwrap_or_else(|| "30 days".into())
 }
 
 /// The database the launcher and workers connect to (`smartconnector.database`).

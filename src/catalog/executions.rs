@@ -563,6 +563,15 @@ pub fn rerunnable(id: i64) -> ScResult<Option<Rerunnable>> {
     })?)
 }
 
+/// When retention removed execution `id`'s files and row outcomes
+/// (`YYYY-MM-DD HH:MM:SS+TZ`); None when it has not (or there is no such execution).
+pub fn purged_at(id: i64) -> ScResult<Option<String>> {
+    Ok(Spi::get_one_with_args::<String>(
+        "SELECT (SELECT date_trunc('second', purged_at)::text FROM sc.executions WHERE id = $1)",
+        &[id.into()],
+    )?)
+}
+
 /// Gives execution `to` the stored input file of execution `from`; false
 /// when `from` has none (it was purged, or never had one).
 pub fn copy_input(from: i64, to: i64) -> ScResult<bool> {

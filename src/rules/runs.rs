@@ -137,6 +137,15 @@ pub fn rerun(id: i64, only_failed: bool, dry_run: bool) -> ScResult<i64> {
             message: format!("execution {id} cannot be re-run: its stored input is gone (purged by retention)"),
             hint: "Run the connector again on the original input with sc_run.".into(),
         };
+        if let Some(when) = executions::purged_at(old.input_of)? {
+            return Err(ScError::NotReady {
+                message: format!(
+                    "execution {id} cannot be re-run: retention removed the stored input of execution {} on {when}",
+                    old.input_of
+                ),
+                hint: "Run the connector again on the original input with sc_run; smartconnector.retention sets how long inputs are kept.".into(),
+            });
+        }
         // A schedule's time is part of its input; a webhook batch stays with the execution that took it.
         let fired_at = (doc.connector_type == ConnectorType::Scheduler).then_some(old.trigger_time.as_str());
         if doc.connector_type == ConnectorType::Webhook && !crate::catalog::webhook_calls::has_batch(old.input_of)? {
@@ -345,6 +354,12 @@ pub fn report(id: i64) -> ScResult<Vec<u8>> {
         Some(bytes) => Ok(bytes),
         None => {
             let status = executions::status(id)?.ok_or(ScError::ExecutionNotFound(id))?;
+            if let Some(when) = executions::purged_at(id)? {
+                return Err(ScError::NotReady {
+                    message: format!("execution {id} has no report any more: retention removed its files on {when}"),
+                    hint: "Its summary (status, counts, error) stays in sc.executions; smartconnector.retention sets how long files are kept.".into(),
+                });
+            }
             Err(ScError::NotReady {
                 message: format!("execution {id} has no report yet (it is {status})"),
                 hint: format!("Reports are written when an execution ends: SELECT sc_wait({id}); first."),

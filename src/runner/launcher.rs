@@ -1,6 +1,7 @@
 //! The launcher: recovers executions a crash left behind, runs once what a
 //! schedule missed while the server was down, then starts one
-//! dynamic worker per queued execution within the concurrency limits.
+//! dynamic worker per queued execution within the concurrency limits, and
+//! applies retention (`retention`).
 use super::{database, WORKER_TYPE};
 use crate::catalog::executions;
 use crate::exec::workdir;
@@ -31,6 +32,7 @@ pub extern "C-unwind" fn sc_launcher_main(_arg: pg_sys::Datum) {
     }
     let mut recovered = false;
     let mut workers: HashMap<i64, DynamicBackgroundWorker> = HashMap::new();
+    let mut retention = super::retention::Retention::default();
     loop {
         if BackgroundWorker::sighup_received() {
             // SAFETY: re-reads postgresql.conf, as every process does on SIGHUP.
@@ -45,6 +47,7 @@ pub extern "C-unwind" fn sc_launcher_main(_arg: pg_sys::Datum) {
             if let Err(e) = schedule(&mut workers) {
                 warning!("smartconnector launcher: {e}");
             }
+            retention.tick();
         }
         if !BackgroundWorker::wait_latch(Some(BACKSTOP)) {
             break;

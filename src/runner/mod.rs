@@ -8,6 +8,7 @@
 //! with itself as the notify process, so a worker's end wakes it as well.
 //! A slow backstop poll covers lost signals.
 pub mod launcher;
+mod retention;
 pub mod worker;
 
 use pgrx::bgworkers::{BackgroundWorkerBuilder, BgWorkerStartTime};

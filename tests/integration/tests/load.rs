@@ -379,7 +379,10 @@ fn a_pass_through_row_outcome_names_its_line_in_the_csv() {
     let status = wait(&mut c, id);
     assert!(field(&mut c, id, "error").is_none(), "{status}: {:?}", field(&mut c, id, "error"));
     let row = c
-        .query_one("SELECT row_number, source, line FROM sc.execution_rows WHERE execution_id = $1 AND step = ''", &[&id])
+        .query_one(
+            "SELECT row_number, source, line FROM sc.execution_rows WHERE execution_id = $1 AND step = ''",
+            &[&id],
+        )
         .unwrap();
     let (rn, source, line): (i64, Option<String>, Option<i64>) = (row.get(0), row.get(1), row.get(2));
     assert_eq!((rn, source.as_deref(), line), (2, Some("contacts.csv"), Some(5)));
