@@ -89,6 +89,7 @@ CREATE TABLE sc.executions (
     engine_version     text,
     worker_pid         integer,
     cancel_requested   boolean NOT NULL DEFAULT false,
+    only_failed        boolean NOT NULL DEFAULT false,
     purged_at          timestamptz
 );
 -- Retention's queue: ended executions that still have their files, oldest first.
@@ -122,6 +123,7 @@ COMMENT ON COLUMN sc.executions.error IS 'Why the run failed, in plain words';
 COMMENT ON COLUMN sc.executions.engine_version IS 'chDB / ClickHouse version that ran the SQL';
 COMMENT ON COLUMN sc.executions.worker_pid IS 'PID of the background worker running it';
 COMMENT ON COLUMN sc.executions.cancel_requested IS 'Set by sc_cancel; the worker stops at the next chunk boundary';
+COMMENT ON COLUMN sc.executions.only_failed IS 'sc_rerun(…, only_failed => true): this run took only the rows that failed in rerun_of (kept as its failed_rows file), without the input and SQL stages';
 COMMENT ON COLUMN sc.executions.purged_at IS 'When retention (smartconnector.retention, sc_purge) removed its files, per-row outcomes and processed webhook calls; this row and its counts stay';
 
 ------------------------------------------------------------------------------
@@ -191,7 +193,7 @@ COMMENT ON COLUMN sc.execution_rows.match_key IS 'Load steps: the row''s values 
 ------------------------------------------------------------------------------
 CREATE TABLE sc.execution_files (
     execution_id bigint NOT NULL REFERENCES sc.executions (id) ON DELETE CASCADE,
-    kind         text NOT NULL CHECK (kind IN ('input', 'sql_output', 'report')),
+    kind         text NOT NULL CHECK (kind IN ('input', 'sql_output', 'report', 'failed_rows')),
     name         text NOT NULL,
     part         integer NOT NULL DEFAULT 0 CHECK (part >= 0),
     content      bytea NOT NULL,
@@ -202,7 +204,7 @@ CREATE TABLE sc.execution_files (
 ALTER TABLE sc.execution_files ALTER COLUMN content SET STORAGE EXTERNAL;
 COMMENT ON TABLE sc.execution_files IS 'Files of an execution: its input, the SQL output and the XLSX report';
 COMMENT ON COLUMN sc.execution_files.execution_id IS 'The execution';
-COMMENT ON COLUMN sc.execution_files.kind IS 'input, sql_output or report';
+COMMENT ON COLUMN sc.execution_files.kind IS 'input, sql_output, report, or failed_rows (the SQL output rows that failed to load, for sc_rerun(…, only_failed => true))';
 COMMENT ON COLUMN sc.execution_files.name IS 'File name (the input keeps the name it was given)';
 COMMENT ON COLUMN sc.execution_files.part IS 'Large files are stored in parts of 8 MiB (0, 1, …); the file is their concatenation in part order';
 COMMENT ON COLUMN sc.execution_files.content IS 'File bytes (of this part)';

@@ -120,6 +120,7 @@ pub fn tick(stored: &Stored, doc: &ConnectorDocument, started_by: &str, fired_at
         file_size: None,
         fired_at: Some(fired_at),
         rerun_of: None,
+        only_failed: false,
     })?;
     Ok(Some(id))
 }

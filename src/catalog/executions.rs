@@ -24,14 +24,17 @@ pub struct NewExecution<'a> {
     pub fired_at: Option<&'a str>,
     /// A re-run: the execution whose stored input it runs.
     pub rerun_of: Option<i64>,
+    /// A re-run of only the rows that failed in `rerun_of`.
+    pub only_failed: bool,
 }
 
 /// Inserts a `queued` execution; returns its id.
 pub fn insert(e: &NewExecution<'_>) -> ScResult<i64> {
     Spi::get_one_with_args::<i64>(
         "INSERT INTO sc.executions (connector_id, connector_api_name, definition, trigger, started_by,
-                                    run_as, dry_run, diff_check, params, file_name, file_size, fired_at, rerun_of)
-         VALUES ($1, $2, $3, $4, $5::name, $6::name, $7, $8, $9, $10, $11, $12::timestamptz, $13) RETURNING id",
+                                    run_as, dry_run, diff_check, params, file_name, file_size, fired_at, rerun_of,
+                                    only_failed)
+         VALUES ($1, $2, $3, $4, $5::name, $6::name, $7, $8, $9, $10, $11, $12::timestamptz, $13, $14) RETURNING id",
         &[
             e.connector_id.into(),
             e.api_name.into(),
@@ -46,6 +49,7 @@ pub fn insert(e: &NewExecution<'_>) -> ScResult<i64> {
             e.file_size.into(),
             e.fired_at.into(),
             e.rerun_of.into(),
+            e.only_failed.into(),
         ],
     )?
     .ok_or_else(|| ScError::Internal("INSERT … RETURNING id gave no row".into()))
@@ -305,6 +309,8 @@ pub struct Claimed {
     pub started_by: Option<String>,
     /// A re-run: the execution whose stored input it runs.
     pub rerun_of: Option<i64>,
+    /// A re-run of only the rows that failed in `rerun_of`.
+    pub only_failed: bool,
 }
 
 /// Loads an execution for its worker.
@@ -316,7 +322,7 @@ pub fn claimed(id: i64) -> ScResult<Claimed> {
                     to_char(queued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
                     connector_id, diff_check,
                     to_char(COALESCE(fired_at, queued_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
-                    started_by::text, rerun_of
+                    started_by::text, rerun_of, only_failed
              FROM sc.executions WHERE id = $1",
             Some(1),
             &[id.into()],
@@ -343,6 +349,7 @@ pub fn claimed(id: i64) -> ScResult<Claimed> {
                 trigger_time: row.get::<String>(13)?,
                 started_by: row.get::<String>(14)?,
                 rerun_of: row.get::<i64>(15)?,
+                only_failed: row.get::<bool>(16)?.unwrap_or(false),
             });
         }
         Err(ScError::Internal(format!("execution {id} does not exist")))
@@ -561,6 +568,15 @@ pub fn rerunnable(id: i64) -> ScResult<Option<Rerunnable>> {
             input_of: row.get::<i64>(9)?.unwrap_or(id),
         }))
     })?)
+}
+
+/// Whether execution `id` has a stored file of `kind`.
+pub fn has_file(id: i64, kind: &str) -> ScResult<bool> {
+    Ok(Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM sc.execution_files WHERE execution_id = $1 AND kind = $2)",
+        &[id.into(), kind.into()],
+    )?
+    .unwrap_or(false))
 }
 
 /// When retention removed execution `id`'s files and row outcomes

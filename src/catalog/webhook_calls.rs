@@ -68,6 +68,7 @@ pub fn cut_batch(p: &Pending, max_calls: i64) -> ScResult<Option<i64>> {
         file_size: None,
         fired_at: None,
         rerun_of: None,
+        only_failed: false,
     })?;
     let attached = Spi::get_one_with_args::<i64>(
         "WITH batch AS (

@@ -44,14 +44,30 @@ struct ScopeState {
     unchanged: Bitmap,
     /// Rows a step failed or skipped: not remembered by diff checking.
     not_loaded: Bitmap,
+    /// Rows a step failed, or skipped for a missing related record: what a
+    /// re-run of only the failed rows takes.
+    retry: Bitmap,
+    any_retry: bool,
 }
 
-/// What the steps leave for the diff-check store.
+/// What the steps leave for the diff-check store and a re-run of the failed rows.
 #[derive(Default)]
 pub struct Loaded {
     /// Whether hashes are stored (diff check on, not a dry run).
     store: bool,
     states: BTreeMap<String, ScopeState>,
+}
+
+impl Loaded {
+    /// Whether a step failed a row (or skipped it for a missing related record).
+    pub fn any_retry(&self) -> bool {
+        self.states.values().any(|s| s.any_retry)
+    }
+
+    /// The rows of `scope` a re-run of only the failed rows takes.
+    pub fn retry(&self, scope: &str) -> Option<&Bitmap> {
+        self.states.get(scope).map(|s| &s.retry)
+    }
 }
 
 /// Runs every load step; counts per step and outcome go into the execution.
@@ -390,6 +406,10 @@ fn run_step(
             *counts.entry(o.outcome).or_insert(0) += 1;
             if o.outcome.not_loaded() {
                 state.not_loaded.set(o.rn);
+            }
+            if o.retry() {
+                state.retry.set(o.rn);
+                state.any_retry = true;
             }
             let (errors, warnings) = (o.errors.join("\n"), o.warnings.join("\n"));
             let cells = [

@@ -7,6 +7,7 @@
 //! `state` holds what is published, `artifacts` moves files in and out of
 //! the catalog, `summary` writes the report's Summary; each stage has a file.
 mod artifacts;
+mod failed_rows;
 mod load_steps;
 mod outcomes;
 mod reference;
@@ -20,6 +21,7 @@ use crate::error::ScError;
 use crate::postgres::background::{signals_blocked, Background};
 use crate::postgres::transaction;
 use artifacts::{store_file, store_sql_output, write_input, MAX_ARTIFACT};
+pub use failed_rows::KIND as FAILED_ROWS;
 use outcomes::RowsObserver;
 use pgrx::prelude::*;
 use sc_core::document::parse_document;
@@ -97,12 +99,18 @@ fn fail_early(id: i64, message: &str) {
 /// The stages; `Ok` carries the variables counts per scope.
 fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
     ex.enter(Stage::Input)?;
-    let input = write_input(ex)?;
-    ex.enter(Stage::Reference)?;
-    let reference = reference::read_all(&ex.doc.reference, &ex.claimed.run_as, &ex.dir)?;
-    ex.enter(Stage::Sql)?;
-    let manifest = sql_stage::run(ex, input, reference)?;
-    let tables = sql_output_tables(ex, manifest);
+    let tables = match (ex.claimed.only_failed, ex.claimed.rerun_of) {
+        // The rows that failed in an earlier execution, as its SQL produced them.
+        (true, Some(from)) => failed_rows::unpack(ex, from)?,
+        _ => {
+            let input = write_input(ex)?;
+            ex.enter(Stage::Reference)?;
+            let reference = reference::read_all(&ex.doc.reference, &ex.claimed.run_as, &ex.dir)?;
+            ex.enter(Stage::Sql)?;
+            let manifest = sql_stage::run(ex, input, reference)?;
+            sql_output_tables(ex, manifest)
+        }
+    };
     // Packaging the SQL output is pure Rust: it runs on a thread of its own
     // while this one loads (not while it validates, which already shares the
     // machine with the report's thread), and is stored after the load steps.
@@ -144,7 +152,10 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
         })
         .collect();
     let loaded = match load_steps::run(ex, &scopes, &mut report) {
-        Ok(loaded) => loaded,
+        Ok(loaded) => {
+            failed_rows::store(ex, &tables, &loaded)?;
+            loaded
+        }
         Err(Stop::Failed(e)) => {
             // A failed load step (not a cancel) still keeps the SQL output.
             let _ = store_sql_output(ex, packaging, &zip_path);

@@ -29,7 +29,14 @@ pub fn summary_facts(ex: &Execution, status: ExecutionStatus, error: Option<&str
         ("Dry run".into(), c.dry_run.to_string()),
         ("Input file".into(), c.file_name.clone().unwrap_or_default()),
         ("Input".into(), ex.input_note.clone().unwrap_or_default()),
-        ("Re-run of".into(), c.rerun_of.map(|id| id.to_string()).unwrap_or_default()),
+        (
+            "Re-run of".into(),
+            match (c.rerun_of, c.only_failed) {
+                (Some(id), true) => format!("{id} (only its failed rows)"),
+                (Some(id), false) => id.to_string(),
+                (None, _) => String::new(),
+            },
+        ),
         ("Queued at".into(), c.queued_at.clone().unwrap_or_default()),
         ("Started at".into(), sc_core::execution::utc_iso(ex.started_wall)),
         ("Ended at".into(), sc_core::execution::utc_iso(std::time::SystemTime::now())),

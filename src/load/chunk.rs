@@ -68,7 +68,9 @@ pub fn process(
         match (values, keys) {
             (Ok(values), Ok(keys)) => ready.push(Candidate { rn: row.rn, values, keys }),
             (Err(Unresolved::Skip(why)), _) | (_, Err(Unresolved::Skip(why))) => {
-                out.push(Outcome::new(row.rn, RowOutcome::Skipped, None, None).with_warning(why))
+                let mut skipped = Outcome::new(row.rn, RowOutcome::Skipped, None, None).with_warning(why);
+                skipped.missing_related = true;
+                out.push(skipped)
             }
             (Err(Unresolved::Fail(why)), _) | (_, Err(Unresolved::Fail(why))) => out.push(Outcome::failed(row.rn, why)),
         }

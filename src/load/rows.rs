@@ -33,11 +33,27 @@ pub struct Outcome {
     /// The row's values of the step's match columns, `email = "ann@x.io"`
     /// (the first rule whose key the row has in full).
     pub match_key: Option<String>,
+    /// Skipped because a related record is missing (not by a rule's choice).
+    pub missing_related: bool,
 }
 
 impl Outcome {
     pub fn new(rn: i64, outcome: RowOutcome, record_id: Option<String>, error: Option<String>) -> Outcome {
-        Outcome { rn, outcome, record_id, errors: error.into_iter().collect(), warnings: Vec::new(), match_key: None }
+        Outcome {
+            rn,
+            outcome,
+            record_id,
+            errors: error.into_iter().collect(),
+            warnings: Vec::new(),
+            match_key: None,
+            missing_related: false,
+        }
+    }
+
+    /// Whether a re-run of only the failed rows takes this row: it failed, or
+    /// was skipped for a missing related record.
+    pub fn retry(&self) -> bool {
+        self.outcome == RowOutcome::Failed || (self.outcome == RowOutcome::Skipped && self.missing_related)
     }
 
     /// A failed row with the reason.

@@ -96,14 +96,10 @@ pub fn scheduled(api_name: &str) -> ScResult<Option<i64>> {
 /// definition) on the stored input of an ended execution: its file, its
 /// webhook batch or its schedule time. Started like `sc_run` (trigger
 /// `manual`), with `rerun_of` naming the execution whose input it runs.
+/// With `only_failed`, it takes only the SQL output rows that failed in
+/// execution `id` itself (`rerun_of` = `id`), without the SQL stage.
 pub fn rerun(id: i64, only_failed: bool, dry_run: bool) -> ScResult<i64> {
     require_role(OPERATOR, "re-running an execution")?;
-    if only_failed {
-        return Err(ScError::NotReady {
-            message: "re-running only the failed rows of an execution is not built yet".into(),
-            hint: format!("Re-run the whole execution: SELECT sc_rerun({id});"),
-        });
-    }
     let started_by = current_role()?;
     let (new, launcher) = as_superuser(|| -> ScResult<(i64, Option<i32>)> {
         let old = executions::rerunnable(id)?.ok_or(ScError::ExecutionNotFound(id))?;
@@ -137,7 +133,23 @@ pub fn rerun(id: i64, only_failed: bool, dry_run: bool) -> ScResult<i64> {
             message: format!("execution {id} cannot be re-run: its stored input is gone (purged by retention)"),
             hint: "Run the connector again on the original input with sc_run.".into(),
         };
-        if let Some(when) = executions::purged_at(old.input_of)? {
+        // Only the failed rows: those execution `id` kept, whatever input it had.
+        let source = if only_failed { id } else { old.input_of };
+        if only_failed && !executions::has_file(id, crate::exec::FAILED_ROWS)? {
+            if let Some(when) = executions::purged_at(id)? {
+                return Err(ScError::NotReady {
+                    message: format!("execution {id} cannot be re-run: retention removed its failed rows on {when}"),
+                    hint: "Run the connector again on the original input with sc_run.".into(),
+                });
+            }
+            return Err(ScError::NotReady {
+                message: format!(
+                    "execution {id} has no failed rows to re-run: no load step failed a row or skipped one for a missing related record (or it ended before its load steps did)"
+                ),
+                hint: format!("Re-run all of it with SELECT sc_rerun({id});"),
+            });
+        }
+        if let Some(when) = executions::purged_at(source)? {
             return Err(ScError::NotReady {
                 message: format!(
                     "execution {id} cannot be re-run: retention removed the stored input of execution {} on {when}",
@@ -148,7 +160,10 @@ pub fn rerun(id: i64, only_failed: bool, dry_run: bool) -> ScResult<i64> {
         }
         // A schedule's time is part of its input; a webhook batch stays with the execution that took it.
         let fired_at = (doc.connector_type == ConnectorType::Scheduler).then_some(old.trigger_time.as_str());
-        if doc.connector_type == ConnectorType::Webhook && !crate::catalog::webhook_calls::has_batch(old.input_of)? {
+        if !only_failed
+            && doc.connector_type == ConnectorType::Webhook
+            && !crate::catalog::webhook_calls::has_batch(old.input_of)?
+        {
             return Err(purged());
         }
         let new = executions::insert(&NewExecution {
@@ -164,8 +179,12 @@ pub fn rerun(id: i64, only_failed: bool, dry_run: bool) -> ScResult<i64> {
             file_name: old.file_name.as_deref(),
             file_size: old.file_size,
             fired_at,
-            rerun_of: Some(old.input_of),
+            rerun_of: Some(source),
+            only_failed,
         })?;
+        if only_failed {
+            return Ok((new, launcher_pid()?));
+        }
         if doc.connector_type == ConnectorType::Spreadsheet && !executions::copy_input(old.input_of, new)? {
             return Err(purged());
         }
@@ -231,6 +250,7 @@ fn queue(req: &RunRequest<'_>, started_by: &str, trigger: &str) -> ScResult<(i64
         file_size: req.input.map(|b| b.len() as i64),
         fired_at: None,
         rerun_of: None,
+        only_failed: false,
     };
     let id = executions::insert(&new)?;
     if let (Some(bytes), Some(name)) = (req.input, &file_name) {

@@ -363,6 +363,8 @@ mod tests {
         assert_eq!(out[0].outcome, "created");
         assert_eq!(out[1].outcome, "skipped");
         assert_eq!(out[1].warnings, vec!["related record not found: step \"vendors\" failed this row".to_string()]);
+        // A re-run of only the failed rows takes the row with the missing relation, not the loaded one.
+        assert_eq!((out[0].retry(), out[1].retry()), (false, true));
     }
 
     #[pg_test]

@@ -4,6 +4,7 @@ pub mod artifacts;
 pub mod cron;
 pub mod document;
 pub mod execution;
+pub mod failed_rows;
 pub mod input;
 pub mod input_names;
 pub mod load;

@@ -36,7 +36,7 @@ fn a_file_run_is_run_again_on_its_stored_file() {
 
     // What it cannot do says so.
     let err = c.query_one("SELECT sc_rerun($1, only_failed => true)", &[&first]).unwrap_err();
-    assert!(error_text(&err).contains("not built yet"), "{}", error_text(&err));
+    assert!(error_text(&err).contains("has no failed rows to re-run"), "{}", error_text(&err));
     let err = c.query_one("SELECT sc_rerun(-1)", &[]).unwrap_err();
     assert!(error_text(&err).contains("execution -1 does not exist"), "{}", error_text(&err));
     c.execute("DELETE FROM sc.execution_files WHERE execution_id = $1 AND kind = 'input'", &[&first]).unwrap();
@@ -54,4 +54,85 @@ fn a_running_execution_is_not_re_run() {
     assert!(error_text(&err).contains("is still"), "{}", error_text(&err));
     c.execute("SELECT sc_cancel($1)", &[&id]).unwrap();
     wait(&mut c, id);
+}
+
+/// `id:xmin` of every product: what changes when a row is written again.
+fn product_versions(c: &mut postgres::Client) -> String {
+    c.query_one("SELECT string_agg(sku || ':' || xmin::text, ',' ORDER BY sku) FROM public.products", &[])
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn only_the_failed_rows_are_run_again_once_their_cause_is_fixed() {
+    let mut c = connect_ready();
+    c.batch_execute("DROP TABLE IF EXISTS public.products, public.vendors CASCADE").unwrap();
+    c.batch_execute(SCHEMA).unwrap();
+    // Rocket skates cost 1,234.50: the database refuses that row.
+    c.batch_execute("ALTER TABLE public.products ADD CONSTRAINT itest_price_below_1000 CHECK (price < 1000)").unwrap();
+    let doc: serde_json::Value = serde_json::from_str(DOC).unwrap();
+    c.batch_execute(
+        "SET client_min_messages = warning; SELECT sc_drop_connector(api_name) FROM sc.connectors WHERE api_name = 'vendor_products'",
+    )
+    .unwrap();
+    save(&mut c, &doc);
+    let first = run_file(&mut c, "vendor_products", WORKBOOK, "products.xlsx");
+    assert_eq!(wait(&mut c, first), "partial_success", "{:?}", field(&mut c, first, "error"));
+    let failed: Vec<(i64, String)> = c
+        .query(
+            "SELECT row_number, match_key FROM sc.execution_rows WHERE execution_id = $1 AND step = 'products' AND outcome = 'failed'",
+            &[&first],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].1, "sku = \"A-101\"");
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.products"), 4);
+    let before = product_versions(&mut c);
+
+    // Fixed: the constraint goes. Only the failed row runs again, and loads.
+    c.batch_execute("ALTER TABLE public.products DROP CONSTRAINT itest_price_below_1000").unwrap();
+    let again: i64 = c.query_one("SELECT sc_rerun($1, only_failed => true)", &[&first]).unwrap().get(0);
+    assert_eq!(wait(&mut c, again), "succeeded", "{:?}", field(&mut c, again, "error"));
+    let (rerun_of, only_failed): (Option<i64>, bool) = c
+        .query_one("SELECT rerun_of, only_failed FROM sc.executions WHERE id = $1", &[&again])
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!((rerun_of, only_failed), (Some(first), true));
+    let outcomes: Vec<(String, String, Option<String>)> = c
+        .query(
+            "SELECT step, outcome, match_key FROM sc.execution_rows WHERE execution_id = $1 AND step <> '' ORDER BY step, row_number",
+            &[&again],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(outcomes, [("products".to_string(), "created".to_string(), Some("sku = \"A-101\"".to_string()))]);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.products"), 5);
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM public.products WHERE sku = 'A-101' AND price = 1234.50 AND vendor_id IS NOT NULL"
+        ),
+        1
+    );
+    // Nothing else was written again.
+    let after = product_versions(&mut c);
+    let untouched: Vec<&str> = after.split(',').filter(|v| !v.starts_with("A-101:")).collect();
+    assert_eq!(untouched, before.split(',').collect::<Vec<_>>(), "the four loaded rows keep their row versions");
+    // The failed row keeps its number in the first execution.
+    let bytes: Vec<u8> = c.query_one("SELECT sc_report($1)", &[&again]).unwrap().get(0);
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    use calamine::Reader;
+    let sql = book.worksheet_range("SQL Output (products)").unwrap();
+    let header: Vec<String> = sql.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    let at = header.iter().position(|h| h == "_row").expect("a _row column");
+    assert_eq!(sql.rows().nth(1).unwrap()[at].to_string(), failed[0].0.to_string());
+
+    // Nothing failed this time: nothing to re-run.
+    let err = c.query_one("SELECT sc_rerun($1, only_failed => true)", &[&again]).unwrap_err();
+    assert!(error_text(&err).contains("has no failed rows to re-run"), "{}", error_text(&err));
 }
