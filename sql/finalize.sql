@@ -75,6 +75,9 @@ COMMENT ON FUNCTION sc.cron_jobs() IS 'The pg_cron jobs of connectors (jobname s
 COMMENT ON FUNCTION sc.forget_connector_rows() IS 'Internal trigger: removes a dropped connector''s webhook calls and diff-check store.';
 COMMENT ON FUNCTION sc.refuse_deleting_busy_connector() IS 'Internal trigger: refuses deleting a connector that has queued or running executions.';
 
+-- "Execution ended" webhook deliveries: operators see them (never the secret's value, only its name).
+GRANT SELECT ON sc.ended_webhook_deliveries TO sc_operator;
+
 -- Retention on demand: a DBA's (sc_admin's) operation.
 REVOKE ALL ON FUNCTION sc.purge_batch(timestamptz, integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE sc_purge(interval, bigint) FROM PUBLIC;

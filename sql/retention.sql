@@ -23,6 +23,8 @@ BEGIN
     DELETE FROM sc.execution_files WHERE execution_id = ANY (ids);
     DELETE FROM sc.execution_row_batches WHERE execution_id = ANY (ids);
     DELETE FROM sc.webhook_events WHERE execution_id = ANY (ids);
+    -- Deliveries still being tried stay (the execution row stays too).
+    DELETE FROM sc.ended_webhook_deliveries WHERE execution_id = ANY (ids) AND next_attempt_at IS NULL;
     UPDATE sc.executions SET purged_at = pg_catalog.now() WHERE id = ANY (ids);
     RETURN pg_catalog.cardinality(ids);
 END $$;

@@ -17,6 +17,8 @@ pub static SQL_MAX_OUTPUT_ROWS: GucSetting<i32> = GucSetting::<i32>::new(10_000_
 pub static SQL_DISK_LIMIT_MB: GucSetting<i32> = GucSetting::<i32>::new(10_240);
 pub static ENGINE_SANDBOX: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static WORK_DIR: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static ENDED_WEBHOOK_TIMEOUT_S: GucSetting<i32> = GucSetting::<i32>::new(10);
+pub static ENDED_WEBHOOK_FIRST_RETRY_S: GucSetting<i32> = GucSetting::<i32>::new(30);
 pub static RETENTION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"30 days"));
 
 /// Registers every GUC. Called from `_PG_init`, preloaded or not; the
@@ -83,6 +85,26 @@ pub fn register() {
         &ALLOWED_HOSTS,
         GucContext::Suset,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"smartconnector.ended_webhook_timeout_s",
+        c"Seconds one \"execution ended\" webhook attempt may take (connecting, sending and the answer)",
+        c"An attempt that takes longer counts as failed and is tried again later.",
+        &ENDED_WEBHOOK_TIMEOUT_S,
+        1,
+        300,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"smartconnector.ended_webhook_first_retry_s",
+        c"Seconds before the second attempt of an \"execution ended\" webhook; later waits are 2, 10, 30 and 80 times that",
+        c"The default, 30, spreads 6 attempts over about an hour.",
+        &ENDED_WEBHOOK_FIRST_RETRY_S,
+        1,
+        3600,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
     );
     GucRegistry::define_string_guc(
         c"smartconnector.retention",

@@ -18,7 +18,8 @@ mod webhooks;
 pgrx::extension_sql_file!("../sql/catalog.sql", name = "catalog", bootstrap);
 pgrx::extension_sql_file!("../sql/webhooks.sql", name = "webhooks", requires = ["catalog"]);
 pgrx::extension_sql_file!("../sql/schedules.sql", name = "schedules", requires = ["catalog"]);
-pgrx::extension_sql_file!("../sql/retention.sql", name = "retention", requires = ["catalog"]);
+pgrx::extension_sql_file!("../sql/deliveries.sql", name = "deliveries", requires = ["catalog"]);
+pgrx::extension_sql_file!("../sql/retention.sql", name = "retention", requires = ["catalog", "deliveries"]);
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]

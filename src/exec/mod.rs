@@ -256,6 +256,26 @@ fn observer_stop(ex: &mut Execution) -> Stop {
     }
 }
 
+/// The "execution ended" webhook's JSON body (README, "The execution ended webhook").
+fn ended_body(ex: &Execution, status: ExecutionStatus, error: Option<&str>, counts: &Value) -> String {
+    let c = &ex.claimed;
+    json!({
+        "event": "execution.ended",
+        "execution_id": c.id,
+        "connector": c.api_name,
+        "status": status.as_str(),
+        "trigger": c.trigger,
+        "dry_run": c.dry_run,
+        "rerun_of": c.rerun_of,
+        "started_at": sc_core::execution::utc_iso(ex.started_wall),
+        "ended_at": sc_core::execution::utc_iso(std::time::SystemTime::now()),
+        "counts": counts,
+        "error": error.map(|e| e.chars().take(2000).collect::<String>()),
+        "report": {"sql": format!("SELECT sc_report({})", c.id), "execution": format!("SELECT * FROM sc.executions WHERE id = {}", c.id)},
+    })
+    .to_string()
+}
+
 /// Records the end; a failed or cancelled run still gets a Summary-only report.
 fn finish(ex: &mut Execution, result: Result<Vec<ScopeCounts>, Stop>) {
     ex.close_stage();
@@ -277,6 +297,10 @@ fn finish(ex: &mut Execution, result: Result<Vec<ScopeCounts>, Stop>) {
     let progress = ex.progress.to_value();
     let times = Value::Object(ex.stage_times.clone());
     let channel = ex.doc.settings.notify_channel.clone();
+    let ended_webhook = ex.doc.settings.ended_webhook.clone().map(|url| {
+        let secret = ex.doc.settings.ended_webhook_secret.clone();
+        (url, secret, ended_body(ex, status, error.as_deref(), &counts))
+    });
     let payload = json!({
         "execution_id": id, "connector": ex.claimed.api_name, "status": status.as_str(),
         "error": error.as_deref().map(|e| e.chars().take(2000).collect::<String>()),
@@ -288,6 +312,9 @@ fn finish(ex: &mut Execution, result: Result<Vec<ScopeCounts>, Stop>) {
         }
         let end = Ending { status, error: error.as_deref(), counts: &counts, progress: &progress, stage_times: &times };
         executions::finish(id, &end)?;
+        if let Some((url, secret, body)) = &ended_webhook {
+            crate::catalog::deliveries::queue(id, url, secret.as_deref(), body)?;
+        }
         match &channel {
             Some(channel) => executions::notify(channel, &payload),
             None => Ok(()),

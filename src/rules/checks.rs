@@ -73,6 +73,32 @@ pub fn problems(doc: &ConnectorDocument, owner: &str) -> ScResult<Vec<Problem>> 
             );
         }
     }
+    if let Some(url) = &doc.settings.ended_webhook {
+        let allowed = crate::gucs::allowed_hosts();
+        if !sc_core::ended::host_allowed(url, &allowed) {
+            let now = if allowed.is_empty() { "it is empty: no host".to_owned() } else { allowed.join(", ") };
+            out.push(
+                Problem::new(
+                    "settings.ended_webhook",
+                    format!("the host of {url} is not in smartconnector.allowed_hosts ({now})"),
+                )
+                .with_hint("An administrator allows a receiver: ALTER SYSTEM SET smartconnector.allowed_hosts = 'hooks.example.com'; SELECT pg_reload_conf();"),
+            );
+        }
+    }
+    if let Some(name) = &doc.settings.ended_webhook_secret {
+        if crate::catalog::secrets::signing_key(name)?.is_none() {
+            out.push(
+                Problem::new(
+                    "settings.ended_webhook_secret",
+                    format!("secret \"{name}\" does not exist, or has no `key` value and more than one value"),
+                )
+                .with_hint(format!(
+                    "Store the signing key the receiver checks: SELECT sc_set_secret('{name}', 'generic', '{{\"key\": \"…\"}}')."
+                )),
+            );
+        }
+    }
     Ok(out)
 }
 

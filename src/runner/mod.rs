@@ -1,5 +1,6 @@
-//! Background workers: the launcher (one per server) and one worker per
-//! execution, plus what user backends need to reach them.
+//! Background workers: the launcher (one per server), one worker per
+//! execution, and the deliveries worker ("execution ended" webhooks), plus
+//! what user backends need to reach them.
 //!
 //! `sc_run` inserts a queued execution and registers a commit callback that
 //! sends SIGUSR1 to the launcher, whose default handler sets its latch. The
@@ -7,6 +8,7 @@
 //! each connector's `max_concurrency` and starts a dynamic worker for each,
 //! with itself as the notify process, so a worker's end wakes it as well.
 //! A slow backstop poll covers lost signals.
+mod deliverer;
 pub mod launcher;
 mod retention;
 pub mod worker;
@@ -18,6 +20,8 @@ use std::time::Duration;
 
 /// `backend_type` of the launcher in `pg_stat_activity`.
 pub const LAUNCHER_TYPE: &str = "smartconnector launcher";
+/// `backend_type` of the worker that sends "execution ended" webhooks.
+pub const DELIVERER_TYPE: &str = "smartconnector deliveries";
 /// `backend_type` of execution workers in `pg_stat_activity`.
 pub const WORKER_TYPE: &str = "smartconnector worker";
 
@@ -35,6 +39,14 @@ pub fn init() {
         .set_type(LAUNCHER_TYPE)
         .set_library("smartconnector")
         .set_function("sc_launcher_main")
+        .enable_spi_access()
+        .set_start_time(BgWorkerStartTime::RecoveryFinished)
+        .set_restart_time(Some(Duration::from_secs(5)))
+        .load();
+    BackgroundWorkerBuilder::new(DELIVERER_TYPE)
+        .set_type(DELIVERER_TYPE)
+        .set_library("smartconnector")
+        .set_function("sc_deliverer_main")
         .enable_spi_access()
         .set_start_time(BgWorkerStartTime::RecoveryFinished)
         .set_restart_time(Some(Duration::from_secs(5)))

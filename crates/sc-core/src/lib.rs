@@ -3,6 +3,7 @@
 pub mod artifacts;
 pub mod cron;
 pub mod document;
+pub mod ended;
 pub mod execution;
 pub mod failed_rows;
 pub mod input;

@@ -364,6 +364,10 @@ pub struct Settings {
     /// URL that receives the "execution ended" POST.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_webhook: Option<String>,
+    /// The sc secret whose `key` (or only) value signs the "execution ended"
+    /// POST (HMAC-SHA256, see `sc_core::ended`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_webhook_secret: Option<String>,
     /// Cron expression or pg_cron interval (`30 seconds`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,

@@ -47,6 +47,20 @@ pub(super) fn check_settings(s: &Settings, out: &mut Vec<Problem>) {
             );
         }
     }
+    if let Some(secret) = &s.ended_webhook_secret {
+        if !is_identifier(secret) || secret.len() > MAX_PG_IDENTIFIER {
+            out.push(
+                Problem::new(path("ended_webhook_secret"), format!("`{secret}` is not a secret name"))
+                    .with_hint("name a secret stored with sc_set_secret (letters, digits and _)"),
+            );
+        }
+        if s.ended_webhook.is_none() {
+            out.push(
+                Problem::new(path("ended_webhook_secret"), "there is no ended_webhook to sign")
+                    .with_hint("set settings.ended_webhook to the receiver's URL, or remove ended_webhook_secret"),
+            );
+        }
+    }
     range(out, "max_batch_calls", s.max_batch_calls.map(u64::from), 1, Some(MAX_BATCH_CALLS));
     if let Some(cadence) = &s.cadence {
         match cadence_seconds(cadence) {
