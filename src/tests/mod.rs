@@ -2,6 +2,7 @@
 mod connectors;
 mod executions;
 mod load;
+mod operations;
 mod postgres;
 mod roles;
 mod security;

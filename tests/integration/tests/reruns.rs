@@ -136,3 +136,72 @@ fn only_the_failed_rows_are_run_again_once_their_cause_is_fixed() {
     let err = c.query_one("SELECT sc_rerun($1, only_failed => true)", &[&again]).unwrap_err();
     assert!(error_text(&err).contains("has no failed rows to re-run"), "{}", error_text(&err));
 }
+
+#[test]
+fn a_row_skipped_for_a_missing_related_record_loads_once_the_record_exists() {
+    let mut c = connect_ready();
+    c.batch_execute(
+        "SET client_min_messages = warning;
+         SELECT sc_drop_connector(api_name) FROM sc.connectors WHERE api_name = 'itest_rerun_related';
+         DROP TABLE IF EXISTS public.itest_customers, public.itest_plans;
+         CREATE TABLE public.itest_plans (id serial PRIMARY KEY, code text UNIQUE NOT NULL);
+         CREATE TABLE public.itest_customers (id serial PRIMARY KEY, sku text UNIQUE NOT NULL,
+                                              plan_id int REFERENCES public.itest_plans);
+         INSERT INTO public.itest_plans (code) VALUES ('basic');",
+    )
+    .unwrap();
+    save(
+        &mut c,
+        &serde_json::json!({
+            "api_name": "itest_rerun_related", "name": "itest_rerun_related", "type": "spreadsheet",
+            "status": "operational",
+            "variables": [{"name": "sku", "type": "string", "required": true}, {"name": "plan", "type": "string"}],
+            "load_steps": [{"name": "customers", "table": "public.itest_customers",
+                "match": [{"columns": {"sku": "sku"}}],
+                "map": [{"column": "sku", "variable": "sku"},
+                        {"column": "plan_id", "lookup": {"table": "public.itest_plans", "column": "code", "variable": "plan"}}]}]
+        }),
+    );
+    let first = run_file(&mut c, "itest_rerun_related", b"sku,plan\na,basic\nb,gold\nc,basic\n", "customers.csv");
+    wait(&mut c, first);
+    let outcomes = |c: &mut postgres::Client, id: i64| -> Vec<(i64, String)> {
+        c.query(
+            "SELECT row_number, outcome FROM sc.execution_rows WHERE execution_id = $1 AND step = 'customers' ORDER BY row_number",
+            &[&id],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+    };
+    assert_eq!(
+        outcomes(&mut c, first),
+        [(1, "created".to_string()), (2, "skipped".to_string()), (3, "created".to_string())]
+    );
+    let versions = |c: &mut postgres::Client| -> String {
+        c.query_one("SELECT string_agg(sku || ':' || xmin::text, ',' ORDER BY sku) FROM public.itest_customers", &[])
+            .unwrap()
+            .get(0)
+    };
+    let before = versions(&mut c);
+
+    // The related record appears; only the skipped row runs again, and loads.
+    c.batch_execute("INSERT INTO public.itest_plans (code) VALUES ('gold')").unwrap();
+    let again: i64 = c.query_one("SELECT sc_rerun($1, only_failed => true)", &[&first]).unwrap().get(0);
+    assert_eq!(wait(&mut c, again), "succeeded", "{:?}", field(&mut c, again, "error"));
+    assert_eq!(outcomes(&mut c, again), [(1, "created".to_string())]);
+    assert_eq!(
+        count(&mut c, "SELECT count(*) FROM public.itest_customers c JOIN public.itest_plans p ON p.id = c.plan_id WHERE c.sku = 'b' AND p.code = 'gold'"),
+        1
+    );
+    let after = versions(&mut c);
+    assert_eq!(
+        after.split(',').filter(|v| !v.starts_with("b:")).collect::<Vec<_>>(),
+        before.split(',').collect::<Vec<_>>(),
+        "rows a and c were not written again"
+    );
+    c.batch_execute(
+        "SELECT sc_drop_connector('itest_rerun_related'); DROP TABLE public.itest_customers, public.itest_plans",
+    )
+    .unwrap();
+}
