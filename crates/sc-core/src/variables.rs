@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use crate::document::Variable;
 use crate::report::{Cell, CellRef, ReportError, RowSink};
 use crate::rowbinary::{RowBinaryWriter, RowReader};
-use crate::types::{resolve, Context, TypedValue};
+use crate::types::{resolve, Context, Resolved, TypedValue};
 
 /// Rows between two progress reports.
 pub const PROGRESS_EVERY: u64 = 10_000;
@@ -187,6 +187,19 @@ fn plan<'v>(vars: &'v [Variable], tables: &[OutputTable]) -> Result<Vec<ScopePla
     }
 }
 
+/// How the stage works (not what it produces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Resolve each distinct (variable, cell) once per scope ([`Memo`]).
+    pub memo: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { memo: true }
+    }
+}
+
 /// Runs the stage over every table: checks the variables against the
 /// output, then streams each scope into the report and the observer.
 pub fn run(
@@ -196,12 +209,82 @@ pub fn run(
     report: &mut impl RowSink,
     observer: &mut impl Observer,
 ) -> Result<Vec<ScopeCounts>, StageError> {
+    run_with(vars, tables, ctx, report, observer, &Options::default())
+}
+
+/// [`run`] with `options`.
+pub fn run_with(
+    vars: &[Variable],
+    tables: &[OutputTable],
+    ctx: &Context,
+    report: &mut impl RowSink,
+    observer: &mut impl Observer,
+    options: &Options,
+) -> Result<Vec<ScopeCounts>, StageError> {
     let plans = plan(vars, tables)?;
     let mut all = Vec::with_capacity(plans.len());
     for p in &plans {
-        all.push(run_scope(&tables[p.table], p, ctx, report, observer)?);
+        all.push(run_scope(&tables[p.table], p, ctx, report, observer, options)?);
     }
     Ok(all)
+}
+
+/// Lookups after which a memo that is not paying is switched off: long
+/// enough for a column of a few thousand customers' phones to repeat, short
+/// enough that a column of unique values costs next to nothing.
+const MEMO_TRIAL: u64 = 65_536;
+/// Most distinct cells a memo keeps (then it only serves what it has).
+const MEMO_MAX: usize = 65_536;
+
+/// What one variable resolved each distinct cell text to, within one scope.
+///
+/// Real columns repeat (dates, vendors, booleans, plans, countries, a
+/// customer's phone), and parsing dates and phone numbers is the costliest
+/// part of validation. [`resolve`] depends only on the variable, the cell's
+/// text and the context, so a remembered result is exactly what resolving
+/// again would give. Plain strings are not remembered (their resolving is a
+/// trim), and a memo whose first [`MEMO_TRIAL`] lookups found less than a
+/// quarter switches itself off (a column of unique values only pays the hashing).
+struct Memo {
+    on: bool,
+    map: foldhash::HashMap<Box<str>, (Resolved, Option<String>)>,
+    lookups: u64,
+    hits: u64,
+}
+
+impl Memo {
+    fn new(var: &Variable, options: &Options) -> Memo {
+        let worth = var.var_type != crate::document::VariableType::String || var.value.is_some();
+        Memo { on: options.memo && worth, map: Default::default(), lookups: 0, hits: 0 }
+    }
+
+    /// `var` resolved for `cell`, and the value's canonical text.
+    fn resolve(&mut self, var: &Variable, cell: Option<&str>, ctx: &Context) -> (Resolved, Option<String>) {
+        let fresh = || {
+            let r = resolve(var, cell, ctx);
+            let text = r.value.as_ref().map(TypedValue::to_text);
+            (r, text)
+        };
+        if !self.on {
+            return fresh();
+        }
+        // No cell and an empty one resolve alike (blank).
+        let key = cell.unwrap_or("");
+        self.lookups += 1;
+        if let Some(hit) = self.map.get(key) {
+            self.hits += 1;
+            return hit.clone();
+        }
+        let out = fresh();
+        if self.map.len() < MEMO_MAX {
+            self.map.insert(key.into(), out.clone());
+        }
+        if self.lookups == MEMO_TRIAL && self.hits * 4 < self.lookups {
+            self.on = false;
+            self.map = Default::default();
+        }
+        out
+    }
 }
 
 fn run_scope(
@@ -210,7 +293,9 @@ fn run_scope(
     ctx: &Context,
     report: &mut impl RowSink,
     observer: &mut impl Observer,
+    options: &Options,
 ) -> Result<ScopeCounts, StageError> {
+    let mut memos: Vec<Memo> = plan.vars.iter().map(|(v, _)| Memo::new(v, options)).collect();
     let read_err = |e: std::io::Error| StageError::Read { scope: table.name.clone(), message: e.to_string() };
     let headers: Vec<&str> = table.columns.iter().map(|(c, _)| c.as_str()).collect();
     let sql_sheet = report.begin_sheet(&format!("SQL Output ({})", table.name), &headers)?;
@@ -256,11 +341,11 @@ fn run_scope(
         errors.clear();
         warnings.clear();
         texts.clear();
-        for (var, col) in &plan.vars {
+        for ((var, col), memo) in plan.vars.iter().zip(&mut memos) {
             let cell = col.and_then(|c| row.get(c)).and_then(|v| v.as_deref());
-            let r = resolve(var, cell, ctx);
+            let (r, text) = memo.resolve(var, cell, ctx);
             var_cells.push(r.value.as_ref().map_or(Cell::Null, |v| value_cell(v, var, ctx)));
-            texts.push(r.value.as_ref().map(|v| v.to_text()));
+            texts.push(text);
             errors.extend(r.error);
             warnings.extend(r.warning);
         }

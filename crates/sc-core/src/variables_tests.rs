@@ -264,3 +264,48 @@ fn a_scope_with_lines_gives_each_outcome_its_place_in_the_file() {
     let values = crate::rowbinary::read_rows(&std::fs::read(dir.path().join("contacts.values")).unwrap(), 5).unwrap();
     assert_eq!(values[1][2..4], [Some("book.xlsx!Other".to_string()), Some("7".to_string())]);
 }
+
+#[test]
+fn the_memo_changes_nothing_the_stage_produces() {
+    // Repeating and unique values, valid and invalid, blanks, over more rows than the memo's trial.
+    let rows: Vec<Vec<Option<String>>> = (0..10_000u32)
+        .map(|i| {
+            vec![
+                Some(format!("SKU-{i}")),
+                [Some("2024-03-05"), Some("03/05/2024"), Some("not a date"), None][(i % 4) as usize].map(str::to_owned),
+                Some(format!("{}.5", i % 7)),
+                (i % 11 != 0).then(|| ["yes", "No", "maybe"][(i % 3) as usize].to_owned()),
+                Some(format!("{i}.25")),
+            ]
+        })
+        .collect();
+    let columns = [
+        ("sku", "Nullable(String)"),
+        ("d", "Nullable(String)"),
+        ("n", "Nullable(String)"),
+        ("b", "Nullable(String)"),
+        ("u", "Nullable(String)"),
+    ];
+    let vars = vec![
+        var("sku", VariableType::String, true),
+        Variable { source: Some("d".into()), ..var("when", VariableType::Date, true) },
+        Variable { source: Some("n".into()), ..var("amount", VariableType::Number, false) },
+        Variable { source: Some("b".into()), ..var("flag", VariableType::Boolean, false) },
+        Variable { source: Some("u".into()), ..var("unique", VariableType::Number, false) },
+    ];
+    let outcome = |memo: bool| {
+        let dir = tempfile::tempdir().expect("dir");
+        let refs: Vec<Vec<Option<&str>>> = rows.iter().map(|r| r.iter().map(|c| c.as_deref()).collect()).collect();
+        let t = table(&dir, "t", &columns, &refs);
+        let mut report = ReportWriter::create(&dir.path().join("r.xlsx")).expect("report");
+        let mut obs = Collect::default();
+        let counts =
+            run_with(&vars, &[t], &Context::default(), &mut report, &mut obs, &Options { memo }).expect("stage");
+        let values = std::fs::read(dir.path().join("t.values")).expect("values");
+        let hashes = std::fs::read(dir.path().join("t.hashes")).expect("hashes");
+        (counts, obs.rows, values, hashes)
+    };
+    let (with, without) = (outcome(true), outcome(false));
+    assert!(with.0[0].invalid > 0 && with.0[0].with_warnings > 0, "the data has invalid rows and warnings");
+    assert_eq!(with, without);
+}
