@@ -214,21 +214,23 @@ COMMENT ON COLUMN sc.execution_files.created_at IS 'When the file was stored';
 ------------------------------------------------------------------------------
 -- Unlogged: a cache. After a crash it is empty and the next run matches every
 -- row again (load steps are idempotent), which costs time, never data.
--- A hash index: diff checking only asks "is this hash here", one probe per
--- row, and inserting into it costs less than into a b-tree. No uniqueness:
--- a run stores only hashes it did not find, so a hash is repeated only when
--- a file holds the same row twice or two runs of a connector overlap.
+-- A run reads all hashes of its scope once, into memory, before validating
+-- (SPEC §5). No uniqueness: a run stores only hashes it did not find, so a
+-- hash is repeated only when a file holds the same row twice or two runs of
+-- a connector overlap.
 CREATE UNLOGGED TABLE sc.row_hashes (
     connector_id bigint NOT NULL,
     scope        text COLLATE "C" NOT NULL,
     hash         bytea NOT NULL CHECK (octet_length(hash) = 16),
     execution_id bigint NOT NULL
 );
-CREATE INDEX row_hashes_hash_idx ON sc.row_hashes USING hash (hash);
+-- A run reads its scope's hashes in one pass (no probe per row): a b-tree on
+-- (connector, scope), compact for its repeated keys (deduplication).
+CREATE INDEX row_hashes_scope_idx ON sc.row_hashes (connector_id, scope);
 COMMENT ON TABLE sc.row_hashes IS 'Diff-check store: hashes of rows a connector loaded without error (SPEC §5); a row whose hash is here is unchanged. Unlogged: a crash empties it, which only makes the next run match every row';
 COMMENT ON COLUMN sc.row_hashes.connector_id IS 'Connector whose runs loaded the row; deleting the connector deletes its hashes (trigger on sc.connectors)';
 COMMENT ON COLUMN sc.row_hashes.scope IS 'Output table (scope) of the row';
-COMMENT ON COLUMN sc.row_hashes.hash IS 'SHA-256 (first 16 bytes) over the canonical values of every variable of the scope';
+COMMENT ON COLUMN sc.row_hashes.hash IS 'SHA-256 (first 16 bytes) over the connector''s fingerprint (variables, load steps, time zone, phone region) and the SQL output cells the scope''s variables read, taken before validation';
 COMMENT ON COLUMN sc.row_hashes.execution_id IS 'The execution that stored this hash';
 
 -- The (connector, scope) pairs with hashes in sc.row_hashes, so a run with

@@ -108,7 +108,15 @@ fn main() {
         let mut report = ReportThread::start(ReportWriter::create(&dir.join("report.xlsx")).unwrap()).unwrap();
         let started = Instant::now();
         let mut seen = Count(0);
-        run_with(&vars, std::slice::from_ref(&table), &ctx, &mut report, &mut seen, &Options { memo }).unwrap();
+        run_with(
+            &vars,
+            std::slice::from_ref(&table),
+            &ctx,
+            &mut report,
+            &mut seen,
+            &Options { memo, ..Options::default() },
+        )
+        .unwrap();
         let elapsed = started.elapsed().as_secs_f64();
         report.finish(Vec::new(), Vec::new()).unwrap().wait().unwrap();
         (elapsed, seen.0)

@@ -32,27 +32,27 @@ pub fn entity_ids(id: i64, scope: &str, step: &str, from: i64, to: i64) -> ScRes
     })
 }
 
-/// Which of `hashes` (16 bytes each) an earlier run of the connector loaded
-/// for `scope`: one probe of the hash index per hash (a join would scan the
-/// whole store for every batch).
-pub fn known_hashes(connector_id: i64, scope: &str, hashes: Vec<Vec<u8>>) -> ScResult<HashSet<Vec<u8>>> {
-    // One plain index probe per hash. The store is rarely analyzed (a run
-    // adds a million rows at once), and without statistics the planner
-    // chose a bitmap scan per probe, five times slower, or a scan of the
-    // whole store. For this transaction only; no JIT, which the costs of
-    // disabled plans would otherwise trigger for every batch.
-    Spi::run("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off; SET LOCAL enable_memoize = off; SET LOCAL jit = off")?;
+/// Every hash stored for `scope` of the connector, read in one pass (a
+/// cursor, 10,000 rows a fetch, so only the set itself is held).
+pub fn stored_hashes(connector_id: i64, scope: &str) -> ScResult<HashSet<[u8; 16]>> {
     Spi::connect(|client| {
-        let rows = client.select(
-            "SELECT u.h FROM pg_catalog.unnest($3::bytea[]) AS u(h)
-             CROSS JOIN LATERAL (SELECT FROM sc.row_hashes r
-                                 WHERE r.hash = u.h AND r.connector_id = $1 AND r.scope = $2 LIMIT 1) AS found",
-            None,
-            &[connector_id.into(), scope.into(), hashes.into()],
-        )?;
+        let mut cursor = client.open_cursor(
+            "SELECT hash FROM sc.row_hashes WHERE connector_id = $1 AND scope = $2",
+            &[connector_id.into(), scope.into()],
+        );
         let mut out = HashSet::new();
-        for row in rows {
-            out.extend(row.get::<Vec<u8>>(1)?);
+        loop {
+            let batch = cursor.fetch(10_000)?;
+            if batch.is_empty() {
+                break;
+            }
+            for row in batch {
+                if let Some(h) = row.get::<Vec<u8>>(1)? {
+                    if let Ok(h) = <[u8; 16]>::try_from(h.as_slice()) {
+                        out.insert(h);
+                    }
+                }
+            }
         }
         Ok(out)
     })

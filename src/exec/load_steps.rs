@@ -12,8 +12,8 @@
 use super::{Execution, Stop};
 use crate::catalog::executions::{self, RowRecord};
 use crate::catalog::loads;
-use crate::load::chunk::Place;
-use crate::load::chunk::{self, EntityIds, Outcome, SeenKeys};
+use crate::error::ScResult;
+use crate::load::chunk::{self, EntityIds, Outcome, Place, SeenKeys};
 use crate::load::plan::{plan, StepPlan};
 use crate::load::values::{Bitmap, HashesReader, ValuesReader};
 use crate::postgres::{as_role_pinned, as_superuser, rolled_back, subtransaction, transaction, Changes};
@@ -21,7 +21,8 @@ use pgrx::prelude::*;
 use sc_core::execution::Stage;
 use sc_core::load::RowOutcome;
 use sc_core::report::{CellRef, RowSink};
-use std::collections::BTreeMap;
+use sc_core::variables::{OutputTable, HASH_UNCHANGED, HASH_VALID};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 /// Default rows per chunk (SPEC §6).
@@ -77,8 +78,7 @@ pub fn run(ex: &mut Execution, scopes: &[ScopeValues], report: &mut impl RowSink
     }
     let owner = owner_oid(&ex.claimed.run_as)?;
     let plans = plan_steps(ex, scopes, owner)?;
-    let diff =
-        ex.claimed.diff_check.or(ex.doc.settings.diff_check).unwrap_or(false) && ex.claimed.connector_id.is_some();
+    let diff = diff_check(ex);
     let mut states: BTreeMap<String, ScopeState> = BTreeMap::new();
     if diff {
         ex.enter(Stage::DiffCheck)?;
@@ -88,7 +88,7 @@ pub fn run(ex: &mut Execution, scopes: &[ScopeValues], report: &mut impl RowSink
         if !states.contains_key(&p.scope) {
             let mut st = ScopeState::default();
             if diff {
-                st.unchanged = unchanged_rows(ex, scope)?;
+                st.unchanged = unchanged_rows(scope)?;
             }
             states.insert(p.scope.clone(), st);
         }
@@ -256,30 +256,63 @@ fn plan_steps(ex: &Execution, scopes: &[ScopeValues], owner: pg_sys::Oid) -> Res
     .map_err(Stop::Failed)
 }
 
-/// Diff check: the rows of `scope` whose hash an earlier run loaded.
-fn unchanged_rows(ex: &mut Execution, scope: &ScopeValues) -> Result<Bitmap, Stop> {
+/// Diff check: the rows of `scope` an earlier run loaded, as the variables
+/// stage marked them in the hashes file (it looked each row's hash up).
+fn unchanged_rows(scope: &ScopeValues) -> Result<Bitmap, Stop> {
     let mut map = Bitmap::default();
-    let connector = ex.claimed.connector_id.unwrap_or(0);
-    let name = scope.name.clone();
-    if !transaction(move || loads::has_hashes(connector, &name))?? {
-        return Ok(map); // nothing stored yet (a first load): no row is unchanged
-    }
     let mut reader = HashesReader::open(&scope.path)?;
     loop {
         let rows = reader.next_chunk(HASH_BATCH)?;
         if rows.is_empty() {
             break;
         }
-        let hashes = rows.iter().filter(|(_, valid, _)| *valid).map(|(_, _, h)| h.clone()).collect();
-        let name = scope.name.clone();
-        let known = transaction(move || loads::known_hashes(connector, &name, hashes))??;
-        for (rn, valid, h) in &rows {
-            if *valid && known.contains(h) {
+        for (rn, flag, _) in &rows {
+            if *flag == HASH_UNCHANGED {
                 map.set(*rn);
             }
         }
     }
     Ok(map)
+}
+
+/// Whether this run checks and stores row hashes: diff check on (the run's
+/// argument, else the connector's setting), a connector that still exists.
+fn diff_check(ex: &Execution) -> bool {
+    ex.claimed.diff_check.or(ex.doc.settings.diff_check).unwrap_or(false) && ex.claimed.connector_id.is_some()
+}
+
+/// What row hashes cover besides the row's cells: the parts of the
+/// connector's definition that decide what a row becomes (its variables,
+/// load steps, time zone and phone region). Changing any of them makes
+/// every row new again.
+pub fn fingerprint(doc: &sc_core::document::ConnectorDocument) -> String {
+    let decisive = serde_json::json!([doc.variables, doc.load_steps, doc.settings.timezone, doc.settings.phone_region]);
+    let text = decisive.to_string();
+    sc_core::load::row_hash([Some(text.as_str())]).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The hashes an earlier run stored for each of `tables` (diff check),
+/// read in one pass per scope; empty when this run does not diff-check.
+/// About 40 bytes per stored row while the variables stage runs.
+pub fn stored_hashes(ex: &Execution, tables: &[OutputTable]) -> Result<HashMap<String, HashSet<[u8; 16]>>, Stop> {
+    let mut out = HashMap::new();
+    if !diff_check(ex) || ex.doc.load_steps.is_empty() {
+        return Ok(out);
+    }
+    let connector = ex.claimed.connector_id.unwrap_or(0);
+    for t in tables {
+        let name = t.name.clone();
+        let set = transaction(move || -> ScResult<Option<HashSet<[u8; 16]>>> {
+            if !loads::has_hashes(connector, &name)? {
+                return Ok(None); // a first load: nothing to read
+            }
+            loads::stored_hashes(connector, &name).map(Some)
+        })??;
+        if let Some(set) = set {
+            out.insert(t.name.clone(), set);
+        }
+    }
+    Ok(out)
 }
 
 /// Stores the hashes of rows every step of the scope loaded without error.
@@ -294,7 +327,7 @@ fn remember_scope(ex: &mut Execution, scope: &ScopeValues, state: &ScopeState) -
         }
         let hashes: Vec<Vec<u8>> = rows
             .into_iter()
-            .filter(|(rn, valid, _)| *valid && !state.unchanged.get(*rn) && !state.not_loaded.get(*rn))
+            .filter(|(rn, flag, _)| *flag == HASH_VALID && !state.not_loaded.get(*rn))
             .map(|(_, _, h)| h)
             .collect();
         let name = scope.name.clone();
@@ -341,15 +374,34 @@ fn run_step(
     let mut hook_failed = false;
     let mut seen_keys = SeenKeys::new();
     loop {
-        let rows = reader.next_chunk(chunk_size)?;
-        let (Some(first), Some(last)) = (rows.first().map(|r| r.rn), rows.last().map(|r| r.rn)) else { break };
+        let read = reader.next_chunk(chunk_size)?;
+        if read.is_empty() {
+            break;
+        }
+        // Rows an earlier run loaded are counted, not processed, listed or reported (SPEC §5).
+        let before = read.len();
+        let rows: Vec<_> = read.into_iter().filter(|r| !state.unchanged.get(r.rn)).collect();
+        let skipped = (before - rows.len()) as u64;
+        if skipped > 0 {
+            *counts.entry(RowOutcome::Unchanged).or_insert(0) += skipped;
+            done += skipped;
+        }
+        let (Some(first), Some(last)) = (rows.first().map(|r| r.rn), rows.last().map(|r| r.rn)) else {
+            ex.set_step_progress(&p.name, done, scope.rows);
+            ex.counts.steps.insert(p.name.clone(), counts.clone());
+            match dry {
+                None => ex.publish()?,
+                Some(_) => ex.check_stop_in_transaction()?,
+            }
+            continue;
+        };
         let id = ex.claimed.id;
         let plan = p.clone();
         let unchanged = state.unchanged.clone();
         let mut seen = std::mem::take(&mut seen_keys);
-        // Each row's place in the file, by its offset in the chunk.
-        let places: Vec<Option<Place>> = rows.iter().map(|r| r.place.clone()).collect();
-        let place = move |rn: i64| usize::try_from(rn - first).ok().and_then(|i| places.get(i)).cloned().flatten();
+        // Each row's place in the file, by row number (rows are in order).
+        let places: Vec<(i64, Option<Place>)> = rows.iter().map(|r| (r.rn, r.place.clone())).collect();
+        let place = move |rn: i64| places.binary_search_by_key(&rn, |(n, _)| *n).ok().and_then(|i| places[i].1.clone());
         let body = move || -> Result<ChunkDone, String> {
             let mut entity: EntityIds = EntityIds::new();
             for s in &plan.entity_steps {

@@ -209,8 +209,17 @@ fn sql_output_tables(ex: &mut Execution, manifest: sc_engine::Manifest) -> Vec<O
 fn validate(ex: &mut Execution, tables: &[OutputTable], report: &mut ReportThread) -> Result<Vec<ScopeCounts>, Stop> {
     let ctx = sc_core::types::Context::from_settings(&ex.doc.settings)?;
     let vars = ex.doc.variables.clone();
+    let fingerprint = load_steps::fingerprint(&ex.doc);
+    let stored = load_steps::stored_hashes(ex, tables)?;
+    let known = |scope: &str, hash: &[u8; 16]| stored.get(scope).is_some_and(|s| s.contains(hash));
+    let options = sc_core::variables::Options {
+        fingerprint: &fingerprint,
+        known: (!stored.is_empty()).then_some(&known as sc_core::variables::Known<'_>),
+        ..Default::default()
+    };
     let mut observer = RowsObserver::new(ex);
-    let result = sc_core::variables::run(&vars, tables, &ctx, report, &mut observer);
+    let result = sc_core::variables::run_with(&vars, tables, &ctx, report, &mut observer, &options);
+    drop(stored);
     let flushed = observer.finish();
     let counts = match result {
         Ok(c) => c,
@@ -226,7 +235,12 @@ fn validate(ex: &mut Execution, tables: &[OutputTable], report: &mut ReportThrea
     for c in &counts {
         ex.counts.variables.insert(
             c.scope.clone(),
-            VariableCounts { valid: c.valid, invalid: c.invalid, with_warnings: c.with_warnings },
+            VariableCounts {
+                valid: c.valid,
+                invalid: c.invalid,
+                with_warnings: c.with_warnings,
+                unchanged: c.unchanged,
+            },
         );
     }
     Ok(counts)

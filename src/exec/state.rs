@@ -81,6 +81,8 @@ pub struct VariableCounts {
     pub valid: u64,
     pub invalid: u64,
     pub with_warnings: u64,
+    /// Rows an earlier run loaded (diff check): counted, not validated.
+    pub unchanged: u64,
 }
 
 /// Rows per scope (variables stage) and per load step and outcome.
@@ -105,6 +107,7 @@ impl Counts {
                 format!("variables ({scope})"),
                 vec![
                     ("invalid".into(), c.invalid),
+                    ("unchanged".into(), c.unchanged),
                     ("valid".into(), c.valid),
                     ("with_warnings".into(), c.with_warnings),
                 ],
@@ -260,17 +263,17 @@ mod tests {
     #[test]
     fn counts_are_stored_as_before() {
         let mut c = Counts::default();
-        c.variables.insert("items".into(), VariableCounts { valid: 3, invalid: 1, with_warnings: 2 });
+        c.variables.insert("items".into(), VariableCounts { valid: 3, invalid: 1, with_warnings: 2, unchanged: 5 });
         c.steps.insert("vendors".into(), [(RowOutcome::Created, 2), (RowOutcome::Failed, 1)].into());
         assert_eq!(
             c.to_value(),
             json!({
-                "variables (items)": {"valid": 3, "invalid": 1, "with_warnings": 2},
+                "variables (items)": {"valid": 3, "invalid": 1, "with_warnings": 2, "unchanged": 5},
                 "vendors": {"created": 2, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 1}
             })
         );
         assert_eq!(c.rows()[0], ("variables (items)".to_string(), "invalid".to_string(), 1));
-        assert_eq!(c.rows()[3], ("vendors".to_string(), "created".to_string(), 2));
+        assert_eq!(c.rows()[4], ("vendors".to_string(), "created".to_string(), 2));
         assert_eq!(c.of("vendors", RowOutcome::Failed), 1);
         assert_eq!(c.of("nope", RowOutcome::Failed), 0);
     }

@@ -45,7 +45,7 @@ impl ValuesReader {
     }
 }
 
-/// Streams (row number, valid, hash) of one scope from its hashes file
+/// Streams (row number, flag, hash) of one scope from its hashes file
 /// ([`sc_core::variables::hashes_path`]), without reading the values.
 pub struct HashesReader {
     reader: BufReader<File>,
@@ -60,7 +60,8 @@ impl HashesReader {
     }
 
     /// Up to `n` more rows; empty at the end.
-    pub fn next_chunk(&mut self, n: usize) -> Result<Vec<(i64, bool, Vec<u8>)>, String> {
+    /// The flag is `sc_core::variables::HASH_VALID`, `HASH_INVALID` or `HASH_UNCHANGED`.
+    pub fn next_chunk(&mut self, n: usize) -> Result<Vec<(i64, u8, Vec<u8>)>, String> {
         use std::io::Read;
         let mut out = Vec::with_capacity(n);
         let mut record = [0u8; HASH_RECORD];
@@ -70,7 +71,7 @@ impl HashesReader {
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
                 Err(e) => return Err(format!("cannot read the row hashes: {e}")),
             }
-            out.push((self.next_rn, record[0] == 1, record[1..].to_vec()));
+            out.push((self.next_rn, record[0], record[1..].to_vec()));
             self.next_rn += 1;
         }
         Ok(out)

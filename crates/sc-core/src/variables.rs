@@ -54,8 +54,9 @@ pub const SOURCE_COLUMN: &str = "_sheet";
 pub const VALUES_FIXED: [&str; 4] = ["status", "errors", "source", "line"];
 
 /// Bytes per row of a scope's hashes file, written next to its values file
-/// ([`hashes_path`]): 1 when the row is valid (0 if not), then its 16-byte
-/// row hash. Diff checking reads it instead of the whole values file.
+/// ([`hashes_path`]): [`HASH_VALID`], [`HASH_INVALID`] or [`HASH_UNCHANGED`],
+/// then its 16-byte row hash ([`row_hash_of`]). Diff checking reads it
+/// instead of the whole values file.
 pub const HASH_RECORD: usize = 17;
 
 /// Where the hashes file of the values file at `values` is.
@@ -103,6 +104,8 @@ pub struct ScopeCounts {
     pub rows: u64,
     pub valid: u64,
     pub invalid: u64,
+    /// Rows an earlier run loaded (diff check): neither valid nor invalid, not validated.
+    pub unchanged: u64,
     /// Rows with at least one warning (valid or not).
     pub with_warnings: u64,
 }
@@ -187,18 +190,45 @@ fn plan<'v>(vars: &'v [Variable], tables: &[OutputTable]) -> Result<Vec<ScopePla
     }
 }
 
-/// How the stage works (not what it produces).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Options {
+/// Whether a scope's row, by its hash ([`row_hash_of`]), was loaded by an
+/// earlier run (diff check): `known(scope, hash)`.
+pub type Known<'a> = &'a dyn Fn(&str, &[u8; 16]) -> bool;
+
+/// How the stage works.
+#[derive(Clone, Copy)]
+pub struct Options<'a> {
     /// Resolve each distinct (variable, cell) once per scope ([`Memo`]).
     pub memo: bool,
+    /// What the row hashes cover besides the row: the connector's
+    /// definition as far as it decides what a row becomes ([`row_hash_of`]).
+    pub fingerprint: &'a str,
+    /// Diff check: rows an earlier run loaded are unchanged. They are counted
+    /// (`ScopeCounts::unchanged`), not validated, reported or listed.
+    pub known: Option<Known<'a>>,
 }
 
-impl Default for Options {
+impl Default for Options<'_> {
     fn default() -> Self {
-        Options { memo: true }
+        Options { memo: true, fingerprint: "", known: None }
     }
 }
+
+/// A row's hash for diff checking: the cells of the SQL output row that the
+/// scope's variables read, as the engine wrote them, with the connector's
+/// `fingerprint`; taken before validation (SPEC §5), so an unchanged row
+/// costs neither validation nor a report row. Columns no variable reads
+/// (among them `_line`: a row moved in the file is still the same row) do
+/// not count.
+pub fn row_hash_of<'a>(fingerprint: &'a str, cells: impl IntoIterator<Item = Option<&'a str>>) -> [u8; 16] {
+    crate::load::row_hash(std::iter::once(Some(fingerprint)).chain(cells))
+}
+
+/// The hashes file's first byte for a row: valid, invalid, or unchanged.
+pub const HASH_INVALID: u8 = 0;
+/// See [`HASH_INVALID`].
+pub const HASH_VALID: u8 = 1;
+/// See [`HASH_INVALID`]: an earlier run loaded this row (not validated).
+pub const HASH_UNCHANGED: u8 = 2;
 
 /// Runs the stage over every table: checks the variables against the
 /// output, then streams each scope into the report and the observer.
@@ -334,6 +364,25 @@ fn run_scope(
             break;
         }
         counts.rows += 1;
+        let hash = row_hash_of(
+            options.fingerprint,
+            plan.vars.iter().map(|(_, col)| col.and_then(|c| row.get(c)).and_then(|v| v.as_deref())),
+        );
+        if options.known.is_some_and(|known| known(&table.name, &hash)) {
+            counts.unchanged += 1;
+            if let Some((w, hashes)) = values.as_mut() {
+                hashes.write_all(&[HASH_UNCHANGED]).and_then(|()| hashes.write_all(&hash)).map_err(read_err)?;
+                let mut out: Vec<Option<&str>> = vec![None; VALUES_FIXED.len() + plan.vars.len()];
+                out[0] = Some("unchanged");
+                w.write_row(&out).map_err(read_err)?;
+            }
+            if counts.rows.is_multiple_of(PROGRESS_EVERY)
+                && observer.progress(&table.name, counts.rows, table.rows) == Flow::Stop
+            {
+                return Err(StageError::Stopped);
+            }
+            continue;
+        }
         let sql_cells: Vec<CellRef<'_>> = row.iter().zip(&kinds).map(|(v, k)| k.cell(v.as_deref())).collect();
         report.push(&sql_sheet, &sql_cells)?;
 
@@ -355,8 +404,8 @@ fn run_scope(
         let line = line_text.and_then(|l| l.trim().parse::<i64>().ok());
         let source = line.and(cell_at(source_at).or(table.source.as_deref()));
         if let Some((w, hashes)) = values.as_mut() {
-            let bytes = crate::load::row_hash(texts.iter().map(|t| t.as_deref()));
-            hashes.write_all(&[u8::from(valid)]).and_then(|()| hashes.write_all(&bytes)).map_err(read_err)?;
+            let flag = if valid { HASH_VALID } else { HASH_INVALID };
+            hashes.write_all(&[flag]).and_then(|()| hashes.write_all(&hash)).map_err(read_err)?;
             let joined = (!errors.is_empty()).then(|| errors.join("\n"));
             let mut out: Vec<Option<&str>> = Vec::with_capacity(VALUES_FIXED.len() + texts.len());
             out.push(Some(if valid { "valid" } else { "invalid" }));

@@ -95,6 +95,7 @@ fn rows_are_validated_counted_and_reported() {
             rows: 3,
             valid: 2,
             invalid: 1,
+            unchanged: 0,
             with_warnings: 1
         }]
     );
@@ -108,7 +109,7 @@ fn rows_are_validated_counted_and_reported() {
     let hashes = std::fs::read(dir.path().join("products.hashes")).unwrap();
     assert_eq!(hashes.len(), 3 * HASH_RECORD, "one record per row");
     assert_eq!(hashes[0], 1, "valid");
-    assert_eq!(hashes[1..17], crate::load::row_hash([Some("A1"), Some("16.99")]));
+    assert_eq!(hashes[1..17], row_hash_of("", [Some("A1"), Some("$16.99 USD")]), "the cells as the SQL wrote them");
     assert_eq!(hashes[HASH_RECORD], 0, "the second row is invalid");
     assert_eq!(obs.rows.len(), 3);
     assert!(obs.rows[0].2 && obs.rows[0].3.is_empty());
@@ -300,7 +301,8 @@ fn the_memo_changes_nothing_the_stage_produces() {
         let mut report = ReportWriter::create(&dir.path().join("r.xlsx")).expect("report");
         let mut obs = Collect::default();
         let counts =
-            run_with(&vars, &[t], &Context::default(), &mut report, &mut obs, &Options { memo }).expect("stage");
+            run_with(&vars, &[t], &Context::default(), &mut report, &mut obs, &Options { memo, ..Options::default() })
+                .expect("stage");
         let values = std::fs::read(dir.path().join("t.values")).expect("values");
         let hashes = std::fs::read(dir.path().join("t.hashes")).expect("hashes");
         (counts, obs.rows, values, hashes)
@@ -308,4 +310,47 @@ fn the_memo_changes_nothing_the_stage_produces() {
     let (with, without) = (outcome(true), outcome(false));
     assert!(with.0[0].invalid > 0 && with.0[0].with_warnings > 0, "the data has invalid rows and warnings");
     assert_eq!(with, without);
+}
+
+#[test]
+fn rows_an_earlier_run_loaded_are_counted_not_validated_or_reported() {
+    let dir = tempfile::tempdir().expect("dir");
+    let t = table(
+        &dir,
+        "items",
+        &[("sku", "Nullable(String)"), ("price", "Nullable(String)"), ("_line", "Nullable(String)")],
+        &[
+            vec![Some("A1"), Some("1"), Some("2")],
+            vec![None, Some("2"), Some("3")],
+            vec![Some("A3"), Some("3"), Some("4")],
+        ],
+    );
+    let vars = vec![var("sku", VariableType::String, true), var("price", VariableType::Number, false)];
+    // The second row (blank required sku: invalid if validated) and the third were loaded before,
+    // the third at another line of the file: the line is not part of the hash.
+    let loaded = [row_hash_of("fp", [None, Some("2")]), row_hash_of("fp", [Some("A3"), Some("3")])];
+    let known = |scope: &str, h: &[u8; 16]| scope == "items" && loaded.contains(h);
+    let mut report = ReportWriter::create(&dir.path().join("r.xlsx")).expect("report");
+    let mut obs = Collect::default();
+    let options = Options { fingerprint: "fp", known: Some(&known), ..Options::default() };
+    let counts = run_with(&vars, &[t], &Context::default(), &mut report, &mut obs, &options).expect("stage");
+    assert_eq!((counts[0].rows, counts[0].valid, counts[0].invalid, counts[0].unchanged), (3, 1, 0, 2));
+    assert_eq!(obs.rows.len(), 1, "only the changed row is an outcome");
+    let hashes = std::fs::read(dir.path().join("items.hashes")).unwrap();
+    assert_eq!([hashes[0], hashes[HASH_RECORD], hashes[2 * HASH_RECORD]], [HASH_VALID, HASH_UNCHANGED, HASH_UNCHANGED]);
+    let values = crate::rowbinary::read_rows(&std::fs::read(dir.path().join("items.values")).unwrap(), 6).unwrap();
+    assert_eq!(values.len(), 3, "a values row for every row, in order");
+    assert_eq!(values[1][0].as_deref(), Some("unchanged"));
+    // A different fingerprint (the connector changed) finds nothing.
+    let options = Options { fingerprint: "other", known: Some(&known), ..Options::default() };
+    let t = table(
+        &dir,
+        "items",
+        &[("sku", "Nullable(String)"), ("price", "Nullable(String)")],
+        &[vec![Some("A3"), Some("3")]],
+    );
+    let mut report = ReportWriter::create(&dir.path().join("r2.xlsx")).expect("report");
+    let counts =
+        run_with(&vars, &[t], &Context::default(), &mut report, &mut Collect::default(), &options).expect("stage");
+    assert_eq!(counts[0].unchanged, 0);
 }

@@ -387,3 +387,76 @@ fn a_pass_through_row_outcome_names_its_line_in_the_csv() {
     let (rn, source, line): (i64, Option<String>, Option<i64>) = (row.get(0), row.get(1), row.get(2));
     assert_eq!((rn, source.as_deref(), line), (2, Some("contacts.csv"), Some(5)));
 }
+
+#[test]
+fn diff_check_skips_only_rows_it_loaded_and_counts_them_without_listing() {
+    let mut c = connect_ready();
+    c.batch_execute(
+        "SET client_min_messages = warning;
+         SELECT sc_drop_connector(api_name) FROM sc.connectors WHERE api_name = 'itest_diff_related';
+         DROP TABLE IF EXISTS public.itest_dr_customers, public.itest_dr_plans;
+         CREATE TABLE public.itest_dr_plans (id serial PRIMARY KEY, code text UNIQUE NOT NULL);
+         CREATE TABLE public.itest_dr_customers (id serial PRIMARY KEY, sku text UNIQUE NOT NULL,
+                                                 plan_id int REFERENCES public.itest_dr_plans);
+         INSERT INTO public.itest_dr_plans (code) VALUES ('basic');",
+    )
+    .unwrap();
+    save(
+        &mut c,
+        &json!({
+            "api_name": "itest_diff_related", "name": "itest_diff_related", "type": "spreadsheet",
+            "status": "operational", "settings": {"diff_check": true},
+            "variables": [{"name": "sku", "type": "string", "required": true}, {"name": "plan", "type": "string"}],
+            "load_steps": [{"name": "customers", "table": "public.itest_dr_customers",
+                "match": [{"columns": {"sku": "sku"}}],
+                "map": [{"column": "sku", "variable": "sku"},
+                        {"column": "plan_id", "lookup": {"table": "public.itest_dr_plans", "column": "code", "variable": "plan"}}]}]
+        }),
+    );
+    let file = b"sku,plan\na,basic\nb,gold\nc,basic\n";
+    let first = run_file(&mut c, "itest_diff_related", file, "customers.csv");
+    wait(&mut c, first);
+    assert_eq!(counts(&mut c, first, "customers")["skipped"], 1, "b's plan does not exist yet");
+
+    // b's related record appears; the same file again: a and c are unchanged, b is not.
+    c.batch_execute("INSERT INTO public.itest_dr_plans (code) VALUES ('gold')").unwrap();
+    let second = run_file(&mut c, "itest_diff_related", file, "customers.csv");
+    assert_eq!(wait(&mut c, second), "succeeded", "{:?}", field(&mut c, second, "error"));
+    let step = counts(&mut c, second, "customers");
+    assert_eq!((step["created"].as_u64(), step["unchanged"].as_u64()), (Some(1), Some(2)), "{step}");
+    let variables = counts(&mut c, second, "variables (customers_csv)");
+    assert_eq!((variables["valid"].as_u64(), variables["unchanged"].as_u64()), (Some(1), Some(2)), "{variables}");
+    // Unchanged rows are counted, not listed: only b has outcomes, in the table and in the report.
+    let listed: Vec<i64> = c
+        .query("SELECT DISTINCT row_number FROM sc.execution_rows WHERE execution_id = $1", &[&second])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(listed, [2]);
+    let bytes: Vec<u8> = c.query_one("SELECT sc_report($1)", &[&second]).unwrap().get(0);
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let upload = book.sheet_names().into_iter().find(|s| s.starts_with("public.itest_dr")).expect("an upload sheet");
+    assert_eq!(book.worksheet_range(&upload).unwrap().rows().count(), 2, "a header and b's row");
+    assert_eq!(book.worksheet_range("SQL Output (customers_csv)").unwrap().rows().count(), 2);
+    assert_eq!(count(&mut c, "SELECT count(*) FROM public.itest_dr_customers c JOIN public.itest_dr_plans p ON p.id = c.plan_id WHERE sku = 'b' AND code = 'gold'"), 1);
+
+    // A changed definition makes every row new again: validated and matched (its values are the same).
+    let mut doc =
+        c.query_one("SELECT sc_export_connector('itest_diff_related')", &[]).unwrap().get::<_, serde_json::Value>(0);
+    doc["variables"][1]["output_format"] = json!("lower");
+    save(&mut c, &doc);
+    let third = run_file(&mut c, "itest_diff_related", file, "customers.csv");
+    wait(&mut c, third);
+    let variables = counts(&mut c, third, "variables (customers_csv)");
+    assert_eq!((variables["valid"].as_u64(), variables["unchanged"].as_u64()), (Some(3), Some(0)), "{variables}");
+    let listed = count(
+        &mut c,
+        &format!("SELECT count(DISTINCT row_number) FROM sc.execution_rows WHERE execution_id = {third}"),
+    );
+    assert_eq!(listed, 3, "each row went through the step again");
+    c.batch_execute(
+        "SELECT sc_drop_connector('itest_diff_related'); DROP TABLE public.itest_dr_customers, public.itest_dr_plans",
+    )
+    .unwrap();
+}
