@@ -128,19 +128,27 @@ fn pipeline(ex: &mut Execution) -> Result<Vec<ScopeCounts>, Stop> {
     // Report rows are written on a thread of their own, while this one
     // validates and loads (the thread inherits the blocked signals).
     let mut report = signals_blocked(|| ReportThread::start(writer))?;
-    let counts = match validate(ex, &tables, &mut report) {
+    // Diff check: the hashes earlier runs stored. When there are any, most
+    // rows are likely unchanged and skip the report, whose thread then idles:
+    // the SQL output is packaged beside validation instead of after it.
+    let stored = load_steps::stored_hashes(ex, &tables)?;
+    let mut early = if stored.is_empty() { None } else { Some(package(&tables)?) };
+    let counts = match validate(ex, &tables, &mut report, stored) {
         Ok(counts) => counts,
         Err(Stop::Failed(e)) => {
             // A run that fails validation (say, a variable naming a column the
             // SQL does not produce) keeps its SQL output, which shows why.
-            if let Ok(packaging) = package(&tables) {
+            if let Some(packaging) = early.take().or_else(|| package(&tables).ok()) {
                 let _ = store_sql_output(ex, packaging, &zip_path);
             }
             return Err(Stop::Failed(e));
         }
         Err(stop) => return Err(stop),
     };
-    let packaging = package(&tables)?;
+    let packaging = match early {
+        Some(packaging) => packaging,
+        None => package(&tables)?,
+    };
     let scopes: Vec<load_steps::ScopeValues> = counts
         .iter()
         .zip(&tables)
@@ -206,11 +214,16 @@ fn sql_output_tables(ex: &mut Execution, manifest: sc_engine::Manifest) -> Vec<O
 }
 
 /// The variables stage: validates every row of every scope; its counts.
-fn validate(ex: &mut Execution, tables: &[OutputTable], report: &mut ReportThread) -> Result<Vec<ScopeCounts>, Stop> {
+/// `stored`: per scope, the row hashes earlier runs loaded (diff check).
+fn validate(
+    ex: &mut Execution,
+    tables: &[OutputTable],
+    report: &mut ReportThread,
+    stored: std::collections::HashMap<String, std::collections::HashSet<[u8; 16]>>,
+) -> Result<Vec<ScopeCounts>, Stop> {
     let ctx = sc_core::types::Context::from_settings(&ex.doc.settings)?;
     let vars = ex.doc.variables.clone();
     let fingerprint = load_steps::fingerprint(&ex.doc);
-    let stored = load_steps::stored_hashes(ex, tables)?;
     let known = |scope: &str, hash: &[u8; 16]| stored.get(scope).is_some_and(|s| s.contains(hash));
     let options = sc_core::variables::Options {
         fingerprint: &fingerprint,
