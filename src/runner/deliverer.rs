@@ -107,7 +107,9 @@ fn start_due(in_flight: &mut HashMap<i64, (String, i32)>, done: &mpsc::Sender<(i
         let tx = done.clone();
         let id = d.id;
         let started = std::thread::Builder::new().name(format!("sc-delivery-{id}")).spawn(move || {
-            let attempt = post(&d, key.as_deref(), timeout);
+            // Whatever happens, a result comes back (else the delivery would stay in flight).
+            let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| post(&d, key.as_deref(), timeout)))
+                .unwrap_or_else(|_| Attempt::Error("the HTTP client failed unexpectedly".into()));
             let _ = tx.send((d.id, attempt));
         });
         if let Err(e) = started {
