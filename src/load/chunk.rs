@@ -15,7 +15,19 @@ use std::collections::HashMap;
 
 /// The first row of the run that carried each match key of a step (all its
 /// rules' key values), kept across the step's chunks.
-pub type SeenKeys = HashMap<Vec<Vec<Option<String>>>, i64>;
+///
+/// Keyed by a 128-bit hash of the match key, not its text: it holds one
+/// entry per distinct key of the run, so its size is what grows with the
+/// row count (about 3x less than the keys themselves).
+pub type SeenKeys = HashMap<u128, i64>;
+
+/// A 128-bit hash of a row's match keys (two fixed-seed foldhash passes:
+/// the same key gives the same hash in every chunk of the run).
+fn key_hash(keys: &[Vec<Option<String>>]) -> u128 {
+    use std::hash::BuildHasher;
+    let (a, b) = (foldhash::quality::FixedState::with_seed(0x5c0), foldhash::quality::FixedState::with_seed(0x5c1));
+    (u128::from(a.hash_one(keys)) << 64) | u128::from(b.hash_one(keys))
+}
 
 /// Processes one chunk; returns one outcome per row, in row order. With
 /// `changes` = roll back nothing stays written (the load stage always keeps:
@@ -128,7 +140,8 @@ fn shown_key(step: &StepPlan, row: &Row, entity: &EntityIds, lookups: &[LookupAn
 /// (the row then matches what that one wrote); records the key otherwise.
 fn repeated_key(step: &StepPlan, c: &Candidate, seen: &mut SeenKeys) -> Option<(i64, String)> {
     let complete = step.rules.iter().zip(&c.keys).position(|(_, k)| k.iter().all(Option::is_some))?;
-    match seen.get(&c.keys) {
+    let hash = key_hash(&c.keys);
+    match seen.get(&hash) {
         Some(&first) if first != c.rn => {
             let shown: Vec<String> = step.rules[complete]
                 .keys
@@ -143,7 +156,7 @@ fn repeated_key(step: &StepPlan, c: &Candidate, seen: &mut SeenKeys) -> Option<(
         }
         Some(_) => None,
         None => {
-            seen.insert(c.keys.clone(), c.rn);
+            seen.insert(hash, c.rn);
             None
         }
     }
