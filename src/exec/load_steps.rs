@@ -387,12 +387,7 @@ fn run_step(
             done += skipped;
         }
         let (Some(first), Some(last)) = (rows.first().map(|r| r.rn), rows.last().map(|r| r.rn)) else {
-            ex.set_step_progress(&p.name, done, scope.rows);
-            ex.counts.steps.insert(p.name.clone(), counts.clone());
-            match dry {
-                None => ex.publish()?,
-                Some(_) => ex.check_stop_in_transaction()?,
-            }
+            chunk_done(ex, &p.name, done, scope.rows, &counts, dry.is_some())?;
             continue;
         };
         let id = ex.claimed.id;
@@ -476,15 +471,29 @@ fn run_step(
             ];
             report.push(&sheet, &cells).map_err(|e| e.to_string())?;
         }
-        ex.set_step_progress(&p.name, done, scope.rows);
-        ex.counts.steps.insert(p.name.clone(), counts.clone());
-        match dry {
-            None => ex.publish()?,
-            Some(_) => ex.check_stop_in_transaction()?,
-        }
+        chunk_done(ex, &p.name, done, scope.rows, &counts, dry.is_some())?;
     }
     ex.counts.steps.insert(p.name.clone(), counts);
     Ok(())
+}
+
+/// After a chunk of step `step`: its progress and counts so far are published
+/// (a dry run, inside its one transaction, only checks for a cancel).
+fn chunk_done(
+    ex: &mut Execution,
+    step: &str,
+    done: u64,
+    total: u64,
+    counts: &BTreeMap<RowOutcome, u64>,
+    dry: bool,
+) -> Result<(), Stop> {
+    ex.set_step_progress(step, done, total);
+    ex.counts.steps.insert(step.to_owned(), counts.clone());
+    if dry {
+        ex.check_stop_in_transaction()
+    } else {
+        ex.publish()
+    }
 }
 
 /// Calls the step's after-load function with the chunk's created and updated ids.
