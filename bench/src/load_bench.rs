@@ -135,10 +135,14 @@ fn connector(chunk: u32) -> serde_json::Value {
     })
 }
 
-/// Peak RSS (VmHWM, KiB) of a process, if it still exists.
-fn hwm(pid: i32) -> Option<u64> {
+/// A memory figure (`VmHWM`: peak RSS, `VmRSS`: RSS now; KiB) of a process, if it still exists.
+fn status_kib(pid: i32, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    s.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn hwm(pid: i32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
 }
 
 /// Children of `pid` (the engine process of a worker).
@@ -156,6 +160,11 @@ struct RunResult {
     engine_kib: u64,
     counts: serde_json::Value,
     stage_times: serde_json::Value,
+    /// The worker's largest private memory (`RssAnon`, polled every 50 ms),
+    /// in all and in each stage, MiB. Its peak RSS above also counts the pages
+    /// of PostgreSQL's shared buffers it touched (up to `shared_buffers`).
+    worker_anon_mib: u64,
+    worker_mib_by_stage: std::collections::BTreeMap<String, u64>,
 }
 
 fn sc_run(c: &mut Client, data: &[u8], diff_check: bool) -> RunResult {
@@ -165,11 +174,17 @@ fn sc_run(c: &mut Client, data: &[u8], diff_check: bool) -> RunResult {
         .expect("sc_run")
         .get(0);
     let (mut worker_kib, mut engine_kib) = (0u64, 0u64);
+    let mut by_stage = std::collections::BTreeMap::new();
     loop {
-        let row = c.query_one("SELECT status, worker_pid FROM sc.executions WHERE id = $1", &[&id]).expect("status");
+        let row =
+            c.query_one("SELECT status, worker_pid, stage FROM sc.executions WHERE id = $1", &[&id]).expect("status");
         let status: String = row.get(0);
         if let Some(pid) = row.get::<_, Option<i32>>(1) {
             worker_kib = worker_kib.max(hwm(pid).unwrap_or(0));
+            let stage: Option<String> = row.get(2);
+            let now = status_kib(pid, "RssAnon:").unwrap_or(0) / 1024;
+            let seen = by_stage.entry(stage.unwrap_or_default()).or_insert(0);
+            *seen = now.max(*seen);
             for child in children(pid) {
                 engine_kib = engine_kib.max(hwm(child).unwrap_or(0));
             }
@@ -186,6 +201,8 @@ fn sc_run(c: &mut Client, data: &[u8], diff_check: bool) -> RunResult {
                 engine_kib,
                 counts: row.get(1),
                 stage_times: row.get(2),
+                worker_anon_mib: by_stage.values().copied().max().unwrap_or(0),
+                worker_mib_by_stage: by_stage,
             };
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -308,7 +325,8 @@ fn main() {
     };
     let rows = arg("--rows", 1_000_000);
     let chunk = arg("--chunk", 10_000) as u32;
-    // --quick: one round instead of three (an iteration aid, not the recorded benchmark).
+    // --quick: one round instead of three (an iteration aid, not the recorded benchmark);
+    // --first-only: one sc_run first load and nothing else (to profile it).
     let rounds = if args.iter().any(|a| a == "--quick") { 1 } else { arg("--rounds", 3) };
     let port = std::env::var("SC_BENCH_PGPORT").unwrap_or_else(|_| "5497".into());
     let mut c = Client::connect(&format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"), NoTls)
@@ -335,6 +353,23 @@ fn main() {
         return;
     }
 
+    if args.iter().any(|a| a == "--first-only") {
+        // Profiling aid: one sc_run first load alone, no baselines (attach perf to the worker).
+        c.batch_execute(RESET).unwrap();
+        let r: serde_json::Value = c.query_one("SELECT sc_import_connector($1)", &[&connector(chunk)]).unwrap().get(0);
+        assert_eq!(r["status"], "operational", "{r}");
+        let first = sc_run(&mut c, &inputs[0], true);
+        println!(
+            "first {:.1} s, worker {} MiB (private {} MiB) engine {} MiB\n  stage ms {}\n  worker private MiB by stage {:?}",
+            first.seconds,
+            mib(first.worker_kib),
+            first.worker_anon_mib,
+            mib(first.engine_kib),
+            first.stage_times,
+            first.worker_mib_by_stage
+        );
+        return;
+    }
     let mut all = Vec::new();
     for n in 1..=rounds {
         let r = round(&mut c, &port, chunk, &inputs, &csv_file);
@@ -351,8 +386,8 @@ fn main() {
     let changed = median(all.iter().map(|r| r.changed.seconds).collect());
     let rps = |s: f64| rows as f64 / s;
     println!("\nmedians of {rounds} round(s):\n");
-    println!("| run | seconds | rows/s | worker peak RSS | engine peak RSS |");
-    println!("|---|---|---|---|---|");
+    println!("| run | seconds | rows/s | worker peak RSS | worker peak private | engine peak RSS |");
+    println!("|---|---|---|---|---|---|");
     println!(
         "| baseline: COPY + cleaning in SQL + INSERT ON CONFLICT, first load | {base:.1} | {:.0} | - | - |",
         rps(base)
@@ -366,8 +401,14 @@ fn main() {
     ];
     for (name, s, pick) in kinds {
         let worker = all.iter().map(|r| pick(r).worker_kib).max().unwrap_or(0);
+        let private = all.iter().map(|r| pick(r).worker_anon_mib).max().unwrap_or(0);
         let engine = all.iter().map(|r| pick(r).engine_kib).max().unwrap_or(0);
-        println!("| {name}, diff check on | {s:.1} | {:.0} | {} MiB | {} MiB |", rps(s), mib(worker), mib(engine));
+        println!(
+            "| {name}, diff check on | {s:.1} | {:.0} | {} MiB | {private} MiB | {} MiB |",
+            rps(s),
+            mib(worker),
+            mib(engine)
+        );
     }
     println!("\nfirst load vs hand-written baseline: {:.2}x of its rows/s (target >= 1.0x)", base / first);
     println!("first load vs pgloader: {:.2}x of its rows/s (target >= 2.0x)", pgl / first);
@@ -376,11 +417,13 @@ fn main() {
     for (n, r) in all.iter().enumerate() {
         for (name, x) in [("first", &r.first), ("unchanged", &r.unchanged), ("10% changed", &r.changed)] {
             println!(
-                "\nround {} {name}: worker {} MiB engine {} MiB\n  stage ms {}\n  counts {}",
+                "\nround {} {name}: worker {} MiB (private {} MiB) engine {} MiB\n  stage ms {}\n  worker private MiB by stage {:?}\n  counts {}",
                 n + 1,
                 mib(x.worker_kib),
+                x.worker_anon_mib,
                 mib(x.engine_kib),
                 x.stage_times,
+                x.worker_mib_by_stage,
                 x.counts
             );
         }

@@ -338,7 +338,9 @@ fn remember_scope(ex: &mut Execution, scope: &ScopeValues, state: &ScopeState) -
 
 /// What one chunk's transaction hands back.
 struct ChunkDone {
-    outcomes: Vec<Outcome>,
+    /// Each row's outcome, and whether a re-run of the failed rows takes it.
+    kinds: Vec<(RowOutcome, bool)>,
+    /// The same rows' records, in the same order.
     records: Vec<RowRecord>,
     /// The after-load function's error, if it failed.
     hook_error: Option<String>,
@@ -409,8 +411,11 @@ fn run_step(
             let outcomes = as_role_pinned(owner, || {
                 chunk::process(&plan, &rows, &entity, &|rn| unchanged.get(rn), Changes::Keep, &mut seen)
             });
+            let hook_ids = if live { hook_ids(&plan, &outcomes) } else { None };
+            let kinds: Vec<(RowOutcome, bool)> = outcomes.iter().map(|o| (o.outcome, o.retry())).collect();
+            // The outcomes become the records (moved, not copied: a chunk has thousands).
             let records: Vec<RowRecord> = outcomes
-                .iter()
+                .into_iter()
                 .map(|o| {
                     let place = place(o.rn);
                     RowRecord {
@@ -418,10 +423,10 @@ fn run_step(
                         step: plan.name.clone(),
                         row_number: o.rn,
                         outcome: o.outcome.as_str(),
-                        record_id: o.record_id.clone(),
-                        errors: o.errors.clone(),
-                        warnings: o.warnings.clone(),
-                        match_key: o.match_key.clone(),
+                        record_id: o.record_id,
+                        errors: o.errors,
+                        warnings: o.warnings,
+                        match_key: o.match_key,
                         line: place.as_ref().map(|p| p.line),
                         source: place.and_then(|p| p.source),
                     }
@@ -429,14 +434,14 @@ fn run_step(
                 .collect();
             // Later steps of a dry run read this step's record ids from here too.
             as_superuser(|| executions::insert_rows(id, &records)).map_err(|e| e.to_string())?;
-            let hook = if live { after_load(&plan, id, owner, &outcomes) } else { None };
-            Ok(ChunkDone { outcomes, records, hook_error: hook, seen })
+            let hook = hook_ids.and_then(|ids| after_load(&plan, id, owner, ids));
+            Ok(ChunkDone { kinds, records, hook_error: hook, seen })
         };
         let result = match dry {
             None => transaction(body).and_then(|r| r),
             Some(_) => subtransaction(Changes::Keep, body),
         };
-        let ChunkDone { outcomes, records, hook_error, seen } =
+        let ChunkDone { kinds, records, hook_error, seen } =
             result.map_err(|e| Stop::Failed(format!("load step \"{}\": {e}", p.name)))?;
         seen_keys = seen;
         if let Some(kept) = dry.as_deref_mut() {
@@ -447,25 +452,24 @@ fn run_step(
             ex.warnings
                 .push(format!("load step \"{}\": after_load function failed (the rows stay loaded): {e}", p.name));
         }
-        done += outcomes.len() as u64;
-        // `records` are the outcomes in the same order, with each row's place.
-        for (o, r) in outcomes.iter().zip(&records) {
-            *counts.entry(o.outcome).or_insert(0) += 1;
-            if o.outcome.not_loaded() {
-                state.not_loaded.set(o.rn);
+        done += records.len() as u64;
+        for (&(outcome, retry), r) in kinds.iter().zip(&records) {
+            *counts.entry(outcome).or_insert(0) += 1;
+            if outcome.not_loaded() {
+                state.not_loaded.set(r.row_number);
             }
-            if o.retry() {
-                state.retry.set(o.rn);
+            if retry {
+                state.retry.set(r.row_number);
                 state.any_retry = true;
             }
-            let (errors, warnings) = (o.errors.join("\n"), o.warnings.join("\n"));
+            let (errors, warnings) = (r.errors.join("\n"), r.warnings.join("\n"));
             let cells = [
-                CellRef::Int(o.rn),
+                CellRef::Int(r.row_number),
                 r.source.as_deref().map_or(CellRef::Null, CellRef::Text),
                 r.line.map_or(CellRef::Null, CellRef::Int),
-                CellRef::Text(o.outcome.as_str()),
-                o.record_id.as_deref().map_or(CellRef::Null, CellRef::Text),
-                o.match_key.as_deref().map_or(CellRef::Null, CellRef::Text),
+                CellRef::Text(r.outcome),
+                r.record_id.as_deref().map_or(CellRef::Null, CellRef::Text),
+                r.match_key.as_deref().map_or(CellRef::Null, CellRef::Text),
                 CellRef::Text(&errors),
                 CellRef::Text(&warnings),
             ];
@@ -496,16 +500,23 @@ fn chunk_done(
     }
 }
 
-/// Calls the step's after-load function with the chunk's created and updated ids.
-fn after_load(p: &StepPlan, id: i64, owner: pg_sys::Oid, outcomes: &[Outcome]) -> Option<String> {
-    let f = p.after_load.as_ref()?;
+/// The ids an after-load function is called with: created, then updated.
+type HookIds = (Vec<Option<String>>, Vec<Option<String>>);
+
+/// The chunk's created and updated ids, when the step has an after-load
+/// function and the chunk created or updated a record.
+fn hook_ids(p: &StepPlan, outcomes: &[Outcome]) -> Option<HookIds> {
+    p.after_load.as_ref()?;
     let ids = |kind: RowOutcome| -> Vec<Option<String>> {
         outcomes.iter().filter(|o| o.outcome == kind).map(|o| o.record_id.clone()).collect()
     };
     let (created, updated) = (ids(RowOutcome::Created), ids(RowOutcome::Updated));
-    if created.is_empty() && updated.is_empty() {
-        return None;
-    }
+    (!created.is_empty() || !updated.is_empty()).then_some((created, updated))
+}
+
+/// Calls the step's after-load function with the chunk's created and updated ids.
+fn after_load(p: &StepPlan, id: i64, owner: pg_sys::Oid, (created, updated): HookIds) -> Option<String> {
+    let f = p.after_load.as_ref()?;
     let sql = format!("SELECT {f}($1::bigint, $2::text, $3::text[]::{t}[], $4::text[]::{t}[])", t = p.table.pk_type);
     let step = p.name.clone();
     as_role_pinned(owner, || {

@@ -4,7 +4,7 @@
 //! each (`write`). A statement that fails is redone row by row in
 //! subtransactions (`fallback`), so only the rows at fault fail, each with
 //! the database's message. This file conducts; the SQL text is in `sql`.
-use super::matching::{decide_rows, first_of_each_key, Candidate};
+use super::matching::{decide_rows, first_of_each_key, key_hash, Candidate};
 use super::plan::{RulePlan, StepPlan};
 use super::relations::{resolve_lookup, value_of, LookupAnswers, Unresolved};
 pub use super::rows::{EntityIds, Outcome, Place, Row};
@@ -20,14 +20,6 @@ use std::collections::HashMap;
 /// entry per distinct key of the run, so its size is what grows with the
 /// row count (about 3x less than the keys themselves).
 pub type SeenKeys = HashMap<u128, i64>;
-
-/// A 128-bit hash of a row's match keys (two fixed-seed foldhash passes:
-/// the same key gives the same hash in every chunk of the run).
-fn key_hash(keys: &[Vec<Option<String>>]) -> u128 {
-    use std::hash::BuildHasher;
-    let (a, b) = (foldhash::quality::FixedState::with_seed(0x5c0), foldhash::quality::FixedState::with_seed(0x5c1));
-    (u128::from(a.hash_one(keys)) << 64) | u128::from(b.hash_one(keys))
-}
 
 /// Processes one chunk; returns one outcome per row, in row order. With
 /// `changes` = roll back nothing stays written (the load stage always keeps:
@@ -65,7 +57,7 @@ pub fn process(
         lookups.push(if keys.is_empty() { HashMap::new() } else { resolve_lookup(step, l, keys) });
     }
     // What each row's match key is, for people tracing it back to the file.
-    let shown: HashMap<i64, String> =
+    let mut shown: HashMap<i64, String> =
         rows.iter().filter_map(|r| shown_key(step, r, entity, &lookups).map(|k| (r.rn, k))).collect();
     // Values and keys per row; a missing relation skips the row, a failed lookup fails it.
     let mut ready = Vec::new();
@@ -108,7 +100,7 @@ pub fn process(
         if let Some(w) = repeats.get(&o.rn) {
             o.warnings.push(w.clone());
         }
-        o.match_key = shown.get(&o.rn).cloned();
+        o.match_key = shown.remove(&o.rn);
     }
     out.sort_by_key(|o| o.rn);
     out

@@ -29,22 +29,30 @@ pub struct Pending {
 }
 
 /// One row's key values for one rule.
-#[derive(Debug, Clone)]
-struct RuleKeys {
+#[derive(Debug, Clone, Copy)]
+struct RuleKeys<'a> {
     rn: i64,
-    keys: Vec<Option<String>>,
+    keys: &'a [Option<String>],
+}
+
+/// A 128-bit hash of a row's match keys (two fixed-seed foldhash passes:
+/// the same key gives the same hash in every chunk of the run).
+pub fn key_hash(keys: &[Vec<Option<String>>]) -> u128 {
+    use std::hash::BuildHasher;
+    let (a, b) = (foldhash::quality::FixedState::with_seed(0x5c0), foldhash::quality::FixedState::with_seed(0x5c1));
+    (u128::from(a.hash_one(keys)) << 64) | u128::from(b.hash_one(keys))
 }
 
 /// Evaluates rule `i` for `rows` in one query; a row absent from the answer
 /// matched nothing (only matched rows come back, so a chunk of new records
 /// costs no result rows).
-fn match_rule(step: &StepPlan, i: usize, rows: &[RuleKeys]) -> Result<HashMap<i64, RuleMatch>, String> {
+fn match_rule(step: &StepPlan, i: usize, rows: &[RuleKeys<'_>]) -> Result<HashMap<i64, RuleMatch>, String> {
     let rule = &step.rules[i];
     let keys: Vec<(&str, &str)> = rule.keys.iter().map(|k| (k.column.as_str(), k.sql_type.as_str())).collect();
     let query = sql::matching(step.entity(), &keys, rule.indexed);
     let mut args: Vec<DatumWithOid<'static>> = vec![rows.iter().map(|r| r.rn).collect::<Vec<i64>>().into()];
     for k in 0..rule.keys.len() {
-        args.push(text_arg(rows.iter().map(|r| r.keys[k].clone()).collect()));
+        args.push(text_arg(rows.iter().map(|r| r.keys[k].as_deref())));
     }
     let mut out = HashMap::new();
     for found in query_found(&query, args)? {
@@ -72,7 +80,7 @@ pub fn decide_rows(step: &StepPlan, ready: Vec<Candidate>) -> (Vec<Pending>, Vec
         if at_rule.is_empty() {
             break;
         }
-        let keys: Vec<RuleKeys> = at_rule.iter().map(|c| RuleKeys { rn: c.rn, keys: c.keys[i].clone() }).collect();
+        let keys: Vec<RuleKeys<'_>> = at_rule.iter().map(|c| RuleKeys { rn: c.rn, keys: &c.keys[i] }).collect();
         // Row by row if the chunk's query fails, so one bad key (a failing cast) fails only its row.
         let found = match together_or_one_by_one(&keys, Changes::Keep, |rows| match_rule(step, i, rows)) {
             Attempt::Together(found) => found,
@@ -109,14 +117,16 @@ pub fn decide_rows(step: &StepPlan, ready: Vec<Candidate>) -> (Vec<Pending>, Vec
 
 /// Splits rows into the first row of each distinct key (all rules' key
 /// values together; rows with a NULL key never match, so never wait) and
-/// the rows repeating an earlier key.
+/// the rows repeating an earlier key. Keys are told apart by their 128-bit
+/// hash: should two keys ever share one, the later row would only wait for
+/// the next pass, where it is matched again.
 pub fn first_of_each_key(step: &StepPlan, rows: Vec<Candidate>) -> (Vec<Candidate>, Vec<Candidate>) {
     if step.rules.is_empty() {
         return (rows, Vec::new());
     }
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::with_capacity(rows.len());
     rows.into_iter().partition(|c| {
         let complete = c.keys.iter().any(|k| k.iter().all(Option::is_some));
-        !complete || seen.insert(c.keys.clone())
+        !complete || seen.insert(key_hash(&c.keys))
     })
 }

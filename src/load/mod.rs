@@ -11,7 +11,7 @@ mod matching;
 pub mod plan;
 mod relations;
 mod rows;
-mod spi;
+pub(crate) mod spi;
 mod sql;
 pub mod target;
 pub mod values;

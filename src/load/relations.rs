@@ -104,7 +104,7 @@ pub fn resolve_lookup(step: &StepPlan, l: usize, keys: Vec<String>) -> LookupAns
             }
         }
     };
-    let run = |keys: &[String]| query_found(&query, vec![text_arg(keys.iter().cloned().map(Some).collect())]);
+    let run = |keys: &[String]| query_found(&query, vec![text_arg(keys.iter().map(|k| Some(k.as_str())))]);
     match together_or_one_by_one(&keys, Changes::Keep, run) {
         Attempt::Together(found) => record(found),
         Attempt::OneByOne(each) => {

@@ -54,7 +54,7 @@ fn target_id(d: &Decision) -> &str {
 }
 
 fn value_args(maps: &[MapPlan], rows: &[&Pending]) -> Vec<DatumWithOid<'static>> {
-    (0..maps.len()).map(|i| text_arg(rows.iter().map(|p| p.values[i].clone()).collect())).collect()
+    (0..maps.len()).map(|i| text_arg(rows.iter().map(|p| p.values[i].as_deref()))).collect()
 }
 
 /// Inserts `rows` and pairs the new ids with them (in row order).
@@ -97,13 +97,13 @@ fn update(step: &StepPlan, rows: &[&Pending]) -> Result<Vec<Outcome>, String> {
         sets.push((a.clone(), format!("(CASE WHEN c.unarchive THEN {cleared} ELSE t.{a} END)")));
     }
     let query = sql::update(step.entity(), step.maps.len(), &sets);
-    let ids: Vec<Option<String>> = rows.iter().map(|p| Some(target_id(&p.decision).to_owned())).collect();
     let unarchive: Vec<bool> = rows
         .iter()
         .map(|p| matches!(p.decision, Decision::UnarchiveAndUpdate(_) | Decision::UnarchiveOnly(_)))
         .collect();
     let only: Vec<bool> = rows.iter().map(|p| matches!(p.decision, Decision::UnarchiveOnly(_))).collect();
-    let mut args: Vec<DatumWithOid<'static>> = vec![text_arg(ids), unarchive.into(), only.into()];
+    let mut args: Vec<DatumWithOid<'static>> =
+        vec![text_arg(rows.iter().map(|p| Some(target_id(&p.decision)))), unarchive.into(), only.into()];
     args.extend(value_args(&step.maps, rows));
     let changed: HashSet<String> = query_texts(&query, args)?.into_iter().flatten().collect();
     Ok(rows

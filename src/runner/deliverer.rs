@@ -46,7 +46,9 @@ pub extern "C-unwind" fn sc_deliverer_main(_arg: pg_sys::Datum) {
                 record(id, before, &attempt);
             }
         }
-        if in_flight.len() < IN_FLIGHT && matches!(transaction(installed), Ok(true)) {
+        if in_flight.len() < IN_FLIGHT
+            && matches!(transaction(|| super::installed("sc.ended_webhook_deliveries")), Ok(true))
+        {
             start_due(&mut in_flight, &done_tx);
         }
         let nap = if in_flight.is_empty() { Duration::from_secs(1) } else { Duration::from_millis(100) };
@@ -56,16 +58,6 @@ pub extern "C-unwind" fn sc_deliverer_main(_arg: pg_sys::Datum) {
     }
     // SAFETY: the normal way for a background worker to end (1: restarted if it was killed).
     unsafe { pg_sys::proc_exit(1) };
-}
-
-fn installed() -> bool {
-    Spi::get_one::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'smartconnector')
-            AND pg_catalog.to_regclass('sc.ended_webhook_deliveries') IS NOT NULL",
-    )
-    .ok()
-    .flatten()
-    .unwrap_or(false)
 }
 
 /// Starts the due deliveries there is room for.

@@ -39,7 +39,7 @@ pub extern "C-unwind" fn sc_launcher_main(_arg: pg_sys::Datum) {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
         }
         // Until CREATE EXTENSION runs in this database there is nothing to do.
-        if matches!(transaction(installed), Ok(true)) {
+        if matches!(transaction(|| super::installed("sc.executions")), Ok(true)) {
             if !recovered {
                 recover();
                 recovered = true;
@@ -57,13 +57,6 @@ pub extern "C-unwind" fn sc_launcher_main(_arg: pg_sys::Datum) {
     // restarted by the postmaster (exit 0 would unregister it for good).
     // SAFETY: the normal way for a background worker to end.
     unsafe { pg_sys::proc_exit(1) };
-}
-
-fn installed() -> bool {
-    Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'smartconnector')")
-        .ok()
-        .flatten()
-        .unwrap_or(false)
 }
 
 /// Start-up: executions a crash or restart left `running` end `failed`, and

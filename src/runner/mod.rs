@@ -35,22 +35,34 @@ pub fn init() {
         return;
     }
     PRELOADED.store(true, Ordering::Relaxed);
-    BackgroundWorkerBuilder::new(LAUNCHER_TYPE)
-        .set_type(LAUNCHER_TYPE)
+    register_static(LAUNCHER_TYPE, "sc_launcher_main");
+    register_static(DELIVERER_TYPE, "sc_deliverer_main");
+}
+
+/// Registers one of the server's static workers: started once recovery is
+/// done, restarted 5 s after it ends.
+fn register_static(backend_type: &str, function: &str) {
+    BackgroundWorkerBuilder::new(backend_type)
+        .set_type(backend_type)
         .set_library("smartconnector")
-        .set_function("sc_launcher_main")
+        .set_function(function)
         .enable_spi_access()
         .set_start_time(BgWorkerStartTime::RecoveryFinished)
         .set_restart_time(Some(Duration::from_secs(5)))
         .load();
-    BackgroundWorkerBuilder::new(DELIVERER_TYPE)
-        .set_type(DELIVERER_TYPE)
-        .set_library("smartconnector")
-        .set_function("sc_deliverer_main")
-        .enable_spi_access()
-        .set_start_time(BgWorkerStartTime::RecoveryFinished)
-        .set_restart_time(Some(Duration::from_secs(5)))
-        .load();
+}
+
+/// Whether the extension is installed in the worker's database, at a
+/// version that has `relation` (a static worker waits until it is).
+fn installed(relation: &str) -> bool {
+    pgrx::Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'smartconnector')
+            AND pg_catalog.to_regclass($1) IS NOT NULL",
+        &[relation.into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(false)
 }
 
 /// Whether this server loaded the library through `shared_preload_libraries`.

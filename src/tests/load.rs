@@ -108,6 +108,35 @@ mod tests {
 
     const VARS: &[(&str, &str)] = &[("code", "string"), ("name", "string")];
 
+    /// The load steps' text arrays, built in one allocation, read back as
+    /// PostgreSQL sees them: NULLs on both sides of the null bitmap's first
+    /// byte, empty and multi-byte text, odd lengths (padding), an empty array.
+    #[pg_test]
+    fn text_arrays_built_in_place_read_back_as_postgresql_builds_them() {
+        use crate::load::spi::text_arg;
+        let long = "ß".repeat(151);
+        let cases: Vec<Vec<Option<&str>>> = vec![
+            vec![Some("a"), Some("bc"), Some("def"), Some("ghij")],
+            vec![Some("a"), None, Some(""), Some("héllo, \"x\" {y}"), None, Some("5"), Some("6"), Some("7"), None],
+            vec![None],
+            vec![Some(long.as_str()), None, Some("x")],
+            vec![],
+        ];
+        for values in cases {
+            let expected: Vec<Option<String>> = values.iter().map(|v| v.map(str::to_owned)).collect();
+            let built = text_arg(values.iter().copied());
+            let back = Spi::get_one_with_args::<Vec<Option<String>>>("SELECT $1::text[]", &[built]).unwrap();
+            assert_eq!(back, Some(expected.clone()), "{values:?}");
+            // Equal to the array PostgreSQL itself builds, and well-formed to its functions.
+            let same = Spi::get_one_with_args::<bool>(
+                "SELECT $1::text[] IS NOT DISTINCT FROM $2::text[] AND pg_catalog.array_to_string($1, ',', '~') = pg_catalog.array_to_string($2, ',', '~')",
+                &[text_arg(values.iter().copied()), expected.into()],
+            )
+            .unwrap();
+            assert_eq!(same, Some(true), "{values:?}");
+        }
+    }
+
     #[pg_test]
     fn every_matching_action() {
         things();

@@ -65,6 +65,17 @@ pub fn connect_ready() -> Client {
     c
 }
 
+/// Sets a server setting (`Some`) or resets it (`None`) with ALTER SYSTEM,
+/// and reloads the configuration. New workers see it at once; a running
+/// process takes it at its next configuration reload.
+pub fn set_setting(c: &mut Client, guc: &str, value: Option<&str>) {
+    match value {
+        Some(v) => c.batch_execute(&format!("ALTER SYSTEM SET {guc} = '{v}'")).expect("ALTER SYSTEM SET"),
+        None => c.batch_execute(&format!("ALTER SYSTEM RESET {guc}")).expect("ALTER SYSTEM RESET"),
+    }
+    c.batch_execute("SELECT pg_reload_conf()").expect("pg_reload_conf");
+}
+
 /// Saves (or replaces) a connector document.
 pub fn save(c: &mut Client, doc: &serde_json::Value) {
     let r: serde_json::Value = c.query_one("SELECT sc_import_connector($1, 'replace')", &[doc]).expect("import").get(0);
@@ -87,6 +98,36 @@ pub fn passthrough_doc(api_name: &str, variable: &str) -> serde_json::Value {
         "api_name": api_name, "name": api_name, "type": "spreadsheet", "status": "operational",
         "variables": [{"name": variable, "type": "string"}]
     })
+}
+
+/// Tables `public.{prefix}_plans` (holding plan `basic`) and
+/// `public.{prefix}_customers` (its `plan_id` references a plan), made
+/// afresh, and connector `api_name` loading customers matched by `sku`, their
+/// plan looked up by its code: a row naming a plan that does not exist yet
+/// is skipped for a missing related record.
+pub fn customers_with_plans(c: &mut Client, prefix: &str, api_name: &str, diff_check: bool) {
+    let (plans, customers) = (format!("public.{prefix}_plans"), format!("public.{prefix}_customers"));
+    c.batch_execute(&format!(
+        "SET client_min_messages = warning;
+         SELECT sc_drop_connector(api_name) FROM sc.connectors WHERE api_name = '{api_name}';
+         DROP TABLE IF EXISTS {customers}, {plans};
+         CREATE TABLE {plans} (id serial PRIMARY KEY, code text UNIQUE NOT NULL);
+         CREATE TABLE {customers} (id serial PRIMARY KEY, sku text UNIQUE NOT NULL, plan_id int REFERENCES {plans});
+         INSERT INTO {plans} (code) VALUES ('basic');"
+    ))
+    .expect("customers and plans tables");
+    save(
+        c,
+        &serde_json::json!({
+            "api_name": api_name, "name": api_name, "type": "spreadsheet",
+            "status": "operational", "settings": {"diff_check": diff_check},
+            "variables": [{"name": "sku", "type": "string", "required": true}, {"name": "plan", "type": "string"}],
+            "load_steps": [{"name": "customers", "table": customers,
+                "match": [{"columns": {"sku": "sku"}}],
+                "map": [{"column": "sku", "variable": "sku"},
+                        {"column": "plan_id", "lookup": {"table": plans, "column": "code", "variable": "plan"}}]}]
+        }),
+    );
 }
 
 /// Starts a run with an input file; returns the execution id (committed).

@@ -88,11 +88,7 @@ impl Receiver {
 }
 
 fn set(c: &mut postgres::Client, guc: &str, value: Option<&str>) {
-    match value {
-        Some(v) => c.batch_execute(&format!("ALTER SYSTEM SET {guc} = '{v}'")).unwrap(),
-        None => c.batch_execute(&format!("ALTER SYSTEM RESET {guc}")).unwrap(),
-    }
-    c.batch_execute("SELECT pg_reload_conf()").unwrap();
+    set_setting(c, guc, value);
     // Let this backend (and the workers) take the new value.
     std::thread::sleep(Duration::from_millis(300));
 }

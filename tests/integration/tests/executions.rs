@@ -188,8 +188,7 @@ struct MaxWorkers;
 
 impl MaxWorkers {
     fn set(c: &mut postgres::Client, n: i32) -> MaxWorkers {
-        c.batch_execute(&format!("ALTER SYSTEM SET smartconnector.max_workers = {n}")).unwrap();
-        c.batch_execute("SELECT pg_reload_conf()").unwrap();
+        set_setting(c, "smartconnector.max_workers", Some(&n.to_string()));
         MaxWorkers
     }
 }
@@ -197,6 +196,7 @@ impl MaxWorkers {
 impl Drop for MaxWorkers {
     fn drop(&mut self) {
         let mut c = connect();
+        // Not set_setting: a drop during a failing test's unwinding must not panic.
         let _ = c.batch_execute("ALTER SYSTEM RESET smartconnector.max_workers");
         let _ = c.batch_execute("SELECT pg_reload_conf()");
     }

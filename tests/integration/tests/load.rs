@@ -391,28 +391,7 @@ fn a_pass_through_row_outcome_names_its_line_in_the_csv() {
 #[test]
 fn diff_check_skips_only_rows_it_loaded_and_counts_them_without_listing() {
     let mut c = connect_ready();
-    c.batch_execute(
-        "SET client_min_messages = warning;
-         SELECT sc_drop_connector(api_name) FROM sc.connectors WHERE api_name = 'itest_diff_related';
-         DROP TABLE IF EXISTS public.itest_dr_customers, public.itest_dr_plans;
-         CREATE TABLE public.itest_dr_plans (id serial PRIMARY KEY, code text UNIQUE NOT NULL);
-         CREATE TABLE public.itest_dr_customers (id serial PRIMARY KEY, sku text UNIQUE NOT NULL,
-                                                 plan_id int REFERENCES public.itest_dr_plans);
-         INSERT INTO public.itest_dr_plans (code) VALUES ('basic');",
-    )
-    .unwrap();
-    save(
-        &mut c,
-        &json!({
-            "api_name": "itest_diff_related", "name": "itest_diff_related", "type": "spreadsheet",
-            "status": "operational", "settings": {"diff_check": true},
-            "variables": [{"name": "sku", "type": "string", "required": true}, {"name": "plan", "type": "string"}],
-            "load_steps": [{"name": "customers", "table": "public.itest_dr_customers",
-                "match": [{"columns": {"sku": "sku"}}],
-                "map": [{"column": "sku", "variable": "sku"},
-                        {"column": "plan_id", "lookup": {"table": "public.itest_dr_plans", "column": "code", "variable": "plan"}}]}]
-        }),
-    );
+    customers_with_plans(&mut c, "itest_dr", "itest_diff_related", true);
     let file = b"sku,plan\na,basic\nb,gold\nc,basic\n";
     let first = run_file(&mut c, "itest_diff_related", file, "customers.csv");
     wait(&mut c, first);

@@ -140,28 +140,7 @@ fn only_the_failed_rows_are_run_again_once_their_cause_is_fixed() {
 #[test]
 fn a_row_skipped_for_a_missing_related_record_loads_once_the_record_exists() {
     let mut c = connect_ready();
-    c.batch_execute(
-        "SET client_min_messages = warning;
-         SELECT sc_drop_connector(api_name) FROM sc.connectors WHERE api_name = 'itest_rerun_related';
-         DROP TABLE IF EXISTS public.itest_customers, public.itest_plans;
-         CREATE TABLE public.itest_plans (id serial PRIMARY KEY, code text UNIQUE NOT NULL);
-         CREATE TABLE public.itest_customers (id serial PRIMARY KEY, sku text UNIQUE NOT NULL,
-                                              plan_id int REFERENCES public.itest_plans);
-         INSERT INTO public.itest_plans (code) VALUES ('basic');",
-    )
-    .unwrap();
-    save(
-        &mut c,
-        &serde_json::json!({
-            "api_name": "itest_rerun_related", "name": "itest_rerun_related", "type": "spreadsheet",
-            "status": "operational",
-            "variables": [{"name": "sku", "type": "string", "required": true}, {"name": "plan", "type": "string"}],
-            "load_steps": [{"name": "customers", "table": "public.itest_customers",
-                "match": [{"columns": {"sku": "sku"}}],
-                "map": [{"column": "sku", "variable": "sku"},
-                        {"column": "plan_id", "lookup": {"table": "public.itest_plans", "column": "code", "variable": "plan"}}]}]
-        }),
-    );
+    customers_with_plans(&mut c, "itest", "itest_rerun_related", false);
     let first = run_file(&mut c, "itest_rerun_related", b"sku,plan\na,basic\nb,gold\nc,basic\n", "customers.csv");
     wait(&mut c, first);
     let outcomes = |c: &mut postgres::Client, id: i64| -> Vec<(i64, String)> {

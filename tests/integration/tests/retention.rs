@@ -91,11 +91,9 @@ fn purging_removes_files_outcomes_and_calls_and_keeps_the_summary() {
 
     // The launcher applies smartconnector.retention by itself (at once when it changes).
     let aged = old_execution(&mut c, 20);
-    c.batch_execute("ALTER SYSTEM SET smartconnector.retention = '10 days'").unwrap();
-    c.batch_execute("SELECT pg_reload_conf()").unwrap();
+    set_setting(&mut c, "smartconnector.retention", Some("10 days"));
     let done = poll(Duration::from_secs(30), || kept(&mut c, aged).2.then_some(()));
-    c.batch_execute("ALTER SYSTEM RESET smartconnector.retention").unwrap();
-    c.batch_execute("SELECT pg_reload_conf()").unwrap();
+    set_setting(&mut c, "smartconnector.retention", None);
     assert!(done.is_some(), "the launcher purged an execution older than smartconnector.retention");
     assert_eq!(kept(&mut c, aged), (0, 0, true));
     assert!(!kept(&mut c, recent).2, "and left the recent one");

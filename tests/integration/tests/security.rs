@@ -39,8 +39,7 @@ fn a_file_name_that_is_not_a_name_is_refused_plainly() {
 #[test]
 fn the_disk_limit_stops_a_run_that_fills_its_directory() {
     let mut c = connect_ready();
-    c.batch_execute("ALTER SYSTEM SET smartconnector.sql_disk_limit_mb = 32").unwrap();
-    c.batch_execute("SELECT pg_reload_conf()").unwrap();
+    set_setting(&mut c, "smartconnector.sql_disk_limit_mb", Some("32"));
     let mut doc = scheduler_doc(
         "itest_disk",
         "CREATE TABLE connector.big (s String) ENGINE = MergeTree ORDER BY tuple();
@@ -54,8 +53,7 @@ fn the_disk_limit_stops_a_run_that_fills_its_directory() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let id = run(&mut c, "itest_disk");
     let status = wait(&mut c, id);
-    c.batch_execute("ALTER SYSTEM RESET smartconnector.sql_disk_limit_mb").unwrap();
-    c.batch_execute("SELECT pg_reload_conf()").unwrap();
+    set_setting(&mut c, "smartconnector.sql_disk_limit_mb", None);
     assert_eq!(status, "failed");
     let error = field(&mut c, id, "error").unwrap_or_default();
     assert!(error.starts_with("SQL disk limit of 32 MB exceeded"), "{error}");
