@@ -374,7 +374,16 @@ fn run_step(
     let mut counts: BTreeMap<RowOutcome, u64> = BTreeMap::new();
     let mut done = 0u64;
     let mut hook_failed = false;
-    let mut seen_keys = SeenKeys::new();
+    let mut seen_keys = SeenKeys::default();
+    if !p.rules.is_empty() && scope.rows > crate::load::seen::IN_MEMORY as u64 {
+        // Match keys past the worker's share go to a temporary table: made
+        // now, outside the owner's role (see `load::seen`).
+        match dry {
+            None => transaction(crate::load::seen::prepare).and_then(|r| r),
+            Some(_) => crate::load::seen::prepare(),
+        }
+        .map_err(Stop::Failed)?;
+    }
     loop {
         let read = reader.next_chunk(chunk_size)?;
         if read.is_empty() {

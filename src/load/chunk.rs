@@ -13,13 +13,7 @@ use crate::postgres::Changes;
 use sc_core::load::RowOutcome;
 use std::collections::HashMap;
 
-/// The first row of the run that carried each match key of a step (all its
-/// rules' key values), kept across the step's chunks.
-///
-/// Keyed by a 128-bit hash of the match key, not its text: it holds one
-/// entry per distinct key of the run, so its size is what grows with the
-/// row count (about 3x less than the keys themselves).
-pub type SeenKeys = HashMap<u128, i64>;
+pub use super::seen::SeenKeys;
 
 /// Processes one chunk; returns one outcome per row, in row order. With
 /// `changes` = roll back nothing stays written (the load stage always keeps:
@@ -79,7 +73,7 @@ pub fn process(
             (Err(Unresolved::Fail(why)), _) | (_, Err(Unresolved::Fail(why))) => out.push(Outcome::failed(row.rn, why)),
         }
     }
-    let repeats: HashMap<i64, String> = ready.iter().filter_map(|c| repeated_key(step, c, seen)).collect();
+    let repeats = repeated_keys(step, &ready, seen);
     // Rows are decided and written as if one after the other: a row whose
     // keys repeat an earlier row's waits until that row is written, then is
     // matched again (so two rows with one new key create one record, not two).
@@ -128,28 +122,30 @@ fn shown_key(step: &StepPlan, row: &Row, entity: &EntityIds, lookups: &[LookupAn
     })
 }
 
-/// A warning when `c`'s match key was carried by an earlier row of the run
-/// (the row then matches what that one wrote); records the key otherwise.
-fn repeated_key(step: &StepPlan, c: &Candidate, seen: &mut SeenKeys) -> Option<(i64, String)> {
-    let complete = step.rules.iter().zip(&c.keys).position(|(_, k)| k.iter().all(Option::is_some))?;
-    let hash = key_hash(&c.keys);
-    match seen.get(&hash) {
-        Some(&first) if first != c.rn => {
+/// A warning for each row whose match key an earlier row of the run
+/// carried (the row then matches what that one wrote); `seen` records the
+/// keys carried here for the first time.
+fn repeated_keys(step: &StepPlan, ready: &[Candidate], seen: &mut SeenKeys) -> HashMap<i64, String> {
+    // Rows with a complete key for some rule, and the first such rule.
+    let keyed: Vec<(&Candidate, usize)> = ready
+        .iter()
+        .filter_map(|c| Some((c, step.rules.iter().zip(&c.keys).position(|(_, k)| k.iter().all(Option::is_some))?)))
+        .collect();
+    let hashes: Vec<(i64, u128)> = keyed.iter().map(|(c, _)| (c.rn, key_hash(&c.keys))).collect();
+    let earlier = seen.earlier_rows(&hashes).unwrap_or_else(|e| pgrx::error!("{e}"));
+    keyed
+        .into_iter()
+        .filter_map(|(c, complete)| {
+            let first = earlier.get(&c.rn)?;
             let shown: Vec<String> = step.rules[complete]
                 .keys
                 .iter()
                 .zip(&c.keys[complete])
                 .map(|(k, v)| format!("{} = {:?}", k.column.trim_matches('"'), v.as_deref().unwrap_or_default()))
                 .collect();
-            Some((
-                c.rn,
-                format!("the same match key as row {first} ({}): it matches what that row wrote", shown.join(", ")),
-            ))
-        }
-        Some(_) => None,
-        None => {
-            seen.insert(hash, c.rn);
-            None
-        }
-    }
+            let why =
+                format!("the same match key as row {first} ({}): it matches what that row wrote", shown.join(", "));
+            Some((c.rn, why))
+        })
+        .collect()
 }

@@ -4,13 +4,15 @@
 //! `plan` turns a step into what running it needs (`target` reads the
 //! tables); `chunk` conducts one chunk through `relations`, `matching` and
 //! `write`, whose statements `sql` builds and `spi` runs, with `fallback`
-//! retrying a failed statement row by row.
+//! retrying a failed statement row by row, and `seen` keeping the match
+//! keys the repeated-key check has seen.
 pub mod chunk;
 mod fallback;
 mod matching;
 pub mod plan;
 mod relations;
 mod rows;
+pub mod seen;
 pub(crate) mod spi;
 mod sql;
 pub mod target;

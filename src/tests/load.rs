@@ -137,6 +137,46 @@ mod tests {
         }
     }
 
+    /// The repeated-key check with room for one key in memory: later keys go
+    /// to the worker's temporary table, and a repeat of any of them, in a
+    /// later chunk or the same one, still names the row that carried it first.
+    #[pg_test]
+    fn repeated_keys_past_the_workers_memory_still_name_their_first_row() {
+        things();
+        crate::load::seen::prepare().unwrap();
+        let d = doc(VARS, step_with(json!({"columns": {"code": "code"}})));
+        let p = plan(&d, &d.load_steps[0], "s", &["code".into(), "name".into()], &[]).expect("plan");
+        let mut seen = crate::load::seen::SeenKeys::with_limit(1);
+        let warned = |out: &[Outcome]| -> Vec<(i64, String)> {
+            out.iter().flat_map(|o| o.warnings.iter().map(move |w| (o.rn, w.clone()))).collect()
+        };
+        let keep = crate::postgres::Changes::Keep;
+        // As the worker runs a chunk: as the owner, inside a security-restricted operation.
+        let me = unsafe { pg_sys::GetUserId() };
+        let chunk = |rows: &[Row], seen: &mut crate::load::seen::SeenKeys| {
+            crate::postgres::as_role_pinned(me, || process(&p, rows, &EntityIds::new(), &|_| false, keep, seen))
+        };
+        let first: Vec<Row> = rows(&[&[Some("a"), None], &[Some("b"), None], &[Some("c"), None]]);
+        let out = chunk(&first, &mut seen);
+        assert!(warned(&out).is_empty(), "{:?}", warned(&out));
+        // b and c went to the table, a stayed in memory.
+        assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM pg_temp.sc_seen_keys").unwrap(), Some(2));
+        let mut second = rows(&[&[Some("b"), None], &[Some("d"), None], &[Some("a"), None], &[Some("d"), None]]);
+        for (i, r) in second.iter_mut().enumerate() {
+            r.rn = 4 + i as i64;
+        }
+        let out = chunk(&second, &mut seen);
+        let w = warned(&out);
+        let named = |rn: i64, first: i64, key: &str| {
+            w.iter().any(|(r, w)| {
+                *r == rn && w.starts_with(&format!("the same match key as row {first} (code = \"{key}\")"))
+            })
+        };
+        assert!(named(4, 2, "b") && named(6, 1, "a") && named(7, 5, "d"), "{w:?}");
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM pg_temp.sc_seen_keys").unwrap(), Some(3));
+    }
+
     #[pg_test]
     fn every_matching_action() {
         things();
