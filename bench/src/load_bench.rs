@@ -389,10 +389,10 @@ fn main() {
     println!("| run | seconds | rows/s | worker peak RSS | worker peak private | engine peak RSS |");
     println!("|---|---|---|---|---|---|");
     println!(
-        "| baseline: COPY + cleaning in SQL + INSERT ON CONFLICT, first load | {base:.1} | {:.0} | - | - |",
+        "| baseline: COPY + cleaning in SQL + INSERT ON CONFLICT, first load | {base:.1} | {:.0} | - | - | - |",
         rps(base)
     );
-    println!("| pgloader, the CSV as it is into text columns | {pgl:.1} | {:.0} | - | - |", rps(pgl));
+    println!("| pgloader, the CSV as it is into text columns | {pgl:.1} | {:.0} | - | - | - |", rps(pgl));
     type Pick = fn(&Round) -> &RunResult;
     let kinds: [(&str, f64, Pick); 3] = [
         ("sc_run first load (creates)", first, |r| &r.first),

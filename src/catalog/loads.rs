@@ -53,6 +53,10 @@ pub fn stored_hashes(connector_id: i64, scope: &str) -> ScResult<HashSet<[u8; 16
                     }
                 }
             }
+            // Else every batch stays until the end: about 100 bytes per
+            // stored row, where the set keeps about 36.
+            // SAFETY: the loop above consumed the batch.
+            unsafe { crate::postgres::free_last_fetch() };
         }
         Ok(out)
     })

@@ -75,6 +75,9 @@ fn copy_query(sql: &str, path: &Path) -> Result<Vec<String>, String> {
                 break;
             }
             write_rows(&mut table, &outputs, &mut w)?;
+            // Else a reference table's every batch stays in memory until the end.
+            // SAFETY: `table` is not read again before the next fetch replaces it.
+            unsafe { crate::postgres::free_last_fetch() };
             table = cursor.fetch(FETCH).map_err(|e| e.to_string())?;
         }
         w.finish().map_err(|e| e.to_string())?;

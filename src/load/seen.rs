@@ -10,9 +10,11 @@ use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use std::collections::HashMap;
 
-/// Keys kept in the worker before the rest go to the table: about 10 MiB
-/// of hash map.
-pub const IN_MEMORY: usize = 1 << 18;
+/// Keys kept in the worker before the rest go to the table: what a hash map
+/// of 2^20 buckets holds at its load factor of 7/8, about 25 MiB (a million
+/// rows of new keys spill a few; a table read and written with random keys
+/// is slow once it outgrows `temp_buffers`, docs/benchmarks.md).
+pub const IN_MEMORY: usize = (1 << 20) / 8 * 7;
 
 /// The table, in the worker's own temporary schema (made by [`prepare`]).
 const TABLE: &str = "pg_temp.sc_seen_keys";

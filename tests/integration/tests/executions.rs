@@ -148,6 +148,8 @@ fn reference_data_reaches_the_sql_and_an_unreadable_one_is_named() {
     c.batch_execute(
         "DROP TABLE IF EXISTS public.itest_ref, public.itest_secret;
          CREATE TABLE public.itest_ref (code text, n int); INSERT INTO public.itest_ref VALUES ('a', 1), ('b', NULL);
+         -- More rows than one fetch of the reference cursor (5,000): every batch arrives.
+         INSERT INTO public.itest_ref SELECT 'r' || i, i FROM generate_series(1, 12000) i;
          CREATE TABLE public.itest_secret (v text);
          DROP ROLE IF EXISTS itest_owner; CREATE ROLE itest_owner; GRANT sc_admin TO itest_owner;
          GRANT SELECT ON public.itest_ref TO itest_owner;",
@@ -155,7 +157,8 @@ fn reference_data_reaches_the_sql_and_an_unreadable_one_is_named() {
     .unwrap();
     let mut doc = scheduler_doc(
         "itest_reference",
-        "CREATE TABLE output.t ENGINE = Memory AS SELECT code AS x, n FROM pg.refs",
+        "CREATE TABLE output.t ENGINE = Memory AS SELECT code AS x, n FROM pg.refs
+         WHERE code IN ('a', 'b') AND (SELECT count() FROM pg.refs) = 12002 AND (SELECT sum(toInt64OrZero(n)) FROM pg.refs) = 72006001",
         1,
     );
     doc["reference"] = serde_json::json!([{"name": "refs", "table": "public.itest_ref"}]);
