@@ -439,3 +439,56 @@ fn diff_check_skips_only_rows_it_loaded_and_counts_them_without_listing() {
     )
     .unwrap();
 }
+
+#[test]
+fn the_after_load_function_gets_each_chunks_created_and_updated_ids() {
+    let mut c = connect_ready();
+    c.batch_execute(
+        "SET client_min_messages = warning;
+         SELECT sc_drop_connector(api_name) FROM sc.connectors WHERE api_name = 'itest_after_load';
+         DROP TABLE IF EXISTS public.itest_al_items, public.itest_al_calls;
+         CREATE TABLE public.itest_al_items (id serial PRIMARY KEY, sku text UNIQUE NOT NULL, n text);
+         CREATE TABLE public.itest_al_calls (execution_id bigint, step text, created int[], updated int[]);
+         CREATE OR REPLACE FUNCTION public.itest_al_hook(e bigint, s text, created int[], updated int[])
+           RETURNS void LANGUAGE sql AS $$ INSERT INTO public.itest_al_calls VALUES (e, s, created, updated) $$;",
+    )
+    .unwrap();
+    save(
+        &mut c,
+        &json!({
+            "api_name": "itest_after_load", "name": "itest_after_load", "type": "spreadsheet",
+            "status": "operational", "settings": {"chunk_size": 2},
+            "variables": [{"name": "sku", "type": "string", "required": true}, {"name": "n", "type": "string"}],
+            "load_steps": [{"name": "items", "table": "public.itest_al_items", "after_load": "public.itest_al_hook",
+                "match": [{"columns": {"sku": "sku"}}],
+                "map": [{"column": "sku", "variable": "sku"}, {"column": "n", "variable": "n", "conflict": "overwrite"}]}]
+        }),
+    );
+    let first = run_file(&mut c, "itest_after_load", b"sku,n\na,1\nb,2\nc,3\n", "items.csv");
+    assert_eq!(wait(&mut c, first), "succeeded", "{:?}", field(&mut c, first, "error"));
+    // Then: a unchanged, b updated, d created; chunks of two rows, one call per chunk that wrote.
+    let second = run_file(&mut c, "itest_after_load", b"sku,n\na,1\nb,20\nd,4\n", "items.csv");
+    assert_eq!(wait(&mut c, second), "succeeded", "{:?}", field(&mut c, second, "error"));
+    let calls: Vec<(i64, String, Vec<String>, Vec<String>)> = c
+        .query(
+            "SELECT k.execution_id, k.step,
+                    ARRAY(SELECT i.sku FROM public.itest_al_items i WHERE i.id = ANY (k.created) ORDER BY i.sku),
+                    ARRAY(SELECT i.sku FROM public.itest_al_items i WHERE i.id = ANY (k.updated) ORDER BY i.sku)
+             FROM public.itest_al_calls k ORDER BY k.execution_id, k.created, k.updated",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        calls,
+        [
+            (first, "items".to_string(), v(&["a", "b"]), v(&[])),
+            (first, "items".to_string(), v(&["c"]), v(&[])),
+            (second, "items".to_string(), v(&[]), v(&["b"])),
+            (second, "items".to_string(), v(&["d"]), v(&[])),
+        ]
+    );
+}
