@@ -23,6 +23,9 @@ pub fn text_arg<'a>(values: impl Iterator<Item = Option<&'a str>> + Clone) -> Da
             None => nulls = true,
         }
     }
+    // SAFETY: the allocation is `total` bytes, the sizes counted above from
+    // the same values; every write below stays inside it (the header and
+    // bitmap before `offset`, each value at `at`, which ends at `total`).
     unsafe {
         if n == 0 {
             let empty = pg_sys::construct_empty_array(pg_sys::TEXTOID);

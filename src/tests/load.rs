@@ -152,6 +152,7 @@ mod tests {
         };
         let keep = crate::postgres::Changes::Keep;
         // As the worker runs a chunk: as the owner, inside a security-restricted operation.
+        // SAFETY: a plain getter of the backend's current user.
         let me = unsafe { pg_sys::GetUserId() };
         let chunk = |rows: &[Row], seen: &mut crate::load::seen::SeenKeys| {
             crate::postgres::as_role_pinned(me, || process(&p, rows, &EntityIds::new(), &|_| false, keep, seen))
