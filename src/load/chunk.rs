@@ -137,15 +137,8 @@ fn repeated_keys(step: &StepPlan, ready: &[Candidate], seen: &mut SeenKeys) -> H
         .into_iter()
         .filter_map(|(c, complete)| {
             let first = earlier.get(&c.rn)?;
-            let shown: Vec<String> = step.rules[complete]
-                .keys
-                .iter()
-                .zip(&c.keys[complete])
-                .map(|(k, v)| format!("{} = {:?}", k.column.trim_matches('"'), v.as_deref().unwrap_or_default()))
-                .collect();
-            let why =
-                format!("the same match key as row {first} ({}): it matches what that row wrote", shown.join(", "));
-            Some((c.rn, why))
+            let key = describe_key(&step.rules[complete], &c.keys[complete]);
+            Some((c.rn, format!("the same match key as row {first} ({key}): it matches what that row wrote")))
         })
         .collect()
 }
