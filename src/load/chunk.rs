@@ -4,7 +4,7 @@
 //! each (`write`). A statement that fails is redone row by row in
 //! subtransactions (`fallback`), so only the rows at fault fail, each with
 //! the database's message. This file conducts; the SQL text is in `sql`.
-use super::matching::{decide_rows, first_of_each_key, key_hash, Candidate};
+use super::matching::{decide_rows, first_of_each_key, Candidate};
 use super::plan::{RulePlan, StepPlan};
 use super::relations::{resolve_lookup, value_of, LookupAnswers, Unresolved};
 pub use super::rows::{EntityIds, Outcome, Place, Row};
@@ -64,7 +64,7 @@ pub fn process(
             .map(|r| r.keys.iter().map(|k| value_of(&k.source, row, step, entity, &lookups)).collect())
             .collect();
         match (values, keys) {
-            (Ok(values), Ok(keys)) => ready.push(Candidate { rn: row.rn, values, keys }),
+            (Ok(values), Ok(keys)) => ready.push(Candidate::new(row.rn, values, keys)),
             (Err(Unresolved::Skip(why)), _) | (_, Err(Unresolved::Skip(why))) => {
                 let mut skipped = Outcome::new(row.rn, RowOutcome::Skipped, None, None).with_warning(why);
                 skipped.missing_related = true;
@@ -131,7 +131,7 @@ fn repeated_keys(step: &StepPlan, ready: &[Candidate], seen: &mut SeenKeys) -> H
         .iter()
         .filter_map(|c| Some((c, step.rules.iter().zip(&c.keys).position(|(_, k)| k.iter().all(Option::is_some))?)))
         .collect();
-    let hashes: Vec<(i64, u128)> = keyed.iter().map(|(c, _)| (c.rn, key_hash(&c.keys))).collect();
+    let hashes: Vec<(i64, u128)> = keyed.iter().map(|(c, _)| (c.rn, c.key_hash)).collect();
     let earlier = seen.earlier_rows(&hashes).unwrap_or_else(|e| pgrx::error!("{e}"));
     keyed
         .into_iter()

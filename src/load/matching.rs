@@ -18,6 +18,16 @@ pub struct Candidate {
     pub values: Vec<Option<String>>,
     /// Per rule, the text of every key value.
     pub keys: Vec<Vec<Option<String>>>,
+    /// A 128-bit hash of `keys`, taken once: what tells keys apart, within
+    /// a chunk and across the run's chunks.
+    pub key_hash: u128,
+}
+
+impl Candidate {
+    pub fn new(rn: i64, values: Vec<Option<String>>, keys: Vec<Vec<Option<String>>>) -> Candidate {
+        let key_hash = key_hash(&keys);
+        Candidate { rn, values, keys, key_hash }
+    }
 }
 
 /// A row ready to write: its decision and the text of every mapped value.
@@ -37,7 +47,7 @@ struct RuleKeys<'a> {
 
 /// A 128-bit hash of a row's match keys (two fixed-seed foldhash passes:
 /// the same key gives the same hash in every chunk of the run).
-pub fn key_hash(keys: &[Vec<Option<String>>]) -> u128 {
+fn key_hash(keys: &[Vec<Option<String>>]) -> u128 {
     use std::hash::BuildHasher;
     let (a, b) = (foldhash::quality::FixedState::with_seed(0x5c0), foldhash::quality::FixedState::with_seed(0x5c1));
     (u128::from(a.hash_one(keys)) << 64) | u128::from(b.hash_one(keys))
@@ -127,6 +137,6 @@ pub fn first_of_each_key(step: &StepPlan, rows: Vec<Candidate>) -> (Vec<Candidat
     let mut seen = HashSet::with_capacity(rows.len());
     rows.into_iter().partition(|c| {
         let complete = c.keys.iter().any(|k| k.iter().all(Option::is_some));
-        !complete || seen.insert(key_hash(&c.keys))
+        !complete || seen.insert(c.key_hash)
     })
 }

@@ -4,7 +4,7 @@
 //! of the worker's session, so the worker's memory does not grow with the
 //! row count (the table's pages go through `temp_buffers`, then to disk).
 //!
-//! Keys are 128-bit hashes of the key values (`matching::key_hash`).
+//! Keys are 128-bit hashes of the key values (`matching::Candidate::key_hash`).
 use crate::postgres::as_superuser;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
